@@ -1,0 +1,282 @@
+"""The domain: members, campaigns, deliveries and the messages they produce.
+
+Plain frozen dataclasses and enums, no I/O. Everything else in commhub speaks these types.
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo, available_timezones
+
+from commhub.errors import Problem
+from commhub.languages import LANGUAGES
+
+
+class Format(enum.StrEnum):
+    LARGE_PRINT_EMAIL = "large_print_email"
+    AUDIO = "audio"
+    RELAY_TEXT = "relay_text"
+
+
+class State(enum.StrEnum):
+    QUEUED = "queued"
+    RENDERING = "rendering"
+    SENDING = "sending"
+    SENT = "sent"
+    RETRY_WAIT = "retry_wait"
+    FAILED = "failed"
+    HELD = "held"
+    SKIPPED = "skipped"
+    CANCELLED = "cancelled"
+
+
+# States a worker may claim (when due) and states that are final.
+CLAIMABLE_STATES = (State.QUEUED, State.RETRY_WAIT, State.HELD)
+FINAL_STATES = (State.SENT, State.FAILED, State.SKIPPED, State.CANCELLED)
+
+
+class Role(enum.StrEnum):
+    OUTREACH = "outreach"
+    QA = "qa"
+    ADMIN = "admin"
+
+
+# The plan's member id is opaque, but it travels in URLs, CSV and logs: keep it printable.
+MEMBER_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$")
+EMAIL_RE = re.compile(
+    r"^[^@\s<>(),;:\"\[\]\\]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+$"
+)
+PHONE_RE = re.compile(r"^\+?[0-9][0-9 ()./-]{6,24}$")
+_TIMEZONES: frozenset[str] | None = None
+
+
+def _timezones() -> frozenset[str]:
+    global _TIMEZONES
+    if _TIMEZONES is None:
+        _TIMEZONES = frozenset(available_timezones())
+    return _TIMEZONES
+
+
+@dataclass(frozen=True)
+class Member:
+    member_id: str
+    given_name: str
+    family_name: str
+    language: str
+    format: Format
+    email: str | None
+    timezone: str
+    phone: str | None = None
+    relay_address: str | None = None
+    # True = opted out of all outreach; a tuple = opted out of these topics only.
+    opted_out: bool | tuple[str, ...] = False
+    erased: bool = False
+
+    def is_opted_out(self, topic: str) -> bool:
+        if isinstance(self.opted_out, bool):
+            return self.opted_out
+        return topic in self.opted_out
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "member_id": self.member_id,
+            "given_name": self.given_name,
+            "family_name": self.family_name,
+            "language": self.language,
+            "format": str(self.format),
+            "email": self.email,
+            "phone": self.phone,
+            "relay_address": self.relay_address,
+            "timezone": self.timezone,
+            "opted_out": self.opted_out
+            if isinstance(self.opted_out, bool)
+            else list(self.opted_out),
+        }
+
+
+def _header_safe(value: str) -> bool:
+    return "\r" not in value and "\n" not in value
+
+
+def parse_member(
+    member_id: str, body: Any, *, line: int | None = None, index: int | None = None
+) -> tuple[Member | None, list[Problem]]:
+    """Validate one member record from JSON/CSV; return it, or every problem found."""
+    problems: list[Problem] = []
+
+    def bad(fld: str, reason: str) -> None:
+        problems.append(Problem(field=fld, reason=reason, line=line, index=index))
+
+    if not isinstance(body, dict):
+        bad("body", "must be a JSON object")
+        return None, problems
+    known = {
+        "member_id",
+        "given_name",
+        "family_name",
+        "language",
+        "format",
+        "email",
+        "phone",
+        "relay_address",
+        "timezone",
+        "opted_out",
+    }
+    for key in body:
+        if key not in known:
+            bad(key, "unknown field")
+    if not isinstance(member_id, str) or not MEMBER_ID_RE.match(member_id):
+        bad("member_id", "must be 1-64 letters, digits or . _ : - and start with a letter or digit")
+    if "member_id" in body and body["member_id"] != member_id:
+        bad("member_id", "does not match the member id in the URL")
+
+    def text(fld: str, required: bool, max_len: int = 200) -> str | None:
+        value = body.get(fld)
+        if value is None or value == "":
+            if required:
+                bad(fld, "is required")
+            return None
+        if not isinstance(value, str):
+            bad(fld, "must be a string")
+            return None
+        value = value.strip()
+        if len(value) > max_len:
+            bad(fld, f"must be at most {max_len} characters")
+        if not _header_safe(value) or any(ord(c) < 32 for c in value):
+            bad(fld, "must not contain line breaks or control characters")
+        return value
+
+    given = text("given_name", True)
+    family = text("family_name", False) or ""
+    language = text("language", True)
+    if language is not None and language not in LANGUAGES:
+        bad(
+            "language",
+            f"unsupported language {language!r}; supported: {', '.join(sorted(LANGUAGES))}",
+        )
+    fmt_raw = text("format", True)
+    fmt: Format | None = None
+    if fmt_raw is not None:
+        try:
+            fmt = Format(fmt_raw)
+        except ValueError:
+            bad(
+                "format",
+                f"unknown format {fmt_raw!r}; one of: {', '.join(f.value for f in Format)}",
+            )
+    email = text("email", False, 254)
+    if email is not None and not EMAIL_RE.match(email):
+        bad("email", "is not a valid email address")
+    relay = text("relay_address", False, 254)
+    if relay is not None and not EMAIL_RE.match(relay):
+        bad("relay_address", "must be an email-to-relay or SMS gateway address")
+    phone = text("phone", False, 32)
+    if phone is not None and not PHONE_RE.match(phone):
+        bad("phone", "is not a valid phone number")
+    tz = text("timezone", False, 64) or "America/Los_Angeles"
+    if tz not in _timezones():
+        bad("timezone", f"unknown IANA time zone {tz!r}")
+    opted_raw = body.get("opted_out", False)
+    opted: bool | tuple[str, ...] = False
+    if isinstance(opted_raw, bool):
+        opted = opted_raw
+    elif isinstance(opted_raw, list) and all(isinstance(t, str) for t in opted_raw):
+        opted = tuple(sorted(set(opted_raw)))
+    else:
+        bad("opted_out", "must be true/false or a list of topic names")
+    if fmt is not None and email is None and not (fmt is Format.RELAY_TEXT and relay):
+        bad("email", "is required for this format (relay_text may use relay_address instead)")
+    if problems or given is None or language is None or fmt is None:
+        return None, problems
+    return Member(
+        member_id=member_id,
+        given_name=given,
+        family_name=family,
+        language=language,
+        format=fmt,
+        email=email,
+        phone=phone,
+        relay_address=relay,
+        timezone=tz,
+        opted_out=opted,
+    ), problems
+
+
+@dataclass(frozen=True)
+class Campaign:
+    id: str
+    name: str
+    template: str
+    status: str  # "scheduled" | "sending" | "done" | "cancelled"
+    created_at: datetime
+    send_at: datetime | None
+    total: int
+
+
+@dataclass(frozen=True)
+class Recipient:
+    """One recipient of a new campaign: a member and the template data for them."""
+
+    member_id: str
+    data: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class ClaimedDelivery:
+    """A delivery a worker holds a lease on, with everything needed to render it."""
+
+    id: int
+    campaign_id: str
+    template: str
+    attempts: int  # attempts made before this one
+    data: dict[str, Any]
+    member: Member | None  # None when the member was erased
+
+
+@dataclass(frozen=True)
+class DeliveryOutcome:
+    """What happened to one claimed delivery; the store records it in one batch."""
+
+    delivery_id: int
+    state: State
+    reason: str | None = None
+    retry_at: datetime | None = None  # for RETRY_WAIT and timed HELD
+    language: str | None = None  # the language actually used (fallback shows here)
+    format: Format | None = None
+    language_fallback: bool = False
+    message_id: str | None = None
+
+
+@dataclass(frozen=True)
+class OutgoingMessage:
+    """A fully built message, ready for a transport.
+
+    `raw` is the complete RFC 5322 message (CRLF line endings); transports send it as is,
+    so a retry sends the very same bytes and Message-ID.
+    """
+
+    delivery_id: int
+    message_id: str
+    sender: str
+    recipients: tuple[str, ...]
+    raw: bytes
+    format: Format
+    language: str
+    subject: str
+    tty_encodable: bool = True
+    audio: bytes | None = None  # the MP3, for transports that carry it separately (webhook)
+    text: str = ""  # the plain text body, for webhook providers (SMS, relay)
+    meta: dict[str, str] = field(default_factory=dict)
+
+
+def message_id_for(delivery_id: int, domain: str) -> str:
+    """The stable Message-ID of a delivery: a retry after a crash sends the same id."""
+    return f"<delivery-{delivery_id}@{domain}>"

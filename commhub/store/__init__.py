@@ -1,0 +1,1 @@
+"""Stores: where members, campaigns, deliveries and tokens live (SQLite or PostgreSQL)."""

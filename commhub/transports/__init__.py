@@ -1,0 +1,1 @@
+"""Transports carry built messages: smtp, outbox (Maildir) and webhook."""
