@@ -1,0 +1,250 @@
+"""Workers: claim due deliveries with a lease, render, send, record.
+
+The hot path per message is claim (batched) → render → build MIME → send → record (batched).
+Several lanes run the loop concurrently so the store round trips of one lane overlap the
+sends of another. A worker that dies leaves leases that expire; other workers take them over.
+The retry decision reads only the error *type* (TransientError vs PermanentError).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import socket
+import time as _time
+import uuid
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any, Protocol
+
+from commhub.domain import ClaimedDelivery, DeliveryOutcome, Format, Member, OutgoingMessage, State
+from commhub.errors import PermanentError, PolicyHold, RenderError, TransientError
+from commhub.settings import QuietHoursSettings, Settings
+from commhub.store.base import Store
+from commhub.transports.base import Transport
+
+log = logging.getLogger("commhub.worker")
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class RenderResult(Protocol):
+    """What the worker needs from a rendered delivery."""
+
+    @property
+    def message(self) -> OutgoingMessage: ...
+    @property
+    def lang(self) -> str: ...
+    @property
+    def fallback(self) -> bool: ...
+
+
+# async (topic, member, data, delivery_id) -> RenderResult; raises PolicyHold or RenderError.
+RenderFn = Callable[[str, Member, dict[str, Any], int], Awaitable[RenderResult]]
+OutcomeHook = Callable[[DeliveryOutcome, float], None]
+
+
+def backoff_seconds(attempt: int, base: float, cap: float, rng: random.Random) -> float:
+    """Exponential backoff with jitter: attempt 1 → ~base, 2 → ~2·base, … capped at `cap`.
+
+    Half of the delay is fixed and half random ("equal jitter"), so retries of a whole
+    campaign after an outage spread out instead of hammering the server together.
+    """
+    delay = min(cap, base * (2 ** max(0, attempt - 1)))
+    return float(delay / 2 + rng.uniform(0, delay / 2))
+
+
+def quiet_until(member: Member, now: datetime, quiet: QuietHoursSettings) -> datetime | None:
+    """When quiet hours end for this member, or None if it is not quiet time for them now."""
+    if not quiet.enabled or quiet.start == quiet.end:
+        return None
+    local = now.astimezone(member.zone)
+    t = local.timetz().replace(tzinfo=None)
+    overnight = quiet.start > quiet.end  # e.g. 21:00 → 08:00
+    in_quiet = (t >= quiet.start or t < quiet.end) if overnight else (quiet.start <= t < quiet.end)
+    if not in_quiet:
+        return None
+    end_day = local.date()
+    if overnight and t >= quiet.start:
+        end_day += timedelta(days=1)
+    end_local = datetime.combine(end_day, quiet.end, tzinfo=member.zone)
+    return end_local.astimezone(UTC)
+
+
+class Worker:
+    """One worker process's delivery loop (run inside `commhub serve` or `commhub worker`)."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        store: Store,
+        render: RenderFn,
+        transports: Mapping[Format, Transport],
+        *,
+        worker_id: str | None = None,
+        on_outcome: OutcomeHook | None = None,
+        clock: Callable[[], datetime] = utcnow,
+        lanes: int = 2,
+    ) -> None:
+        self.settings = settings
+        self.store = store
+        self._render = render
+        self.transports = transports
+        self.id = worker_id or f"{socket.gethostname()}:{uuid.uuid4().hex[:8]}"
+        self._on_outcome = on_outcome
+        self._clock = clock
+        self._lanes = max(1, lanes)
+        self._rng = random.Random()
+        self._held: set[int] = set()  # ids leased and not yet recorded (for release on stop)
+
+    # -- running --------------------------------------------------------------------------
+    async def run(self, stop: asyncio.Event) -> None:
+        """Process deliveries until `stop` is set; then finish in-flight work or release it."""
+        lanes = [
+            asyncio.create_task(self._lane(stop), name=f"worker-lane-{i}")
+            for i in range(self._lanes)
+        ]
+        try:
+            await asyncio.gather(*lanes)
+        finally:
+            for lane in lanes:
+                lane.cancel()
+            await asyncio.gather(*lanes, return_exceptions=True)
+            if self._held:
+                await self.store.release(self.id, sorted(self._held), self._clock())
+                self._held.clear()
+
+    async def _lane(self, stop: asyncio.Event) -> None:
+        poll = self.settings.workers.poll_seconds
+        while not stop.is_set():
+            try:
+                done = await self.run_once()
+            except Exception:  # the store went away: keep the worker alive, try again
+                log.exception("worker %s: round failed; retrying", self.id)
+                done = 0
+            if done == 0:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), timeout=poll)
+
+    async def run_once(self) -> int:
+        """Claim one batch, process it, record the outcomes; return how many were claimed."""
+        w = self.settings.workers
+        batch = await self.store.claim(self.id, w.batch_size, w.lease_seconds, self._clock())
+        if not batch:
+            return 0
+        self._held.update(d.id for d in batch)
+        sem = asyncio.Semaphore(w.concurrency)
+
+        async def one(d: ClaimedDelivery) -> tuple[DeliveryOutcome, float]:
+            async with sem:
+                started = _time.perf_counter()
+                outcome = await self.process(d)
+                return outcome, _time.perf_counter() - started
+
+        try:
+            results = await asyncio.gather(*(one(d) for d in batch))
+        except asyncio.CancelledError:
+            raise
+        await self.store.record(self.id, [o for o, _ in results], self._clock())
+        self._held.difference_update(d.id for d in batch)
+        if self._on_outcome is not None:
+            for outcome, seconds in results:
+                self._on_outcome(outcome, seconds)
+        return len(batch)
+
+    async def run_until_idle(self, max_rounds: int = 100_000) -> int:
+        """Process until nothing is due (tests and `commhub worker --until-idle`)."""
+        total = 0
+        for _ in range(max_rounds):
+            n = await self.run_once()
+            if n == 0:
+                break
+            total += n
+        return total
+
+    # -- one delivery ---------------------------------------------------------------------
+    async def process(self, d: ClaimedDelivery) -> DeliveryOutcome:
+        now = self._clock()
+        member = d.member
+        if member is None:
+            return DeliveryOutcome(d.id, State.SKIPPED, "member erased")
+        if member.is_opted_out(d.template):
+            return DeliveryOutcome(d.id, State.SKIPPED, "member opted out")
+        if member.format is Format.RELAY_TEXT:
+            has_address = bool(member.relay_address or member.email)
+        else:
+            has_address = bool(member.email)
+        if not has_address:
+            return DeliveryOutcome(d.id, State.SKIPPED, "no address for the member's format")
+        until = quiet_until(member, now, self.settings.quiet_hours)
+        if until is not None:
+            return DeliveryOutcome(
+                d.id, State.HELD, "quiet hours in the member's time zone", retry_at=until
+            )
+        try:
+            result = await self._render(d.template, member, d.data, d.id)
+        except PolicyHold as hold:
+            return DeliveryOutcome(d.id, State.HELD, hold.reason, retry_at=hold.until)
+        except RenderError as exc:
+            return DeliveryOutcome(d.id, State.FAILED, f"render: {exc}")
+        message = result.message
+        lang, fallback = result.lang, result.fallback
+        transport = self.transports[message.format]
+        try:
+            await transport.send(message)
+        except PermanentError as exc:
+            return DeliveryOutcome(
+                d.id,
+                State.FAILED,
+                f"{transport.name}: {exc}",
+                language=lang,
+                format=message.format,
+                language_fallback=fallback,
+                message_id=message.message_id,
+            )
+        except TransientError as exc:
+            attempts = d.attempts + 1
+            w = self.settings.workers
+            if attempts >= w.max_attempts:
+                return DeliveryOutcome(
+                    d.id,
+                    State.FAILED,
+                    f"gave up after {attempts} attempts: {transport.name}: {exc}",
+                    language=lang,
+                    format=message.format,
+                    language_fallback=fallback,
+                    message_id=message.message_id,
+                )
+            delay = backoff_seconds(
+                attempts, w.backoff_base_seconds, w.backoff_max_seconds, self._rng
+            )
+            return DeliveryOutcome(
+                d.id,
+                State.RETRY_WAIT,
+                f"{transport.name}: {exc}",
+                retry_at=now + timedelta(seconds=delay),
+                language=lang,
+                format=message.format,
+                language_fallback=fallback,
+                message_id=message.message_id,
+            )
+        return DeliveryOutcome(
+            d.id,
+            State.SENT,
+            None,
+            language=lang,
+            format=message.format,
+            language_fallback=fallback,
+            message_id=message.message_id,
+        )
+
+
+def summarize(outcomes: Sequence[DeliveryOutcome]) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for o in outcomes:
+        counts[o.state] = counts.get(o.state, 0) + 1
+    return counts
