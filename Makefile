@@ -1,0 +1,40 @@
+# The targets are the commands in the README. Everything installs into ./.venv.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run test lint bench setup clean
+
+$(STAMP): pyproject.toml
+	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[test,translate]'
+	touch $(STAMP)
+
+tests/a11y/node_modules: tests/a11y/package.json
+	npm ci --prefix tests/a11y --no-audit --no-fund --silent || npm install --prefix tests/a11y --no-audit --no-fund --silent
+	touch tests/a11y/node_modules
+
+setup: $(STAMP)
+
+## Start the hub (HTTP API + workers) on SQLite + a Maildir outbox under ./var/
+run: $(STAMP)
+	$(BIN)/commhub migrate
+	$(BIN)/commhub serve
+
+## Run the whole test suite (real SQLite, SMTP, espeak-ng, Chromium, argostranslate; PostgreSQL if up)
+test: $(STAMP) tests/a11y/node_modules
+	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(BIN)/ruff check commhub tests benchmarks
+	$(BIN)/ruff format --check commhub tests benchmarks
+	$(BIN)/mypy
+
+## Benchmarks: figures and ratios printed, never asserted (see README "Performance")
+bench: $(STAMP)
+	$(BIN)/python -m benchmarks.run_all
+
+clean:
+	rm -rf $(VENV) var tests/a11y/node_modules

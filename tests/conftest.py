@@ -1,0 +1,25 @@
+"""Shared test setup.
+
+Tests marked `real` need a real external component (PostgreSQL, Chromium + axe-core,
+espeak-ng, argostranslate). On a developer machine without one they skip with the reason;
+in CI (COMMHUB_REQUIRE_REAL=1) a skipped `real` test is a failure, so nothing hides.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Generator
+
+import pytest
+
+REQUIRE_REAL = os.environ.get("COMMHUB_REQUIRE_REAL") == "1"
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, None, None]:
+    outcome = yield
+    report = outcome.get_result()
+    if REQUIRE_REAL and report.skipped and item.get_closest_marker("real") is not None:
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+        report.outcome = "failed"
+        report.longrepr = f"real component missing in CI (COMMHUB_REQUIRE_REAL=1): {reason}"
