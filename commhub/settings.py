@@ -130,6 +130,18 @@ class TranslateSettings:
 
 
 @dataclass(frozen=True)
+class ContentSettings:
+    """Where topics, layouts, catalogs and voice files live ("" = the ones shipped)."""
+
+    templates_dir: str = ""
+    voices_dir: str = ""
+
+
+# The folders shipped beside the package (a checkout or an editable install).
+SHIPPED_ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
 class SmtpSettings:
     host: str = "localhost"
     port: int = 25
@@ -173,6 +185,7 @@ class Settings:
     language: LanguageSettings = field(default_factory=LanguageSettings)
     speech: SpeechSettings = field(default_factory=SpeechSettings)
     translate: TranslateSettings = field(default_factory=TranslateSettings)
+    content: ContentSettings = field(default_factory=ContentSettings)
     transports: TransportSettings = field(default_factory=TransportSettings)
     # Directory the relative paths above are resolved against (the config file's folder).
     root: Path = field(default_factory=Path.cwd)
@@ -180,6 +193,16 @@ class Settings:
     def path(self, relative: str) -> Path:
         p = Path(relative)
         return p if p.is_absolute() else self.root / p
+
+    @property
+    def templates_dir(self) -> Path:
+        d = self.content.templates_dir
+        return self.path(d) if d else SHIPPED_ROOT / "templates"
+
+    @property
+    def voices_dir(self) -> Path:
+        d = self.content.voices_dir
+        return self.path(d) if d else SHIPPED_ROOT / "voices"
 
     @property
     def database_url(self) -> str:
@@ -316,6 +339,7 @@ def _convert(tp: Any, value: Any, key: str) -> Any:
 
 
 def _check(s: Settings) -> None:
+    from commhub.content.variables import Phone
     from commhub.languages import LANGUAGES
 
     if not 0 < s.server.port < 65536:
@@ -353,5 +377,14 @@ def _check(s: Settings) -> None:
         raise ConfigError("workers.concurrency, batch_size and max_attempts must be at least 1")
     if s.transports.smtp.pool_size < 1:
         raise ConfigError("transports.smtp.pool_size must be at least 1")
+    for key, line in s.plan.phones.items():
+        if line.days not in ("mon-fri", "mon-sat", "mon-sun"):
+            raise ConfigError(f"plan.phones.{key}.days must be mon-fri, mon-sat or mon-sun")
+        try:
+            Phone.parse(line.number)
+        except ValueError as exc:
+            raise ConfigError(f"plan.phones.{key}.number {exc}") from None
+    if "member_services" not in s.plan.phones:
+        raise ConfigError("plan.phones.member_services is required (it is in every footer)")
     if s.transports.smtp.tls and s.transports.smtp.starttls:
         raise ConfigError("transports.smtp: choose tls or starttls, not both")

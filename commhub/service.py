@@ -1,0 +1,144 @@
+"""Wiring: build the hub's parts from settings, and run them (serve, worker, migrate, ...).
+
+This and `cli.py` are the only places where concrete stores, transports, engines and the
+HTTP app meet. Each resource is opened and closed in one place, in reverse order.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import signal
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+from commhub.content.i18n import Catalogs
+from commhub.content.topics import Topic, load_topics
+from commhub.domain import Format, Role
+from commhub.render.pipeline import Renderer
+from commhub.settings import Settings
+from commhub.speech.service import SpeechService
+from commhub.store.base import Store
+from commhub.store.factory import open_store
+from commhub.transports.base import Transport
+from commhub.transports.factory import build_transports
+from commhub.worker import Worker
+
+log = logging.getLogger("commhub")
+
+
+@dataclass
+class Hub:
+    """Everything a running hub holds: built once at start, closed once at stop."""
+
+    settings: Settings
+    store: Store
+    topics: dict[str, Topic]
+    catalogs: Catalogs
+    speech: SpeechService
+    renderer: Renderer
+    transports: dict[Format, Transport]
+
+    def worker(self, **kwargs: object) -> Worker:
+        return Worker(self.settings, self.store, self.renderer.render, self.transports, **kwargs)  # type: ignore[arg-type]
+
+
+@contextlib.asynccontextmanager
+async def open_hub(settings: Settings, *, with_transports: bool = True) -> AsyncIterator[Hub]:
+    """Open the store (and migrate it), load content, start transports; close all on exit."""
+    topics = load_topics(settings.templates_dir / "topics")
+    catalogs = Catalogs.load(settings.templates_dir / "i18n")
+    speech = SpeechService(settings.speech, settings.voices_dir)
+    renderer = Renderer(settings, topics, catalogs, speech)
+    store = open_store(settings.database_url)
+    try:
+        await store.migrate()
+        transports = build_transports(settings) if with_transports else {}
+        started: list[Transport] = []
+        try:
+            for t in {id(t): t for t in transports.values()}.values():
+                await t.start()
+                started.append(t)
+            yield Hub(settings, store, topics, catalogs, speech, renderer, transports)
+        finally:
+            for t in reversed(started):
+                await t.close()
+    finally:
+        await store.close()
+
+
+async def migrate(settings: Settings) -> int:
+    store = open_store(settings.database_url)
+    try:
+        return await store.migrate()
+    finally:
+        await store.close()
+
+
+async def create_token(settings: Settings, role: str, label: str) -> str:
+    from commhub.tokens import create_token as create
+
+    store = open_store(settings.database_url)
+    try:
+        await store.migrate()
+        return await create(store, Role(role), label)
+    finally:
+        await store.close()
+
+
+def _stop_on_signals(stop: asyncio.Event) -> None:
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(sig, stop.set)
+
+
+async def run_workers(settings: Settings, *, until_idle: bool = False) -> int:
+    """`commhub worker`: workers only, until SIGTERM (or until nothing is due)."""
+    async with open_hub(settings) as hub:
+        worker = hub.worker()
+        if until_idle:
+            n = await worker.run_until_idle()
+            log.info("worker %s: processed %d deliveries", worker.id, n)
+            return 0
+        stop = asyncio.Event()
+        _stop_on_signals(stop)
+        log.info("worker %s started", worker.id)
+        await worker.run(stop)
+        log.info("worker %s stopped", worker.id)
+    return 0
+
+
+async def serve(settings: Settings) -> int:
+    """`commhub serve`: the HTTP API and workers in one process, until SIGTERM."""
+    from aiohttp import web
+
+    from commhub.api.app import ApiDeps, create_app
+    from commhub.api.metrics import Metrics
+
+    async with open_hub(settings) as hub:
+        metrics = Metrics()
+        app = create_app(ApiDeps(settings=settings, store=hub.store, topics=hub.topics,
+                                 catalogs=hub.catalogs, voices=hub.speech.voices,
+                                 renderer=hub.renderer, metrics=metrics))
+        runner = web.AppRunner(app, access_log=None)
+        await runner.setup()
+        site = web.TCPSite(runner, settings.server.host, settings.server.port)
+        await site.start()
+        log.info("commhub listening on http://%s:%d", settings.server.host, settings.server.port)
+        stop = asyncio.Event()
+        _stop_on_signals(stop)
+        worker = hub.worker(on_outcome=metrics.observe_outcome)
+        try:
+            await worker.run(stop)
+        finally:
+            await runner.cleanup()
+    return 0
+
+
+def translate(settings: Settings, args: argparse.Namespace) -> int:
+    from commhub.translate import commands
+
+    return commands.run(settings, args)
