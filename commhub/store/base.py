@@ -1,8 +1,24 @@
 """The store interface, at the level of the domain (not "run this SQL").
 
-Two implementations follow it: `sqlite.py` (embedded default) and `postgres.py` (scale-out).
-One behavioural test suite runs against both. Implementations translate driver errors into
-`commhub.errors.StoreError` and never import each other.
+Two implementations follow it: `sqlite.py` (embedded default) and `postgres.py` (scale-out);
+`factory.open_store(url)` picks one. One behavioural test suite runs against both.
+Implementations translate driver errors into `commhub.errors.StoreError` (or `Conflict` /
+`ValidationError` / `NotFound` where the meaning is known) and never import each other.
+
+The life of a delivery, as the store sees it:
+
+- `create_campaign` inserts it `queued`, with the member's language and format at that
+  moment (counts use them until a worker records the ones actually used).
+- It is *due* when: `queued` and the campaign's `send_at` has passed (or is unset);
+  `retry_wait` or `held` with `retry_at` passed (`held` without `retry_at` waits for staff);
+  `rendering`/`sending` whose lease expired (its worker died). Deliveries of a cancelled
+  campaign are never claimed.
+- `claim` leases due deliveries to one worker (`lease_owner`, `lease_expires_at`), moves them
+  to `rendering` and counts an attempt. Two claimers never get the same delivery.
+- `record` stores what happened; `release` gives unstarted work back.
+
+Every state change adds a history row (`delivery_history`); the first entry of a history is
+the `queued` state at the campaign's creation time.
 """
 
 from __future__ import annotations
@@ -44,6 +60,8 @@ class DeliveryRow:
 
 @dataclass(frozen=True)
 class StateChange:
+    """One entry of a delivery's history: the state it entered, when, and why."""
+
     state: str
     at: datetime
     reason: str | None = None
@@ -51,6 +69,8 @@ class StateChange:
 
 @dataclass(frozen=True)
 class NewCampaign:
+    """A campaign to create: its recipients are validated by the caller beforehand."""
+
     name: str
     template: str
     send_at: datetime | None
@@ -67,7 +87,8 @@ class Store(Protocol):
     async def migrate(self) -> int:
         """Create or upgrade the schema; return the schema version now in force."""
 
-    async def close(self) -> None: ...
+    async def close(self) -> None:
+        """Close connections; the store cannot be used afterwards."""
 
     async def ping(self) -> bool:
         """True when the database answers (for /healthz)."""
@@ -86,30 +107,52 @@ class Store(Protocol):
         """Erase the member's personal data; deliveries keep ids and states. False if unknown."""
 
     # -- tokens ----------------------------------------------------------------------------
-    async def add_token(self, token_hash: str, role: Role, label: str) -> None: ...
+    async def add_token(self, token_hash: str, role: Role, label: str) -> None:
+        """Store an API token by its SHA-256 hex digest (never the token). Conflict if known."""
 
-    async def role_for_token(self, token_hash: str) -> Role | None: ...
+    async def role_for_token(self, token_hash: str) -> Role | None:
+        """The role of the token with this hash, or None."""
 
     # -- campaigns -------------------------------------------------------------------------
     async def create_campaign(self, new: NewCampaign) -> tuple[Campaign, bool]:
         """Create the campaign and one queued delivery per recipient, in one transaction.
 
         With an idempotency key already used: returns (existing campaign, False) when the
-        request hash matches, raises `Conflict` when it does not. Otherwise (campaign, True).
+        request hash matches, raises `Conflict` when it does not (also when one of two
+        concurrent requests with the same key loses the race). Otherwise (campaign, True).
+        Keys are global (not per token). Nothing is stored when anything fails.
+
+        The caller validates recipients; the store still refuses a member listed twice or an
+        unknown member with `ValidationError` (problems carry the recipient `index`).
         """
 
-    async def get_campaign(self, campaign_id: str) -> Campaign | None: ...
+    async def get_campaign(self, campaign_id: str) -> Campaign | None:
+        """The campaign with its status derived now: "cancelled" once cancelled; "done" when
+        every delivery is final; "scheduled" while `send_at` is in the future; else "sending".
+        """
 
-    async def campaign_counts(self, campaign_id: str) -> CampaignCounts: ...
+    async def campaign_counts(self, campaign_id: str) -> CampaignCounts:
+        """Counts of the campaign's deliveries. `by_state` names every state (0 included);
+        language/format are the ones actually used once rendered, else the member's
+        preference at enqueue. NotFound for an unknown campaign."""
 
     async def list_deliveries(
         self, campaign_id: str, state: str | None = None, limit: int = 100, after_id: int = 0
-    ) -> list[DeliveryRow]: ...
+    ) -> list[DeliveryRow]:
+        """Deliveries in id order with id > `after_id` (keyset pagination), optionally in one
+        state."""
 
-    async def delivery_history(self, delivery_id: int) -> list[StateChange]: ...
+    async def delivery_history(self, delivery_id: int) -> list[StateChange]:
+        """State changes oldest first, starting with `queued` at the campaign's creation;
+        empty for an unknown delivery."""
 
     async def cancel_campaign(self, campaign_id: str, now: datetime) -> int:
-        """Cancel every delivery not yet sent (and not leased); return how many."""
+        """Cancel every delivery not yet sent (and not leased); return how many.
+
+        Deliveries a worker holds finish their current attempt; if it ends in a non-final
+        state they become `cancelled`, and they are never claimed again. Cancelling a
+        campaign that is done changes nothing and returns 0. NotFound for an unknown id.
+        """
 
     # -- workers ---------------------------------------------------------------------------
     async def claim(
@@ -118,7 +161,9 @@ class Store(Protocol):
         """Lease up to `limit` due deliveries and move them to `rendering`.
 
         Due: queued (campaign send_at passed), retry_wait/held with retry_at passed, or any
-        non-final delivery whose lease expired (its worker died). Each claim counts an attempt.
+        non-final delivery whose lease expired (its worker died). Each claim counts an attempt;
+        `ClaimedDelivery.attempts` is the count before this one. Oldest due first.
+        `member` is None when the member was erased (the worker then marks it skipped).
         """
 
     async def record(
@@ -127,11 +172,18 @@ class Store(Protocol):
         """Record outcomes in one transaction, with a history row per state change.
 
         Only deliveries still leased by `worker_id` are updated (a worker whose lease was
-        taken over must not overwrite the new owner's result).
+        taken over must not overwrite the new owner's result); others are ignored.
+        `rendering`/`sending` keep the lease (progress); any other state clears it. `retry_wait`
+        and `held` become due at `retry_at` (`held` without it waits for staff; `retry_wait`
+        without it is due at once). `reason` becomes `last_error` when given; `language`,
+        `format`, `language_fallback` and `message_id` are stored when given. A non-final
+        outcome for a cancelled campaign is recorded as `cancelled`.
         """
 
     async def release(self, worker_id: str, delivery_ids: Sequence[int], now: datetime) -> None:
-        """Give leased deliveries back (graceful shutdown): they become due again at once."""
+        """Give leased deliveries back (graceful shutdown): they become `queued` and due at once,
+        and the claim's attempt is not counted. Deliveries not leased by `worker_id` are
+        ignored."""
 
     async def queue_depth(self, now: datetime) -> int:
         """Deliveries due or leased: work not finished."""

@@ -1,0 +1,822 @@
+"""The embedded store: one SQLite file, stdlib `sqlite3`, WAL.
+
+Every call runs on one dedicated thread that owns the connection, as one short transaction
+(SQLite answers in microseconds, so the event loop only waits for a thread hop). Writes start
+with `BEGIN IMMEDIATE`, which takes the file's write lock at once: two processes sharing the
+file (e.g. `serve` and a second worker) never claim the same delivery, and `busy_timeout`
+makes the loser wait instead of failing. Times are stored as integer microseconds (UTC).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import json
+import sqlite3
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager, suppress
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any, TypeVar
+
+from commhub.domain import (
+    Campaign,
+    ClaimedDelivery,
+    DeliveryOutcome,
+    Member,
+    Role,
+    State,
+)
+from commhub.errors import CommhubError, Conflict, NotFound, StoreError
+from commhub.store.base import CampaignCounts, DeliveryRow, NewCampaign, StateChange
+from commhub.store.migrations import migrations
+from commhub.store.rows import (
+    EPOCH,
+    FINAL,
+    LEASED_STATES,
+    OPEN_STATES,
+    campaign_status,
+    check_unique_members,
+    member_from_fields,
+    new_campaign_id,
+    opted_out_json,
+    unknown_members_error,
+    utc,
+)
+
+T = TypeVar("T")
+
+_CHUNK = 500  # ids per `IN (...)` list: well under SQLite's variable limit
+_MEMBER_COLUMNS = (
+    "member_id, given_name, family_name, language, format, email, phone, relay_address,"
+    " timezone, opted_out, erased_at"
+)
+_OPEN_IN = ", ".join(f"'{s}'" for s in OPEN_STATES)
+
+
+def _us(value: datetime) -> int:
+    """A datetime as integer microseconds since the epoch (exact, unlike a float)."""
+    delta = utc(value) - EPOCH
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+
+
+def _dt(value: int) -> datetime:
+    return EPOCH + timedelta(microseconds=value)
+
+
+def _opt_dt(value: int | None) -> datetime | None:
+    return None if value is None else _dt(value)
+
+
+def _now_us() -> int:
+    return _us(datetime.now(UTC))
+
+
+def _member(row: sqlite3.Row | tuple[Any, ...]) -> Member | None:
+    opted = json.loads(row[9]) if row[9] is not None else False
+    return member_from_fields(
+        row[0], row[1], row[2], row[3], row[4], row[5], row[6], row[7], row[8], opted,
+        row[10] is not None,
+    )  # fmt: skip
+
+
+def _chunks(items: Sequence[T], size: int = _CHUNK) -> Iterator[Sequence[T]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def path_from_url(url: str) -> str:
+    """The file path of a `sqlite:///relative` or `sqlite:////absolute` URL."""
+    prefix = "sqlite:///"
+    if not url.startswith(prefix):
+        raise StoreError("a SQLite URL starts with sqlite:///")
+    path = url[len(prefix) :]
+    if not path:
+        raise StoreError("the SQLite URL names no file")
+    return path
+
+
+class SqliteStore:
+    """The Store on one SQLite file (see the module docstring for the threading model)."""
+
+    def __init__(self, path: str | Path, *, busy_timeout_ms: int = 10_000) -> None:
+        self._path = str(path)
+        self._busy_timeout_ms = busy_timeout_ms
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="commhub-sqlite")
+        self._conn: sqlite3.Connection | None = None
+        self._closed = False
+
+    # -- plumbing --------------------------------------------------------------------------
+    def _connect(self) -> sqlite3.Connection:
+        if self._conn is None:
+            if self._path != ":memory:":
+                Path(self._path).parent.mkdir(parents=True, exist_ok=True)
+            # isolation_level=None: we issue BEGIN/COMMIT ourselves, so each call is exactly
+            # one transaction and claims can use BEGIN IMMEDIATE.
+            conn = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
+            conn.execute(f"PRAGMA busy_timeout = {int(self._busy_timeout_ms)}")
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute("PRAGMA synchronous = NORMAL")  # durable at checkpoints; WAL-safe
+            conn.execute("PRAGMA foreign_keys = ON")
+            conn.execute("PRAGMA cache_size = -65536")  # 64 MiB
+            conn.execute("PRAGMA temp_store = MEMORY")
+            self._conn = conn
+        return self._conn
+
+    async def _run(self, fn: Callable[..., T], *args: Any) -> T:
+        if self._closed:
+            raise StoreError("the store is closed")
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, functools.partial(self._call, fn, *args))
+
+    def _call(self, fn: Callable[..., T], *args: Any) -> T:
+        try:
+            return fn(self._connect(), *args)
+        except CommhubError:
+            raise
+        except sqlite3.Error as exc:
+            # The message names the SQLite condition, never row content.
+            raise StoreError(f"SQLite error: {exc.__class__.__name__}: {exc}") from exc
+
+    @staticmethod
+    @contextmanager
+    def _write(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+        """One write transaction that holds the file's write lock from its first statement."""
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield conn
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+
+    # -- lifecycle -------------------------------------------------------------------------
+    async def migrate(self) -> int:
+        """Apply every migration file not applied yet, in order; return the version."""
+        return await self._run(self._migrate)
+
+    @classmethod
+    def _migrate(cls, conn: sqlite3.Connection) -> int:
+        with cls._write(conn):
+            conn.execute(
+                "CREATE TABLE IF NOT EXISTS schema_version"
+                " (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)"
+            )
+            current = conn.execute("SELECT coalesce(max(version), 0) FROM schema_version")
+            version: int = current.fetchone()[0]
+            for step in migrations("sqlite"):
+                if step.version <= version:
+                    continue
+                # executescript would COMMIT first; run statement by statement instead so
+                # the whole upgrade stays inside this one locked transaction.
+                for statement in _statements(step.sql):
+                    conn.execute(statement)
+                conn.execute(
+                    "INSERT INTO schema_version VALUES (?, ?, ?)",
+                    (step.version, step.name, _now_us()),
+                )
+                version = step.version
+        return version
+
+    async def close(self) -> None:
+        """Close the connection and stop the thread."""
+        if self._closed:
+            return
+        self._closed = True
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(self._executor, self._close_conn)
+        self._executor.shutdown(wait=True)
+
+    def _close_conn(self) -> None:
+        if self._conn is not None:
+            # Best effort: closing must not fail over statistics.
+            with suppress(sqlite3.Error):
+                self._conn.execute("PRAGMA optimize")
+            self._conn.close()
+            self._conn = None
+
+    async def ping(self) -> bool:
+        """True when the file answers a query."""
+        try:
+            return await self._run(lambda conn: conn.execute("SELECT 1").fetchone()[0] == 1)
+        except StoreError:
+            return False
+
+    # -- members ---------------------------------------------------------------------------
+    async def upsert_members(self, members: Sequence[Member]) -> None:
+        """Create or replace members in one transaction; an erased member is restored."""
+        now = _now_us()
+        rows = [
+            (
+                m.member_id,
+                m.given_name,
+                m.family_name,
+                m.language,
+                str(m.format),
+                m.email,
+                m.phone,
+                m.relay_address,
+                m.timezone,
+                json.dumps(opted_out_json(m)),
+                now,
+            )
+            for m in members
+        ]
+        await self._run(self._upsert_members, rows)
+
+    @classmethod
+    def _upsert_members(cls, conn: sqlite3.Connection, rows: list[tuple[Any, ...]]) -> None:
+        with cls._write(conn):
+            conn.executemany(
+                "INSERT INTO members (member_id, given_name, family_name, language, format,"
+                " email, phone, relay_address, timezone, opted_out, updated_at, erased_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL)"
+                " ON CONFLICT (member_id) DO UPDATE SET given_name = excluded.given_name,"
+                " family_name = excluded.family_name, language = excluded.language,"
+                " format = excluded.format, email = excluded.email, phone = excluded.phone,"
+                " relay_address = excluded.relay_address, timezone = excluded.timezone,"
+                " opted_out = excluded.opted_out, updated_at = excluded.updated_at,"
+                " erased_at = NULL",
+                rows,
+            )
+
+    async def get_member(self, member_id: str) -> Member | None:
+        """The member, or None if unknown or erased."""
+
+        def read(conn: sqlite3.Connection) -> Member | None:
+            row = conn.execute(
+                f"SELECT {_MEMBER_COLUMNS} FROM members WHERE member_id = ?", (member_id,)
+            ).fetchone()
+            return None if row is None else _member(row)
+
+        return await self._run(read)
+
+    async def existing_member_ids(self, member_ids: Sequence[str]) -> set[str]:
+        """Which of these ids name members that exist and are not erased."""
+        ids = list(dict.fromkeys(member_ids))
+
+        def read(conn: sqlite3.Connection) -> set[str]:
+            found: set[str] = set()
+            for chunk in _chunks(ids):
+                marks = ", ".join("?" * len(chunk))
+                cur = conn.execute(
+                    f"SELECT member_id FROM members WHERE erased_at IS NULL"
+                    f" AND member_id IN ({marks})",
+                    tuple(chunk),
+                )
+                found.update(r[0] for r in cur)
+            return found
+
+        return await self._run(read)
+
+    async def erase_member(self, member_id: str) -> bool:
+        """Null the member's personal fields and the template data and error texts of the
+        member's deliveries (they may quote an address); ids and states stay."""
+        return await self._run(self._erase_member, member_id, _now_us())
+
+    @classmethod
+    def _erase_member(cls, conn: sqlite3.Connection, member_id: str, now: int) -> bool:
+        with cls._write(conn):
+            cur = conn.execute(
+                "UPDATE members SET given_name = NULL, family_name = NULL, language = NULL,"
+                " format = NULL, email = NULL, phone = NULL, relay_address = NULL,"
+                " timezone = NULL, opted_out = NULL, updated_at = ?,"
+                " erased_at = coalesce(erased_at, ?) WHERE member_id = ?",
+                (now, now, member_id),
+            )
+            if cur.rowcount == 0:
+                return False
+            conn.execute(
+                "UPDATE delivery_events SET reason = NULL WHERE delivery_id IN"
+                " (SELECT id FROM deliveries WHERE member_id = ?)",
+                (member_id,),
+            )
+            conn.execute(
+                "UPDATE deliveries SET data = NULL, last_error = NULL WHERE member_id = ?",
+                (member_id,),
+            )
+        return True
+
+    # -- tokens ----------------------------------------------------------------------------
+    async def add_token(self, token_hash: str, role: Role, label: str) -> None:
+        """Store a token hash with its role; Conflict if the hash is known."""
+
+        def write(conn: sqlite3.Connection) -> None:
+            try:
+                with self._write(conn):
+                    conn.execute(
+                        "INSERT INTO tokens (token_hash, role, label, created_at)"
+                        " VALUES (?, ?, ?, ?)",
+                        (token_hash, str(role), label, _now_us()),
+                    )
+            except sqlite3.IntegrityError as exc:
+                raise Conflict("this token is already stored") from exc
+
+        await self._run(write)
+
+    async def role_for_token(self, token_hash: str) -> Role | None:
+        """The role of the token with this hash, or None."""
+
+        def read(conn: sqlite3.Connection) -> Role | None:
+            row = conn.execute(
+                "SELECT role FROM tokens WHERE token_hash = ?", (token_hash,)
+            ).fetchone()
+            return None if row is None else Role(row[0])
+
+        return await self._run(read)
+
+    # -- campaigns -------------------------------------------------------------------------
+    async def create_campaign(self, new: NewCampaign) -> tuple[Campaign, bool]:
+        """Create the campaign and its queued deliveries in one transaction (see base)."""
+        member_ids = [r.member_id for r in new.recipients]
+        check_unique_members(member_ids)
+        # Encode outside the database thread: JSON is the costly part of a big intake.
+        dumps = json.dumps
+        data = [dumps(r.data, separators=(",", ":")) for r in new.recipients]
+        return await self._run(self._create_campaign, new, member_ids, data)
+
+    def _create_campaign(
+        self,
+        conn: sqlite3.Connection,
+        new: NewCampaign,
+        member_ids: list[str],
+        data: list[str],
+    ) -> tuple[Campaign, bool]:
+        now = _now_us()
+        send_at = None if new.send_at is None else _us(new.send_at)
+        due = send_at if send_at is not None else 0
+        campaign_id = new_campaign_id()
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            if new.idempotency_key is not None:
+                row = conn.execute(
+                    "SELECT id, request_hash FROM campaigns WHERE idempotency_key = ?",
+                    (new.idempotency_key,),
+                ).fetchone()
+                if row is not None:
+                    conn.execute("ROLLBACK")
+                    if row[1] != new.request_hash:
+                        raise Conflict(
+                            "this Idempotency-Key was used with a different request body"
+                        )
+                    existing = self._get_campaign(conn, row[0])
+                    assert existing is not None
+                    return existing, False
+            conn.execute(
+                "INSERT INTO campaigns (id, name, template, send_at, status, created_at,"
+                " idempotency_key, request_hash, total, created_by, meta)"
+                " VALUES (?, ?, ?, ?, 'active', ?, ?, ?, ?, ?, ?)",
+                (
+                    campaign_id,
+                    new.name,
+                    new.template,
+                    send_at,
+                    now,
+                    new.idempotency_key,
+                    new.request_hash,
+                    len(member_ids),
+                    new.created_by,
+                    json.dumps(new.meta),
+                ),
+            )
+            # The member's language and format at enqueue time go on the delivery, so counts
+            # per language/format need no join (and survive a later erase).
+            conn.executemany(
+                "INSERT INTO deliveries (campaign_id, member_id, data, state, due_at,"
+                " language, format, updated_at) VALUES (?1, ?2, ?3, 'queued', ?4,"
+                " (SELECT language FROM members WHERE member_id = ?2),"
+                " (SELECT format FROM members WHERE member_id = ?2), ?5)",
+                ((campaign_id, mid, d, due, now) for mid, d in zip(member_ids, data, strict=True)),
+            )
+        except sqlite3.IntegrityError as exc:
+            conn.execute("ROLLBACK")
+            raise self._intake_error(conn, member_ids) from exc
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+        campaign = Campaign(
+            id=campaign_id,
+            name=new.name,
+            template=new.template,
+            status=campaign_status("active", new.send_at, bool(member_ids)),
+            created_at=_dt(now),
+            send_at=None if send_at is None else _dt(send_at),
+            total=len(member_ids),
+        )
+        return campaign, True
+
+    @staticmethod
+    def _intake_error(conn: sqlite3.Connection, member_ids: list[str]) -> CommhubError:
+        """Explain a constraint failure of an intake: unknown members, else a store error."""
+        known: set[str] = set()
+        for chunk in _chunks(member_ids):
+            marks = ", ".join("?" * len(chunk))
+            cur = conn.execute(
+                f"SELECT member_id FROM members WHERE member_id IN ({marks})", tuple(chunk)
+            )
+            known.update(r[0] for r in cur)
+        unknown = unknown_members_error(member_ids, known)
+        if unknown is not None:
+            return unknown
+        return StoreError("the campaign violates a database constraint")
+
+    async def get_campaign(self, campaign_id: str) -> Campaign | None:
+        """The campaign with its status derived now (see base)."""
+        return await self._run(self._get_campaign, campaign_id)
+
+    @staticmethod
+    def _get_campaign(conn: sqlite3.Connection, campaign_id: str) -> Campaign | None:
+        row = conn.execute(
+            "SELECT id, name, template, status, created_at, send_at, total,"
+            f" EXISTS (SELECT 1 FROM deliveries WHERE campaign_id = c.id AND state IN ({_OPEN_IN}))"
+            " FROM campaigns c WHERE id = ?",
+            (campaign_id,),
+        ).fetchone()
+        if row is None:
+            return None
+        send_at = _opt_dt(row[5])
+        return Campaign(
+            id=row[0],
+            name=row[1],
+            template=row[2],
+            status=campaign_status(row[3], send_at, bool(row[7])),
+            created_at=_dt(row[4]),
+            send_at=send_at,
+            total=row[6],
+        )
+
+    async def campaign_counts(self, campaign_id: str) -> CampaignCounts:
+        """Counts per state, language and format (see base)."""
+
+        def read(conn: sqlite3.Connection) -> CampaignCounts:
+            conn.execute("BEGIN")  # one snapshot for both queries
+            try:
+                found = conn.execute(
+                    "SELECT 1 FROM campaigns WHERE id = ?", (campaign_id,)
+                ).fetchone()
+                rows = conn.execute(
+                    "SELECT state, language, format, language_fallback, count(*)"
+                    " FROM deliveries WHERE campaign_id = ?"
+                    " GROUP BY state, language, format, language_fallback",
+                    (campaign_id,),
+                ).fetchall()
+            finally:
+                conn.execute("COMMIT")
+            if found is None:
+                raise NotFound(f"no campaign {campaign_id}")
+            return _counts(rows)
+
+        return await self._run(read)
+
+    async def list_deliveries(
+        self, campaign_id: str, state: str | None = None, limit: int = 100, after_id: int = 0
+    ) -> list[DeliveryRow]:
+        """Deliveries in id order after `after_id`, optionally in one state."""
+        sql = (
+            "SELECT id, member_id, state, attempts, last_error, language, format,"
+            " language_fallback, updated_at, message_id FROM deliveries"
+            " WHERE campaign_id = ? AND id > ?"
+        )
+        params: tuple[Any, ...] = (campaign_id, after_id)
+        if state is not None:
+            sql += " AND state = ?"
+            params += (state,)
+        sql += " ORDER BY id LIMIT ?"
+        params += (max(0, limit),)
+
+        def read(conn: sqlite3.Connection) -> list[DeliveryRow]:
+            return [
+                DeliveryRow(
+                    id=r[0],
+                    member_id=r[1],
+                    state=r[2],
+                    attempts=r[3],
+                    last_error=r[4],
+                    language=r[5],
+                    format=r[6],
+                    language_fallback=bool(r[7]),
+                    updated_at=_dt(r[8]),
+                    message_id=r[9],
+                )
+                for r in conn.execute(sql, params)
+            ]
+
+        return await self._run(read)
+
+    async def delivery_history(self, delivery_id: int) -> list[StateChange]:
+        """State changes oldest first, starting with `queued` at campaign creation."""
+
+        def read(conn: sqlite3.Connection) -> list[StateChange]:
+            conn.execute("BEGIN")
+            try:
+                first = conn.execute(
+                    "SELECT c.created_at FROM deliveries d JOIN campaigns c"
+                    " ON c.id = d.campaign_id WHERE d.id = ?",
+                    (delivery_id,),
+                ).fetchone()
+                rows = conn.execute(
+                    "SELECT state, at, reason FROM delivery_events WHERE delivery_id = ?"
+                    " ORDER BY id",
+                    (delivery_id,),
+                ).fetchall()
+            finally:
+                conn.execute("COMMIT")
+            if first is None:
+                return []
+            history = [StateChange(str(State.QUEUED), _dt(first[0]), None)]
+            history.extend(StateChange(r[0], _dt(r[1]), r[2]) for r in rows)
+            return history
+
+        return await self._run(read)
+
+    async def cancel_campaign(self, campaign_id: str, now: datetime) -> int:
+        """Cancel what is not sent and not leased (see base); return how many."""
+        return await self._run(self._cancel, campaign_id, _us(now))
+
+    @classmethod
+    def _cancel(cls, conn: sqlite3.Connection, campaign_id: str, now: int) -> int:
+        with cls._write(conn):
+            row = conn.execute(
+                "SELECT status, EXISTS (SELECT 1 FROM deliveries WHERE campaign_id = ?"
+                f" AND state IN ({_OPEN_IN})) FROM campaigns WHERE id = ?",
+                (campaign_id, campaign_id),
+            ).fetchone()
+            if row is None:
+                raise NotFound(f"no campaign {campaign_id}")
+            if row[0] == "cancelled" or not row[1]:
+                return 0
+            conn.execute(
+                "UPDATE campaigns SET status = 'cancelled', cancelled_at = ? WHERE id = ?",
+                (now, campaign_id),
+            )
+            # Waiting deliveries, and leased ones whose worker is gone (lease expired).
+            ids = [
+                r[0]
+                for r in conn.execute(
+                    "SELECT id FROM deliveries WHERE campaign_id = ? AND"
+                    " (state IN ('queued', 'retry_wait', 'held') OR"
+                    " (state IN ('rendering', 'sending') AND lease_expires_at <= ?))",
+                    (campaign_id, now),
+                )
+            ]
+            conn.executemany(
+                "UPDATE deliveries SET state = 'cancelled', due_at = NULL, retry_at = NULL,"
+                " lease_owner = NULL, lease_expires_at = NULL, updated_at = ? WHERE id = ?",
+                ((now, i) for i in ids),
+            )
+            conn.executemany(
+                "INSERT INTO delivery_events (delivery_id, state, at, reason)"
+                " VALUES (?, 'cancelled', ?, 'campaign cancelled')",
+                ((i, now) for i in ids),
+            )
+            return len(ids)
+
+    # -- workers ---------------------------------------------------------------------------
+    async def claim(
+        self, worker_id: str, limit: int, lease_seconds: float, now: datetime
+    ) -> list[ClaimedDelivery]:
+        """Lease up to `limit` due deliveries, oldest due first (see base)."""
+        if limit <= 0:
+            return []
+        now_us = _us(now)
+        expires = now_us + int(lease_seconds * 1_000_000)
+        return await self._run(self._claim, worker_id, limit, now_us, expires)
+
+    @classmethod
+    def _claim(
+        cls, conn: sqlite3.Connection, worker_id: str, limit: int, now: int, expires: int
+    ) -> list[ClaimedDelivery]:
+        with cls._write(conn):
+            rows = conn.execute(
+                "SELECT d.id, d.campaign_id, c.template, d.attempts, d.data, c.status, d.state,"
+                f" {', '.join('m.' + col.strip() for col in _MEMBER_COLUMNS.split(','))}"
+                " FROM deliveries d JOIN campaigns c ON c.id = d.campaign_id"
+                " JOIN members m ON m.member_id = d.member_id"
+                " WHERE d.due_at <= ? ORDER BY d.due_at, d.id LIMIT ?",
+                (now, limit),
+            ).fetchall()
+            claimed: list[ClaimedDelivery] = []
+            dropped: list[int] = []
+            updates: list[tuple[Any, ...]] = []
+            events: list[tuple[Any, ...]] = []
+            for r in rows:
+                if r[5] == "cancelled":
+                    # A leased delivery of a cancelled campaign whose worker died: close it.
+                    dropped.append(r[0])
+                    continue
+                taken_over = r[6] in LEASED_STATES
+                updates.append((worker_id, expires, expires, now, taken_over, r[0]))
+                events.append((r[0], now, "lease expired; taken over" if taken_over else "claimed"))
+                claimed.append(
+                    ClaimedDelivery(
+                        id=r[0],
+                        campaign_id=r[1],
+                        template=r[2],
+                        attempts=r[3],
+                        data=json.loads(r[4]) if r[4] is not None else {},
+                        member=_member(r[7:]),
+                    )
+                )
+            conn.executemany(
+                "UPDATE deliveries SET state = 'rendering', attempts = attempts + 1,"
+                " lease_owner = ?, lease_expires_at = ?, due_at = ?, retry_at = NULL,"
+                " updated_at = ?, last_error = CASE WHEN ? THEN 'lease expired; taken over'"
+                " ELSE last_error END WHERE id = ?",
+                updates,
+            )
+            conn.executemany(
+                "INSERT INTO delivery_events (delivery_id, state, at, reason)"
+                " VALUES (?, 'rendering', ?, ?)",
+                events,
+            )
+            if dropped:
+                conn.executemany(
+                    "UPDATE deliveries SET state = 'cancelled', due_at = NULL,"
+                    " lease_owner = NULL, lease_expires_at = NULL, updated_at = ? WHERE id = ?",
+                    ((now, i) for i in dropped),
+                )
+                conn.executemany(
+                    "INSERT INTO delivery_events (delivery_id, state, at, reason)"
+                    " VALUES (?, 'cancelled', ?, 'campaign cancelled')",
+                    ((i, now) for i in dropped),
+                )
+        return claimed
+
+    async def record(
+        self, worker_id: str, outcomes: Sequence[DeliveryOutcome], now: datetime
+    ) -> None:
+        """Record outcomes of deliveries still leased by `worker_id` (see base)."""
+        if outcomes:
+            await self._run(self._record, worker_id, list(outcomes), _us(now))
+
+    @classmethod
+    def _record(
+        cls, conn: sqlite3.Connection, worker_id: str, outcomes: list[DeliveryOutcome], now: int
+    ) -> None:
+        with cls._write(conn):
+            held: dict[int, tuple[str, str]] = {}
+            for chunk in _chunks([o.delivery_id for o in outcomes]):
+                marks = ", ".join("?" * len(chunk))
+                for r in conn.execute(
+                    "SELECT d.id, d.state, c.status FROM deliveries d"
+                    " JOIN campaigns c ON c.id = d.campaign_id"
+                    f" WHERE d.lease_owner = ? AND d.id IN ({marks})",
+                    (worker_id, *chunk),
+                ):
+                    held[r[0]] = (r[1], r[2])
+            updates: list[tuple[Any, ...]] = []
+            events: list[tuple[Any, ...]] = []
+            for o in outcomes:
+                current = held.get(o.delivery_id)
+                if current is None:
+                    continue  # not ours (any more): the new owner's result wins
+                state, reason = str(o.state), o.reason
+                if current[1] == "cancelled" and state not in FINAL:
+                    state, reason = str(State.CANCELLED), "campaign cancelled"
+                retry_at = None if o.retry_at is None else _us(o.retry_at)
+                keep_lease = state in LEASED_STATES
+                if keep_lease:
+                    due: int | None = None  # unchanged: the lease expiry (set below)
+                elif state == State.RETRY_WAIT:
+                    due = retry_at if retry_at is not None else now
+                elif state == State.HELD:
+                    due = retry_at
+                elif state == State.QUEUED:
+                    due = now
+                else:
+                    due = None
+                updates.append(
+                    (
+                        state,
+                        keep_lease,
+                        due,
+                        keep_lease,
+                        keep_lease,
+                        retry_at,
+                        reason,
+                        o.language,
+                        None if o.format is None else str(o.format),
+                        # The fallback flag comes with the language used; keep it otherwise.
+                        None if o.language is None else o.language_fallback,
+                        o.message_id,
+                        now,
+                        o.delivery_id,
+                    )
+                )
+                if state != current[0]:
+                    events.append((o.delivery_id, state, now, reason))
+            conn.executemany(
+                "UPDATE deliveries SET state = ?,"
+                " due_at = CASE WHEN ? THEN due_at ELSE ? END,"
+                " lease_owner = CASE WHEN ? THEN lease_owner END,"
+                " lease_expires_at = CASE WHEN ? THEN lease_expires_at END,"
+                " retry_at = ?, last_error = coalesce(?, last_error),"
+                " language = coalesce(?, language), format = coalesce(?, format),"
+                " language_fallback = coalesce(?, language_fallback), message_id = coalesce(?, message_id), updated_at = ?"
+                " WHERE id = ?",
+                updates,
+            )
+            conn.executemany(
+                "INSERT INTO delivery_events (delivery_id, state, at, reason) VALUES (?, ?, ?, ?)",
+                events,
+            )
+
+    async def release(self, worker_id: str, delivery_ids: Sequence[int], now: datetime) -> None:
+        """Give leased deliveries back: queued, due at once, the attempt not counted."""
+        if delivery_ids:
+            await self._run(self._release, worker_id, list(delivery_ids), _us(now))
+
+    @classmethod
+    def _release(
+        cls, conn: sqlite3.Connection, worker_id: str, delivery_ids: list[int], now: int
+    ) -> None:
+        with cls._write(conn):
+            rows: list[tuple[int, str]] = []
+            for chunk in _chunks(delivery_ids):
+                marks = ", ".join("?" * len(chunk))
+                rows.extend(
+                    conn.execute(
+                        "SELECT d.id, c.status FROM deliveries d"
+                        " JOIN campaigns c ON c.id = d.campaign_id"
+                        f" WHERE d.lease_owner = ? AND d.id IN ({marks})",
+                        (worker_id, *chunk),
+                    )
+                )
+            conn.executemany(
+                "UPDATE deliveries SET state = ?, attempts = max(attempts - 1, 0),"
+                " due_at = ?, lease_owner = NULL, lease_expires_at = NULL, updated_at = ?"
+                " WHERE id = ?",
+                (
+                    ("cancelled", None, now, i) if s == "cancelled" else ("queued", now, now, i)
+                    for i, s in rows
+                ),
+            )
+            conn.executemany(
+                "INSERT INTO delivery_events (delivery_id, state, at, reason) VALUES (?, ?, ?, ?)",
+                (
+                    (i, "cancelled", now, "campaign cancelled")
+                    if s == "cancelled"
+                    else (i, "queued", now, "released by worker")
+                    for i, s in rows
+                ),
+            )
+
+    async def queue_depth(self, now: datetime) -> int:
+        """Deliveries due now or leased: work not finished."""
+        now_us = _us(now)
+
+        def read(conn: sqlite3.Connection) -> int:
+            row = conn.execute(
+                "SELECT count(*) FROM deliveries WHERE due_at IS NOT NULL"
+                " AND (due_at <= ? OR state IN ('rendering', 'sending'))",
+                (now_us,),
+            ).fetchone()
+            return int(row[0])
+
+        return await self._run(read)
+
+    async def state_totals(self) -> dict[str, int]:
+        """Deliveries per state across all campaigns (every state named, 0 included)."""
+
+        def read(conn: sqlite3.Connection) -> dict[str, int]:
+            totals = {str(s): 0 for s in State}
+            for state, n in conn.execute("SELECT state, count(*) FROM deliveries GROUP BY state"):
+                totals[state] = n
+            return totals
+
+        return await self._run(read)
+
+
+def _counts(rows: Sequence[tuple[Any, ...]]) -> CampaignCounts:
+    by_state = {str(s): 0 for s in State}
+    by_language: dict[str, int] = {}
+    by_format: dict[str, int] = {}
+    total = fallback = 0
+    for state, language, fmt, lang_fallback, n in rows:
+        total += n
+        by_state[state] = by_state.get(state, 0) + n
+        if language is not None:
+            by_language[language] = by_language.get(language, 0) + n
+        if fmt is not None:
+            by_format[fmt] = by_format.get(fmt, 0) + n
+        if lang_fallback:
+            fallback += n
+    return CampaignCounts(total, by_state, by_language, by_format, fallback)
+
+
+def _statements(script: str) -> Iterator[str]:
+    """Split a SQL script into complete statements (comments and blank lines dropped)."""
+    buffer: list[str] = []
+    for line in script.splitlines():
+        if not buffer and (not line.strip() or line.lstrip().startswith("--")):
+            continue
+        buffer.append(line)
+        text = "\n".join(buffer)
+        if sqlite3.complete_statement(text):
+            yield text
+            buffer = []
+    if any(line.strip() for line in buffer):
+        raise StoreError("a migration ends with an incomplete statement")
