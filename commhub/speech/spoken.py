@@ -1,0 +1,61 @@
+"""Pure helpers that make text speakable (TS-2): phone numbers digit by digit.
+
+`1-800-555-0100` read as a number comes out as "one, eight hundred, five hundred fifty-five…"
+in every espeak-ng voice. Read digit by digit in groups it is clear:
+- espeak-ng: `1, 8 0 0, 5 5 5, 0 1 0 0` (the commas make pauses, in every voice);
+- gTTS: `1 8 0 0 5 5 5 0 1 0 0`: gTTS splits text at commas into separate requests,
+  so commas would cut the number into pieces.
+The N11 service codes (711 relay, 211, 911 …) are read digit by digit too.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Literal
+
+SpeechStyle = Literal["espeak", "gtts"]
+
+# North-American style numbers as printed: 1-800-555-0100, (503) 555-0100, 503.555.0100,
+# +1 503 555 0100. At least seven digits in separated groups.
+_PHONE = re.compile(
+    r"(?<![\w$€£.,])"
+    r"(?:\+?\d{1,3}[-. ])?"
+    r"(?:\(\d{3}\)\s?|\d{3}[-. ])"
+    r"\d{3}[-. ]\d{4}"
+    r"(?![\w%])"
+)
+_N11 = re.compile(r"(?<![\w$€£.,-])([2-9]11)(?![\w%.,]\d|[\w%-])")
+_GROUP = re.compile(r"\d+")
+_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+_WORD = re.compile(r"\w", re.UNICODE)
+
+
+def phone_for_speech(number: str, style: SpeechStyle = "espeak") -> str:
+    """`1-800-555-0100` → `1, 8 0 0, 5 5 5, 0 1 0 0` (espeak) or `1 8 0 0 5 5 5 0 1 0 0` (gtts)."""
+    groups = [" ".join(g) for g in _GROUP.findall(number)]
+    if not groups:
+        raise ValueError("a phone number needs digits")
+    return (", " if style == "espeak" else " ").join(groups)
+
+
+def speakable(text: str, style: SpeechStyle) -> str:
+    """`text` with every phone number and N11 code rewritten to be read digit by digit."""
+    text = _PHONE.sub(lambda m: phone_for_speech(m.group(0), style), text)
+    return _N11.sub(lambda m: " ".join(m.group(1)), text)
+
+
+def count_words(text: str) -> int:
+    """Words for a speech-rate estimate: space-separated tokens with a letter or digit.
+
+    Chinese and Japanese are written without spaces: each Han or kana character counts as
+    one (a rough "word"; report their rate as characters, not words per minute).
+    """
+    count = 0
+    for token in text.split():
+        cjk = len(_CJK.findall(token))
+        if cjk:
+            rest = _CJK.sub(" ", token).split()
+            count += cjk + sum(1 for t in rest if _WORD.search(t))
+        elif _WORD.search(token):
+            count += 1
+    return count
