@@ -1,0 +1,294 @@
+"""The localized semantic parts of one message, shared by the three format writers.
+
+`prepare()` does the per-(topic, language, output kind) work once: it translates every string
+of the topic and the contact block (phone line, TTY, hours), and takes the notices and LA-3
+footer lines. `Prepared.fill()` then does the per-member work only: it puts the member's name
+and the typed values (already written for the output kind) into the translated strings.
+
+Parts are plain text. The HTML layout escapes them (jinja2 autoescape), so member data such as
+`<script>` in a text variable arrives as text, never as markup.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import time
+from typing import Protocol
+
+from babel.dates import format_time
+
+from commhub.content import strings
+from commhub.content.topics import Plural, Text, Topic
+from commhub.content.variables import Phone
+from commhub.errors import RenderError
+from commhub.languages import LANGUAGES
+from commhub.render.values import Kind, locale_for, write_time
+from commhub.settings import PhoneLine, PlanSettings
+
+
+class Translator(Protocol):
+    """What the parts need from a gettext translator (commhub.content.i18n provides it)."""
+
+    lang: str
+
+    def gettext(self, msgid: str) -> str: ...
+
+    def ngettext(self, singular: str, plural: str, n: int) -> str: ...
+
+
+class EnglishTranslator:
+    """The source strings themselves: English needs no catalog."""
+
+    lang = "en"
+
+    def gettext(self, msgid: str) -> str:
+        return msgid
+
+    def ngettext(self, singular: str, plural: str, n: int) -> str:
+        return singular if n == 1 else plural
+
+
+@dataclass(frozen=True)
+class Passage:
+    """A line in its own language (EM-2): a notice, a tagline or an LA-3 footer line."""
+
+    lang: str
+    text: str
+
+    @property
+    def rtl(self) -> bool:
+        language = LANGUAGES.get(self.lang)
+        return bool(language and language.rtl)
+
+    @property
+    def dir(self) -> str:
+        return "rtl" if self.rtl else "ltr"
+
+    @property
+    def align(self) -> str:
+        return "right" if self.rtl else "left"
+
+
+@dataclass(frozen=True)
+class Fact:
+    label: str
+    value: str
+
+
+@dataclass(frozen=True)
+class Contact:
+    """The plan's phone line: `before` + number + `after` is the translated CALL_LINE."""
+
+    before: str
+    number: str  # 1-800-555-0100 (the speech service makes it speakable)
+    after: str
+    printed: str  # 1-800-555-0100
+    tel: str  # +18005550100, for tel: links
+    tty: str  # 711
+    tty_line: str
+    hours_line: str
+
+    @property
+    def call_line(self) -> str:
+        return f"{self.before}{self.number}{self.after}"
+
+
+@dataclass(frozen=True)
+class Parts:
+    """Everything one message says, localized and filled, for one output kind."""
+
+    lang: str
+    subject: str
+    heading: str
+    greeting: str
+    paragraphs: tuple[str, ...]
+    facts: tuple[Fact, ...]
+    action: str
+    contact: Contact
+    thanks: str
+    notices: tuple[Passage, ...]  # fallback tagline or machine-translation notice
+    footer: tuple[Passage, ...]  # LA-3 language-help lines
+
+    @property
+    def rtl(self) -> bool:
+        language = LANGUAGES.get(self.lang)
+        return bool(language and language.rtl)
+
+    @property
+    def dir(self) -> str:
+        return "rtl" if self.rtl else "ltr"
+
+    @property
+    def align(self) -> str:
+        return "right" if self.rtl else "left"
+
+    @property
+    def cjk(self) -> bool:
+        language = LANGUAGES.get(self.lang)
+        return bool(language and language.cjk)
+
+
+def fill_template(template: str, values: Mapping[str, str], where: str) -> str:
+    try:
+        return template % values
+    except (KeyError, ValueError, TypeError) as exc:
+        raise RenderError(f"cannot fill {where}: {exc!r}") from None
+
+
+_DAYS = {
+    "mon-fri": strings.DAYS_MON_FRI,
+    "mon-sat": strings.DAYS_MON_SAT,
+    "mon-sun": strings.DAYS_EVERY_DAY,
+}
+
+
+def hours_text(line: PhoneLine, tr: Translator, lang: str, kind: Kind) -> str:
+    """`We are open Monday to Friday, 8:00 AM to 8:00 PM.` in the message's language."""
+    days_msgid = _DAYS.get(line.days)
+    if days_msgid is None:
+        raise RenderError(f"phone line {line.label!r}: unknown days {line.days!r}")
+    if line.opens == time(0, 0) and line.closes >= time(23, 59):
+        hours = tr.gettext(strings.ALL_DAY)
+    else:
+        locale = locale_for(lang)
+        if kind == "print":
+            opens = format_time(line.opens, "short", locale=locale)
+            closes = format_time(line.closes, "short", locale=locale)
+        else:
+            opens = write_time(line.opens, locale, kind)
+            closes = write_time(line.closes, locale, kind)
+        hours = fill_template(
+            tr.gettext(strings.OPEN_HOURS), {"opens": opens, "closes": closes}, "OPEN_HOURS"
+        )
+    return fill_template(
+        tr.gettext(strings.HOURS_LINE),
+        {"days": tr.gettext(days_msgid), "hours": hours},
+        "HOURS_LINE",
+    )
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """The translated strings of one topic for one language and output kind (built once)."""
+
+    lang: str
+    kind: Kind
+    translator: Translator
+    subject: str
+    heading: str
+    greeting: str
+    paragraphs: tuple[str | tuple[str, str, str], ...]  # text, or (singular, plural, count)
+    fact_labels: tuple[tuple[str, str], ...]  # (translated label, variable)
+    action: str
+    thanks: str
+    builtins: Mapping[str, str]  # plan, line, phone
+    contact: Contact
+    notices: tuple[Passage, ...]
+    footer: tuple[Passage, ...]
+
+    def fill(
+        self, name: str, values: Mapping[str, str], counts: Mapping[str, int] | None = None
+    ) -> Parts:
+        """The parts for one member: `values` are the variables written for this kind."""
+        v = {**values, **self.builtins, "name": name}
+        paragraphs = []
+        for p in self.paragraphs:
+            if isinstance(p, str):
+                paragraphs.append(fill_template(p, v, "a paragraph"))
+            else:
+                singular, plural, count = p
+                n = (counts or {}).get(count)
+                if n is None:
+                    raise RenderError(f"missing count {count!r} for a plural paragraph")
+                text = self.translator.ngettext(singular, plural, n)
+                paragraphs.append(fill_template(text, v, "a paragraph"))
+        facts = []
+        for label, var in self.fact_labels:
+            if var not in values:
+                continue  # an optional variable with no value: no fact line
+            facts.append(Fact(label, values[var]))
+        return Parts(
+            lang=self.lang,
+            subject=fill_template(self.subject, v, "the subject"),
+            heading=fill_template(self.heading, v, "the heading"),
+            greeting=fill_template(self.greeting, v, "the greeting"),
+            paragraphs=tuple(paragraphs),
+            facts=tuple(facts),
+            action=fill_template(self.action, v, "the action"),
+            contact=self.contact,
+            thanks=fill_template(self.thanks, v, "the thanks line"),
+            notices=self.notices,
+            footer=self.footer,
+        )
+
+
+def line_name(key: str, line: PhoneLine, tr: Translator) -> str:
+    """The translated name of a phone line (its config label if it has no shared msgid)."""
+    msgid = strings.LINE_NAMES.get(key)
+    return tr.gettext(msgid) if msgid else line.label
+
+
+def prepare(
+    topic: Topic,
+    tr: Translator,
+    lang: str,
+    kind: Kind,
+    plan: PlanSettings,
+    *,
+    notices: tuple[Passage, ...] = (),
+    footer: tuple[Passage, ...] = (),
+) -> Prepared:
+    """Translate the topic and its contact block once for (language, output kind)."""
+    line = plan.phones.get(topic.phone_line)
+    if line is None:
+        raise RenderError(f"{topic.name}: phone line {topic.phone_line!r} is not configured")
+    try:
+        phone = Phone.parse(line.number)
+    except ValueError as exc:
+        raise RenderError(f"phone line {topic.phone_line!r}: {exc}") from None
+    # Printed for every kind: the speech service reads numbers digit by digit itself (TS-2).
+    number = phone.printed()
+    name_of_line = line_name(topic.phone_line, line, tr)
+    call = tr.gettext(strings.CALL_LINE)
+    if call.count("%(phone)s") != 1:
+        raise RenderError(f"CALL_LINE in {lang!r} must contain %(phone)s once")
+    before, after = call.split("%(phone)s")
+    contact = Contact(
+        before=fill_template(before, {"line": name_of_line}, "CALL_LINE"),
+        number=number,
+        after=fill_template(after, {"line": name_of_line}, "CALL_LINE"),
+        printed=phone.printed(),
+        tel="+" + phone.digits,
+        tty=line.tty,
+        tty_line=fill_template(tr.gettext(strings.TTY_LINE), {"tty": line.tty}, "TTY_LINE"),
+        hours_line=hours_text(line, tr, lang, kind),
+    )
+    content = topic.content
+    paragraphs: list[str | tuple[str, str, str]] = []
+    for p in content.paragraphs:
+        if isinstance(p, Plural):
+            paragraphs.append((p.singular, p.plural, p.count))
+        else:
+            paragraphs.append(tr.gettext(p.msgid))
+    labels = tuple((tr.gettext(f.label.msgid), f.var) for f in content.facts)
+
+    def t(text: Text) -> str:
+        return tr.gettext(text.msgid)
+
+    return Prepared(
+        lang=lang,
+        kind=kind,
+        translator=tr,
+        subject=t(content.subject),
+        heading=t(content.heading),
+        greeting=tr.gettext(strings.GREETING),
+        paragraphs=tuple(paragraphs),
+        fact_labels=labels,
+        action=t(content.action),
+        thanks=tr.gettext(strings.THANKS),
+        builtins={"plan": plan.name, "line": name_of_line, "phone": number},
+        contact=contact,
+        notices=notices,
+        footer=footer,
+    )

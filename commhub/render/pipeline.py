@@ -1,0 +1,438 @@
+"""The render pipeline: (topic, member, data, delivery id) -> the exact message to send.
+
+One `Renderer` per process, built with the settings, topics, catalogs and (for audio) the
+speech service. Everything that depends only on (topic, language, output kind) — translated
+strings, the contact block, notices, the LA-3 footer — is prepared once and cached; each
+message then fills in the member's name and values, renders the layout and writes the MIME
+bytes by hand.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from commhub.content import strings
+from commhub.content.i18n import (
+    Catalogs,
+    LanguagePlan,
+    fallback_tagline,
+    language_help_lines,
+    machine_notice,
+    plan_language,
+)
+from commhub.content.topics import Topic
+from commhub.content.variables import Phone
+from commhub.domain import Format, Member, OutgoingMessage, message_id_for
+from commhub.errors import PolicyHold, RenderError
+from commhub.languages import LANGUAGES, display_name
+from commhub.render.large_print import DEFAULT_TEMPLATES, LargePrintLayout, text_part
+from commhub.render.message_parts import Parts, Passage, Prepared, prepare
+from commhub.render.mime import MimeBuilder, header_safe
+from commhub.render.relay_text import relay_text, to_tty
+from commhub.render.speech_text import speech_segments, speech_text
+from commhub.render.values import Kind, write_values
+from commhub.settings import Settings
+from commhub.speech import NoVoice, SpeechService, SpokenAudio
+
+log = logging.getLogger(__name__)
+
+TTY_HEADER = "X-Commhub-TTY-Encodable"
+PREVIEW_EMAIL = "member@example.org"
+# The LA-3 notice and taglines give the general number (interpreters), not the topic's line.
+HELP_LINE = "member_services"
+
+
+@dataclass(frozen=True)
+class RenderResult:
+    """One rendered message and what the renderer decided on the way."""
+
+    message: OutgoingMessage
+    lang: str  # language of the message text
+    fallback: bool  # English instead of the member's language (language_fallback)
+    machine: bool  # unreviewed machine translation sent with the LA-2 notice
+    notes: tuple[str, ...] = ()
+    html: str | None = None  # the text/html part, if any
+    text: str = ""  # the text/plain part (relay: the relay text)
+    spoken: str | None = None  # audio: the text given to the speech engine (= transcript)
+    audio: SpokenAudio | None = None
+    core_chars: int | None = None  # relay: characters before the LA-3 footer (TT-7)
+    extras: dict[str, str] = field(default_factory=dict)
+
+
+def _is_tty_language(tag: str) -> bool:
+    lang = LANGUAGES.get(tag)
+    return bool(lang and lang.tty_encodable)
+
+
+class Renderer:
+    """Renders every topic in every language and format; build once, call `render` per message."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        topics: Mapping[str, Topic],
+        catalogs: Catalogs,
+        speech: SpeechService | None = None,
+        *,
+        templates_dir: Path = DEFAULT_TEMPLATES,
+    ) -> None:
+        self.settings = settings
+        self.topics = dict(topics)
+        self.catalogs = catalogs
+        self.speech = speech
+        self.layout = LargePrintLayout(templates_dir)
+        plan = settings.plan
+        self.mime = MimeBuilder(plan.name, plan.from_address, plan.reply_to)
+        self._prepared: dict[tuple[Any, ...], Prepared] = {}
+        self._msgids = {name: self._message_msgids(t) for name, t in self.topics.items()}
+
+    @staticmethod
+    def _message_msgids(topic: Topic) -> list[str]:
+        """Every string a message of `topic` uses: a language is ready only if all are."""
+        line_names = set(strings.LINE_NAMES.values())
+        shared = [s for s in strings.SHARED if s not in line_names]
+        own_line = strings.LINE_NAMES.get(topic.phone_line)
+        return [*topic.msgids(), *shared, *([own_line] if own_line else [])]
+
+    # -- preparation (once per topic, language plan and output kind) ---------------------
+
+    def _help_number(self, topic: Topic) -> str:
+        line = self.settings.plan.phones.get(HELP_LINE) or self.settings.plan.phones.get(
+            topic.phone_line
+        )
+        if line is None:
+            raise RenderError(f"{topic.name}: no phone line configured for language help")
+        try:
+            return Phone.parse(line.number).printed()
+        except ValueError as exc:
+            raise RenderError(f"phone line {HELP_LINE!r}: {exc}") from None
+
+    def _prepare(self, topic: Topic, plan: LanguagePlan, kind: Kind, tty: bool) -> Prepared:
+        key = (topic.name, plan.lang, plan.member_lang, plan.fallback, plan.machine, kind, tty)
+        prepared = self._prepared.get(key)
+        if prepared is not None:
+            return prepared
+        number = self._help_number(topic)
+        notices: list[Passage] = []
+        if plan.fallback:
+            tagline = fallback_tagline(self.catalogs, plan.member_lang, number)
+            if tagline is not None:
+                notices.append(Passage(*tagline))
+        if plan.machine:
+            notices.append(Passage(*machine_notice(self.catalogs, plan.lang, number)))
+        # TT-6: in relay text every phone number is followed by TTY 711.
+        footer_number = f"{number} TTY 711" if kind == "relay" else number
+        footer = [
+            Passage(lang, text)
+            for lang, text in language_help_lines(
+                self.catalogs,
+                plan.member_lang,
+                self.settings.language.footer_languages,
+                footer_number,
+            )
+        ]
+        if tty:  # a TTY-safe relay message carries only what a TTY can show (TT-1)
+            notices = [n for n in notices if _is_tty_language(n.lang)]
+            footer = [f for f in footer if _is_tty_language(f.lang)]
+        prepared = prepare(
+            topic,
+            plan.translator,
+            plan.lang,
+            kind,
+            self.settings.plan,
+            notices=tuple(notices),
+            footer=tuple(footer),
+        )
+        self._prepared[key] = prepared
+        return prepared
+
+    # -- one message -----------------------------------------------------------------------
+
+    def _parse(self, topic_name: str, data: Any) -> tuple[Topic, dict[str, Any]]:
+        topic = self.topics.get(topic_name)
+        if topic is None:
+            raise RenderError(f"unknown template {topic_name!r}")
+        values, problems = topic.parse_data(data)
+        if problems:
+            detail = "; ".join(f"{p.field} {p.reason}" for p in problems)
+            raise RenderError(f"{topic_name}: invalid data: {detail}")
+        return topic, values
+
+    def plan(self, topic: Topic, member_lang: str) -> LanguagePlan:
+        """The language plan for a member's language (PolicyHold when `block` applies)."""
+        return plan_language(
+            self.catalogs,
+            self._msgids[topic.name],
+            member_lang,
+            self.settings.language.policy,
+            topic=topic.name,
+        )
+
+    async def render(
+        self, topic: str, member: Member, data: Mapping[str, Any], delivery_id: int
+    ) -> RenderResult:
+        """Render one delivery. Raises RenderError (bad data) or PolicyHold (hold it)."""
+        t, values = self._parse(topic, data)
+        plan = self.plan(t, member.language)
+        if member.format is Format.AUDIO:
+            return await self._audio(t, member, values, plan, delivery_id)
+        if member.format is Format.RELAY_TEXT:
+            return self._relay(t, member, values, plan, delivery_id)
+        return self._large_print(t, member, values, plan, delivery_id)
+
+    def render_sync(
+        self, topic: str, member: Member, data: Mapping[str, Any], delivery_id: int
+    ) -> RenderResult:
+        """`render` for large print and relay text, without an event loop (no audio)."""
+        if member.format is Format.AUDIO:
+            raise RenderError("audio needs the async render (speech runs in a thread)")
+        t, values = self._parse(topic, data)
+        plan = self.plan(t, member.language)
+        if member.format is Format.RELAY_TEXT:
+            return self._relay(t, member, values, plan, delivery_id)
+        return self._large_print(t, member, values, plan, delivery_id)
+
+    def _name(self, member: Member) -> str:
+        return display_name(member.given_name, member.family_name, member.language)
+
+    def _fill(
+        self, prepared: Prepared, member: Member, values: dict[str, Any], kind: Kind
+    ) -> Parts:
+        counts = {k: v for k, v in values.items() if isinstance(v, int)}
+        written = write_values(values, prepared.lang, kind)
+        return prepared.fill(self._name(member), written, counts)
+
+    def _email_to(self, member: Member) -> str:
+        if not member.email:
+            raise RenderError(f"member {member.member_id} has no email address")
+        return member.email
+
+    def _result(
+        self,
+        *,
+        plan: LanguagePlan,
+        member: Member,
+        delivery_id: int,
+        fmt: Format,
+        to: str,
+        subject: str,
+        raw: bytes,
+        text: str,
+        notes: list[str],
+        html: str | None = None,
+        spoken: str | None = None,
+        audio: SpokenAudio | None = None,
+        tty: bool = True,
+        core_chars: int | None = None,
+    ) -> RenderResult:
+        if plan.fallback:
+            notes.append(f"language fallback: {plan.lang} instead of {plan.member_lang}")
+        if plan.machine:
+            notes.append(f"unreviewed machine translation ({plan.lang}) sent with a notice")
+        meta = {"language_fallback": "yes" if plan.fallback else "no"}
+        if audio is not None:
+            meta["voice"] = f"{audio.engine}:{audio.voice}"
+        message = OutgoingMessage(
+            delivery_id=delivery_id,
+            message_id=message_id_for(delivery_id, self.settings.server.base_domain),
+            sender=self.settings.plan.from_address,
+            recipients=(to,),
+            raw=raw,
+            format=fmt,
+            language=plan.lang,
+            subject=subject,
+            tty_encodable=tty,
+            audio=audio.mp3 if audio else None,
+            text=spoken if spoken is not None else text,
+            meta=meta,
+        )
+        return RenderResult(
+            message=message,
+            lang=plan.lang,
+            fallback=plan.fallback,
+            machine=plan.machine,
+            notes=tuple(notes),
+            html=html,
+            text=text,
+            spoken=spoken,
+            audio=audio,
+            core_chars=core_chars,
+        )
+
+    def _large_print(
+        self,
+        topic: Topic,
+        member: Member,
+        values: dict[str, Any],
+        plan: LanguagePlan,
+        delivery_id: int,
+        notes: list[str] | None = None,
+    ) -> RenderResult:
+        parts = self._fill(self._prepare(topic, plan, "print", False), member, values, "print")
+        html = self.layout.html(parts)
+        text = text_part(parts)
+        to = self._email_to(member)
+        raw = self.mime.alternative(
+            delivery_id=delivery_id,
+            to=to,
+            subject=parts.subject,
+            message_id=message_id_for(delivery_id, self.settings.server.base_domain),
+            lang=plan.lang,
+            text=text,
+            html=html,
+        )
+        return self._result(
+            plan=plan,
+            member=member,
+            delivery_id=delivery_id,
+            fmt=Format.LARGE_PRINT_EMAIL,
+            to=to,
+            subject=parts.subject,
+            raw=raw,
+            text=text,
+            html=html,
+            notes=notes or [],
+        )
+
+    def spoken_text(
+        self, topic: Topic, member: Member, values: dict[str, Any], plan: LanguagePlan
+    ) -> tuple[str, tuple[str, ...]]:
+        """The text to speak and its sentences (the transcript)."""
+        prepared = self._prepare(topic, plan, "speech", False)
+        parts = self._fill(prepared, member, values, "speech")
+        segments = speech_segments(prepared, parts, self._name(member))
+        return speech_text(segments), segments
+
+    async def _audio(
+        self,
+        topic: Topic,
+        member: Member,
+        values: dict[str, Any],
+        plan: LanguagePlan,
+        delivery_id: int,
+    ) -> RenderResult:
+        spoken, segments = self.spoken_text(topic, member, values, plan)
+        printed = self._fill(self._prepare(topic, plan, "print", False), member, values, "print")
+        notes: list[str] = []
+        try:
+            if self.speech is None:
+                raise NoVoice(plan.lang, "no speech service is configured")
+            audio = await self.speech.speak(spoken, plan.lang, printed.subject)
+        except NoVoice:
+            reason = f"no voice for {plan.lang}"
+            if self.settings.speech.no_voice_policy == "hold":
+                raise PolicyHold(reason=reason) from None
+            notes.append(f"{reason}: sent the transcript as large print")
+            return self._large_print(topic, member, values, plan, delivery_id, notes)
+        if audio.fell_back:
+            notes.append(f"speech fell back to {audio.engine}:{audio.voice}")
+        attached = plan.translator.gettext(strings.AUDIO_ATTACHED)
+        transcript = replace(
+            printed,
+            greeting="",
+            paragraphs=(attached, *segments),
+            facts=(),
+            action="",
+            thanks="",
+        )
+        html = self.layout.html(transcript)
+        text = text_part(transcript)
+        to = self._email_to(member)
+        raw = self.mime.with_audio(
+            delivery_id=delivery_id,
+            to=to,
+            subject=printed.subject,
+            message_id=message_id_for(delivery_id, self.settings.server.base_domain),
+            lang=plan.lang,
+            text=text,
+            html=html,
+            mp3=audio.mp3,
+        )
+        return self._result(
+            plan=plan,
+            member=member,
+            delivery_id=delivery_id,
+            fmt=Format.AUDIO,
+            to=to,
+            subject=printed.subject,
+            raw=raw,
+            text=text,
+            html=html,
+            spoken=spoken,
+            audio=audio,
+            notes=notes,
+        )
+
+    def _relay(
+        self,
+        topic: Topic,
+        member: Member,
+        values: dict[str, Any],
+        plan: LanguagePlan,
+        delivery_id: int,
+    ) -> RenderResult:
+        tty = _is_tty_language(plan.lang) and _is_tty_language(member.language)
+        parts = self._fill(self._prepare(topic, plan, "relay", tty), member, values, "relay")
+        relay = relay_text(parts, tty)
+        to = member.relay_address or member.email
+        if not to:
+            raise RenderError(f"member {member.member_id} has no relay address or email")
+        subject = to_tty(parts.subject) if tty else header_safe(parts.subject, "Subject")
+        raw = self.mime.plain(
+            delivery_id=delivery_id,
+            to=to,
+            subject=subject,
+            message_id=message_id_for(delivery_id, self.settings.server.base_domain),
+            lang=plan.lang,
+            text=relay.text,
+            ascii_only=tty,
+            extra={TTY_HEADER: "yes" if tty else "no"},
+        )
+        return self._result(
+            plan=plan,
+            member=member,
+            delivery_id=delivery_id,
+            fmt=Format.RELAY_TEXT,
+            to=to,
+            subject=subject,
+            raw=raw,
+            text=relay.text,
+            notes=[],
+            tty=tty,
+            core_chars=relay.core_chars,
+        )
+
+    # -- previews --------------------------------------------------------------------------
+
+    def preview_member(self, topic: str, lang: str, fmt: Format | str) -> Member:
+        """A synthetic member with the topic's sample names (no member data in previews)."""
+        t = self.topics.get(topic)
+        if t is None:
+            raise RenderError(f"unknown template {topic!r}")
+        if lang not in LANGUAGES:
+            raise RenderError(f"unknown language {lang!r}")
+        try:
+            format_ = Format(fmt)
+        except ValueError:
+            raise RenderError(f"unknown format {fmt!r}") from None
+        return Member(
+            member_id="preview",
+            given_name=t.sample_member.get("given_name", "Alex"),
+            family_name=t.sample_member.get("family_name", ""),
+            language=lang,
+            format=format_,
+            email=PREVIEW_EMAIL,
+            timezone="America/Los_Angeles",
+        )
+
+    async def render_preview(
+        self, topic: str, lang: str, fmt: Format | str, data: Mapping[str, Any] | None = None
+    ) -> RenderResult:
+        """Render the message a member with `lang` and `fmt` would get, from the sample data."""
+        member = self.preview_member(topic, lang, fmt)
+        sample = data if data is not None else self.topics[topic].sample
+        return await self.render(topic, member, sample, delivery_id=0)

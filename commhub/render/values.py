@@ -1,0 +1,103 @@
+"""Typed template values written for one output kind and one locale.
+
+The same parsed value (a date, a time, a Phone, Money, an integer, text) is written three ways:
+``print`` (large-print HTML and the text part), ``speech`` (what the voice reads: TS-3)
+and ``relay`` (TTY/relay text: TT-6). Babel does the locale work; everything here is pure.
+"""
+
+from __future__ import annotations
+
+from datetime import date, time
+from decimal import Decimal
+from functools import lru_cache
+from typing import Any, Literal
+
+from babel.core import Locale
+from babel.dates import format_date, format_time
+from babel.numbers import format_currency, format_decimal
+
+from commhub.content.variables import Money, Phone
+from commhub.errors import RenderError
+from commhub.languages import LANGUAGES
+
+Kind = Literal["print", "speech", "relay"]
+
+# Babel puts narrow/no-break spaces inside times and amounts; speech engines and TTYs want a
+# plain space (NFKD would do it for relay text, but speech text is not normalized).
+_SPACES = str.maketrans({"\u202f": " ", "\xa0": " ", "\u2009": " ", "\u200f": "", "\u200e": ""})
+
+
+@lru_cache(maxsize=64)
+def locale_for(lang: str) -> Locale:
+    """The Babel locale of a commhub language tag (parsed once)."""
+    language = LANGUAGES.get(lang)
+    if language is None:
+        raise RenderError(f"unknown language {lang!r}")
+    return Locale.parse(language.locale)
+
+
+def _is_english(locale: Locale) -> bool:
+    return bool(locale.language == "en")
+
+
+def write_date(d: date, locale: Locale, kind: Kind) -> str:
+    """A date: full in print, long in speech (TS-3), weekday + month + day in relay (TT-6)."""
+    if kind == "print":
+        return format_date(d, "full", locale=locale).translate(_SPACES)
+    if kind == "speech":
+        return format_date(d, "long", locale=locale).translate(_SPACES)
+    if _is_english(locale):
+        # TT-6's own example: MONDAY DECEMBER 3 (the relay writer uppercases).
+        return format_date(d, "EEEE MMMM d", locale=locale)
+    return format_date(d, "full", locale=locale).translate(_SPACES).replace(",", "")
+
+
+def write_time(t: time, locale: Locale, kind: Kind) -> str:
+    """A clock time; on the hour, English speech and relay say `10 AM` (TT-6)."""
+    if kind != "print" and _is_english(locale):
+        pattern = "h a" if t.minute == 0 else "h:mm a"
+        return format_time(t, pattern, locale=locale).translate(_SPACES)
+    return format_time(t, "short", locale=locale).translate(_SPACES)
+
+
+def write_money(m: Money, locale: Locale, kind: Kind) -> str:
+    """An amount in the locale's currency format; speech drops `.00` so it is read as dollars."""
+    if kind == "speech" and m.amount == m.amount.to_integral_value():
+        pattern = locale.currency_formats["standard"].pattern
+        whole = pattern.replace(".00", "").replace(",00", "")
+        text = format_currency(
+            m.amount, m.currency, format=whole, locale=locale, currency_digits=False
+        )
+        return str(text).translate(_SPACES)
+    return str(format_currency(m.amount, m.currency, locale=locale)).translate(_SPACES)
+
+
+def write_value(value: Any, locale: Locale, kind: Kind) -> str:
+    """Write one parsed variable value for `kind` in `locale`.
+
+    Phone numbers are printed (`1-800-555-0100`) for every kind: the speech service rewrites
+    them digit by digit for the engine it picks (TS-2), and the transcript stays readable.
+    """
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):  # pragma: no cover - never a variable type
+        raise RenderError("boolean values are not template variables")
+    if isinstance(value, int):
+        return str(format_decimal(value, locale=locale))
+    if isinstance(value, Money):
+        return write_money(value, locale, kind)
+    if isinstance(value, Phone):
+        return value.printed()
+    if isinstance(value, date):
+        return write_date(value, locale, kind)
+    if isinstance(value, time):
+        return write_time(value, locale, kind)
+    if isinstance(value, Decimal):
+        return str(format_decimal(value, locale=locale))
+    raise RenderError(f"cannot write a value of type {type(value).__name__}")
+
+
+def write_values(values: dict[str, Any], lang: str, kind: Kind) -> dict[str, str]:
+    """Every variable of a message written for `kind` in the language `lang`."""
+    locale = locale_for(lang)
+    return {name: write_value(v, locale, kind) for name, v in values.items()}
