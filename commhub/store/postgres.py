@@ -142,8 +142,8 @@ WITH upd AS (
     UPDATE deliveries d SET
         state = CASE WHEN c.status = 'cancelled' THEN 'cancelled' ELSE 'queued' END,
         attempts = greatest(d.attempts - 1, 0),
-        due_at = CASE WHEN c.status = 'cancelled' THEN NULL ELSE $3 END,
-        lease_owner = NULL, lease_expires_at = NULL, updated_at = $3
+        due_at = CASE WHEN c.status = 'cancelled' THEN NULL ELSE $3::timestamptz END,
+        lease_owner = NULL, lease_expires_at = NULL, updated_at = $3::timestamptz
     FROM campaigns c
     WHERE c.id = d.campaign_id AND d.id = ANY($2::bigint[]) AND d.lease_owner = $1
     RETURNING d.id, d.state

@@ -1,0 +1,515 @@
+"""One behavioural suite for every store: SQLite (a real file) and PostgreSQL (a real server).
+
+Each test gets an empty migrated store (see tests/store_fixtures.py) and checks what a user of
+the store relies on: leases, due rules, idempotency, counts, history, erasure.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from commhub.domain import ClaimedDelivery, DeliveryOutcome, Format, Member, Recipient, Role, State
+from commhub.errors import ConfigError, Conflict, NotFound, ValidationError
+from commhub.store.base import NewCampaign, Store
+from commhub.store.factory import open_store
+from tests.store_fixtures import store, store_url  # noqa: F401
+
+NOW = datetime(2030, 3, 4, 15, 0, tzinfo=UTC)
+LEASE = 30.0
+
+
+def member(
+    member_id: str,
+    language: str = "es",
+    fmt: Format = Format.LARGE_PRINT_EMAIL,
+    opted_out: bool | tuple[str, ...] = False,
+) -> Member:
+    return Member(
+        member_id=member_id,
+        given_name="Ana",
+        family_name="Pérez",
+        language=language,
+        format=fmt,
+        email=f"{member_id}@example.org",
+        timezone="America/Los_Angeles",
+        phone="+1 555 0100",
+        opted_out=opted_out,
+    )
+
+
+async def campaign_of(
+    store: Store,  # noqa: F811
+    n: int,
+    *,
+    send_at: datetime | None = None,
+    key: str | None = None,
+    body_hash: str | None = None,
+    prefix: str = "m",
+) -> str:
+    """Members prefix0..n-1 and a campaign addressed to all of them; returns its id."""
+    await store.upsert_members([member(f"{prefix}{i}") for i in range(n)])
+    campaign, created = await store.create_campaign(
+        NewCampaign(
+            name="Refills",
+            template="refill_reminder",
+            send_at=send_at,
+            recipients=[Recipient(f"{prefix}{i}", {"drug": f"d{i}"}) for i in range(n)],
+            idempotency_key=key,
+            request_hash=body_hash,
+        )
+    )
+    assert created
+    return campaign.id
+
+
+# -- schema ---------------------------------------------------------------------------------
+
+
+async def test_migrate_is_idempotent_and_reports_the_version(store: Store) -> None:  # noqa: F811
+    first = await store.migrate()
+    assert first >= 1
+    assert await store.migrate() == first
+    assert await store.ping()
+
+
+async def test_sqlite_creates_missing_parent_folders(tmp_path: Path) -> None:
+    path = tmp_path / "a" / "b" / "commhub.db"
+    opened = open_store(f"sqlite:///{path}")
+    try:
+        assert await opened.migrate() >= 1
+    finally:
+        await opened.close()
+    assert path.exists()
+
+
+def test_unknown_database_url_is_a_config_error() -> None:
+    with pytest.raises(ConfigError, match=r"database\.url"):
+        open_store("mysql://localhost/db")
+
+
+# -- members and tokens ---------------------------------------------------------------------
+
+
+async def test_member_upsert_get_replace(store: Store) -> None:  # noqa: F811
+    await store.upsert_members([member("a1", opted_out=("screening", "refills")), member("a2")])
+    got = await store.get_member("a1")
+    assert got == member("a1", opted_out=("screening", "refills"))
+    assert got is not None and got.is_opted_out("refills") and not got.is_opted_out("coverage")
+    await store.upsert_members([member("a1", language="vi", fmt=Format.AUDIO, opted_out=True)])
+    replaced = await store.get_member("a1")
+    assert replaced is not None
+    assert (replaced.language, replaced.format, replaced.opted_out) == ("vi", Format.AUDIO, True)
+    assert await store.get_member("nobody") is None
+    assert await store.existing_member_ids(["a1", "a2", "nobody", "a1"]) == {"a1", "a2"}
+
+
+async def test_erase_member_hides_personal_data_and_keeps_deliveries(store: Store) -> None:  # noqa: F811
+    campaign_id = await campaign_of(store, 2)
+    assert await store.erase_member("m0")
+    assert await store.get_member("m0") is None
+    assert await store.existing_member_ids(["m0", "m1"]) == {"m1"}
+    assert not await store.erase_member("nobody")
+    rows = await store.list_deliveries(campaign_id)
+    assert [(r.member_id, r.state) for r in rows] == [("m0", "queued"), ("m1", "queued")]
+    # A pending delivery of an erased member is still claimed, without member or data,
+    # so the worker can mark it skipped.
+    claimed = {c.member.member_id if c.member else None: c for c in await claim(store, "w1")}
+    assert set(claimed) == {None, "m1"}
+    assert claimed[None].data == {}
+    assert claimed["m1"].data == {"drug": "d1"}
+    # Storing the member again restores it.
+    await store.upsert_members([member("m0")])
+    assert await store.get_member("m0") == member("m0")
+
+
+async def test_tokens_are_found_by_hash_only(store: Store) -> None:  # noqa: F811
+    await store.add_token("ab" * 32, Role.QA, "qa laptop")
+    await store.add_token("cd" * 32, Role.ADMIN, "ops")
+    assert await store.role_for_token("ab" * 32) is Role.QA
+    assert await store.role_for_token("cd" * 32) is Role.ADMIN
+    assert await store.role_for_token("ef" * 32) is None
+    with pytest.raises(Conflict):
+        await store.add_token("ab" * 32, Role.OUTREACH, "again")
+
+
+# -- campaigns ------------------------------------------------------------------------------
+
+
+async def test_campaign_create_get_and_counts(store: Store) -> None:  # noqa: F811
+    await store.upsert_members([member("v1", "vi", Format.AUDIO), member("e1", "es")])
+    campaign, created = await store.create_campaign(
+        NewCampaign(
+            name="Screening",
+            template="screening_reminder",
+            send_at=None,
+            recipients=[Recipient("v1", {"x": 1}), Recipient("e1", {"x": 2})],
+        )
+    )
+    assert created and campaign.id.startswith("cmp_") and campaign.total == 2
+    assert campaign.status == "sending"
+    got = await store.get_campaign(campaign.id)
+    assert got is not None
+    assert (got.name, got.template, got.total, got.status) == (
+        "Screening",
+        "screening_reminder",
+        2,
+        "sending",
+    )
+    assert got.created_at.tzinfo is not None
+    counts = await store.campaign_counts(campaign.id)
+    assert counts.total == 2
+    assert counts.by_state["queued"] == 2 and counts.by_state["sent"] == 0
+    assert counts.by_language == {"vi": 1, "es": 1}
+    assert counts.by_format == {"audio": 1, "large_print_email": 1}
+    assert await store.get_campaign("cmp_nope") is None
+    with pytest.raises(NotFound):
+        await store.campaign_counts("cmp_nope")
+
+
+async def test_idempotency_key_replays_or_conflicts(store: Store) -> None:  # noqa: F811
+    first = await campaign_of(store, 3, key="key-1", body_hash="h1")
+    same = NewCampaign(
+        name="Refills",
+        template="refill_reminder",
+        send_at=None,
+        recipients=[Recipient(f"m{i}", {"drug": f"d{i}"}) for i in range(3)],
+        idempotency_key="key-1",
+        request_hash="h1",
+    )
+    replay, created = await store.create_campaign(same)
+    assert not created and replay.id == first and replay.total == 3
+    other = NewCampaign(
+        name="Other",
+        template="refill_reminder",
+        send_at=None,
+        recipients=[Recipient("m0", {})],
+        idempotency_key="key-1",
+        request_hash="h2",
+    )
+    with pytest.raises(Conflict):
+        await store.create_campaign(other)
+    assert (await store.state_totals())["queued"] == 3  # nothing was added
+
+
+async def test_concurrent_requests_with_one_key_create_one_campaign(
+    store: Store,  # noqa: F811
+    store_url: str,  # noqa: F811
+) -> None:
+    await store.upsert_members([member(f"m{i}") for i in range(50)])
+    others = [open_store(store_url) for _ in range(3)]
+    try:
+        new = NewCampaign(
+            name="Refills",
+            template="refill_reminder",
+            send_at=None,
+            recipients=[Recipient(f"m{i}", {}) for i in range(50)],
+            idempotency_key="race",
+            request_hash="h",
+        )
+        results = await asyncio.gather(*(s.create_campaign(new) for s in [store, *others]))
+    finally:
+        for s in others:
+            await s.close()
+    assert len({c.id for c, _ in results}) == 1
+    assert sum(created for _, created in results) == 1
+    assert (await store.state_totals())["queued"] == 50
+
+
+async def test_duplicate_or_unknown_members_reject_the_whole_campaign(store: Store) -> None:  # noqa: F811
+    await store.upsert_members([member("m0"), member("m1")])
+    dup = NewCampaign(
+        name="x",
+        template="refill_reminder",
+        send_at=None,
+        recipients=[Recipient("m0", {}), Recipient("m1", {}), Recipient("m0", {})],
+    )
+    with pytest.raises(ValidationError) as err:
+        await store.create_campaign(dup)
+    assert [(p.field, p.index) for p in err.value.problems] == [("member_id", 2)]
+    unknown = NewCampaign(
+        name="x",
+        template="refill_reminder",
+        send_at=None,
+        recipients=[Recipient("m0", {}), Recipient("ghost", {})],
+    )
+    with pytest.raises(ValidationError) as err:
+        await store.create_campaign(unknown)
+    assert [(p.reason, p.index) for p in err.value.problems] == [("unknown member", 1)]
+    assert sum((await store.state_totals()).values()) == 0
+
+
+async def test_list_deliveries_filters_and_pages(store: Store) -> None:  # noqa: F811
+    campaign_id = await campaign_of(store, 7)
+    first = await store.list_deliveries(campaign_id, limit=3)
+    second = await store.list_deliveries(campaign_id, limit=3, after_id=first[-1].id)
+    third = await store.list_deliveries(campaign_id, limit=3, after_id=second[-1].id)
+    ids = [r.id for r in first + second + third]
+    assert len(ids) == 7 and ids == sorted(ids) and len(third) == 1
+    assert [r.member_id for r in first] == ["m0", "m1", "m2"]
+    assert all(r.state == "queued" and r.attempts == 0 for r in first)
+    leased = await claim(store, "w1", limit=2)
+    await record(store, "w1", [DeliveryOutcome(leased[0].id, State.FAILED, reason="550 no")])
+    failed = await store.list_deliveries(campaign_id, state="failed")
+    assert [(r.id, r.last_error, r.attempts) for r in failed] == [(leased[0].id, "550 no", 1)]
+    assert len(await store.list_deliveries(campaign_id, state="rendering")) == 1
+    assert len(await store.list_deliveries(campaign_id, state="queued")) == 5
+    assert await store.list_deliveries("cmp_nope") == []
+
+
+# -- workers: claims and leases --------------------------------------------------------------
+
+
+async def claim(
+    store: Store,  # noqa: F811
+    worker: str,
+    limit: int = 100,
+    at: datetime = NOW,
+    lease: float = LEASE,
+) -> list[ClaimedDelivery]:
+    return await store.claim(worker, limit, lease, at)
+
+
+async def record(
+    store: Store,  # noqa: F811
+    worker: str,
+    outcomes: list[DeliveryOutcome],
+    at: datetime = NOW,
+) -> None:
+    await store.record(worker, outcomes, at)
+
+
+async def test_claim_leases_moves_to_rendering_and_counts_attempts(store: Store) -> None:  # noqa: F811
+    campaign_id = await campaign_of(store, 5)
+    got = await claim(store, "w1", limit=3)
+    assert len(got) == 3 and all(c.attempts == 0 for c in got)
+    assert {c.campaign_id for c in got} == {campaign_id}
+    assert {c.template for c in got} == {"refill_reminder"}
+    c0 = got[0]
+    assert c0.member is not None and c0.data == {"drug": f"d{c0.member.member_id[1:]}"}
+    # Leased rows are not handed out again while the lease holds.
+    rest = await claim(store, "w2", limit=10)
+    assert len(rest) == 2 and not {c.id for c in rest} & {c.id for c in got}
+    assert await claim(store, "w3") == []
+    rows = {r.id: r for r in await store.list_deliveries(campaign_id)}
+    assert all(r.state == "rendering" and r.attempts == 1 for r in rows.values())
+    history = await store.delivery_history(c0.id)
+    assert [h.state for h in history] == ["queued", "rendering"]
+    assert await store.delivery_history(999_999) == []
+
+
+async def test_concurrent_claimers_never_share_a_delivery(
+    store: Store,  # noqa: F811
+    store_url: str,  # noqa: F811
+) -> None:
+    await campaign_of(store, 400)
+    workers = [open_store(store_url) for _ in range(4)]
+    seen: list[int] = []
+
+    async def drain(s: Store, name: str) -> None:
+        while batch := await s.claim(name, 15, LEASE, NOW):
+            seen.extend(c.id for c in batch)
+            await s.record(name, [DeliveryOutcome(c.id, State.SENT) for c in batch], NOW)
+
+    try:
+        await asyncio.gather(*(drain(s, f"w{i}") for i, s in enumerate(workers)))
+    finally:
+        for s in workers:
+            await s.close()
+    assert len(seen) == 400 and len(set(seen)) == 400
+    totals = await store.state_totals()
+    assert totals["sent"] == 400 and totals["rendering"] == 0
+
+
+async def test_expired_lease_is_taken_over_and_old_owner_cannot_record(store: Store) -> None:  # noqa: F811
+    await campaign_of(store, 1)
+    (first,) = await claim(store, "w1")
+    assert await claim(store, "w2", at=NOW + timedelta(seconds=LEASE - 1)) == []
+    later = NOW + timedelta(seconds=LEASE + 1)
+    (again,) = await claim(store, "w2", at=later)
+    assert again.id == first.id and again.attempts == 1
+    # The dead worker comes back: its result must not overwrite the new owner's.
+    await record(store, "w1", [DeliveryOutcome(first.id, State.FAILED, reason="old")], later)
+    await record(store, "w2", [DeliveryOutcome(first.id, State.SENT, message_id="<m@x>")], later)
+    rows = await store.list_deliveries(again.campaign_id)
+    assert [(r.state, r.attempts, r.message_id) for r in rows] == [("sent", 2, "<m@x>")]
+    history = await store.delivery_history(first.id)
+    assert [h.state for h in history] == ["queued", "rendering", "rendering", "sent"]
+    assert history[2].reason is not None and "lease expired" in history[2].reason
+
+
+async def test_record_by_a_worker_without_the_lease_is_ignored(store: Store) -> None:  # noqa: F811
+    campaign_id = await campaign_of(store, 1)
+    (got,) = await claim(store, "w1")
+    await record(store, "intruder", [DeliveryOutcome(got.id, State.SENT)])
+    assert [r.state for r in await store.list_deliveries(campaign_id)] == ["rendering"]
+
+
+async def test_sending_keeps_the_lease_and_final_states_clear_it(store: Store) -> None:  # noqa: F811
+    campaign_id = await campaign_of(store, 1)
+    (got,) = await claim(store, "w1")
+    await record(store, "w1", [DeliveryOutcome(got.id, State.SENDING)])
+    assert await claim(store, "w2") == []
+    await record(store, "w1", [DeliveryOutcome(got.id, State.SENT)])
+    assert await claim(store, "w2", at=NOW + timedelta(hours=1)) == []
+    rows = await store.list_deliveries(campaign_id)
+    assert [r.state for r in rows] == ["sent"]
+    states = [h.state for h in await store.delivery_history(got.id)]
+    assert states == ["queued", "rendering", "sending", "sent"]
+
+
+async def test_retry_wait_is_due_at_retry_at(store: Store) -> None:  # noqa: F811
+    campaign_id = await campaign_of(store, 1)
+    (got,) = await claim(store, "w1")
+    retry_at = NOW + timedelta(minutes=5)
+    await record(
+        store,
+        "w1",
+        [DeliveryOutcome(got.id, State.RETRY_WAIT, reason="421 busy", retry_at=retry_at)],
+    )
+    (row,) = await store.list_deliveries(campaign_id)
+    assert (row.state, row.last_error) == ("retry_wait", "421 busy")
+    assert await claim(store, "w1", at=retry_at - timedelta(seconds=1)) == []
+    assert await store.queue_depth(NOW) == 0
+    (again,) = await claim(store, "w2", at=retry_at)
+    assert again.id == got.id and again.attempts == 1
+
+
+async def test_held_waits_for_retry_at_or_for_staff(store: Store) -> None:  # noqa: F811
+    await campaign_of(store, 2)
+    a, b = await claim(store, "w1")
+    until = NOW + timedelta(hours=17)
+    await record(
+        store,
+        "w1",
+        [
+            DeliveryOutcome(a.id, State.HELD, reason="quiet hours", retry_at=until),
+            DeliveryOutcome(b.id, State.HELD, reason="no reviewed translation"),
+        ],
+    )
+    assert await claim(store, "w1", at=until - timedelta(seconds=1)) == []
+    later = await claim(store, "w1", at=until + timedelta(days=365))
+    assert [c.id for c in later] == [a.id]
+
+
+async def test_release_gives_work_back_without_counting_the_attempt(store: Store) -> None:  # noqa: F811
+    campaign_id = await campaign_of(store, 2)
+    a, b = await claim(store, "w1")
+    await store.release("other", [a.id, b.id], NOW)  # not theirs: ignored
+    assert await claim(store, "w2") == []
+    await store.release("w1", [a.id, b.id], NOW)
+    rows = await store.list_deliveries(campaign_id)
+    assert [(r.state, r.attempts) for r in rows] == [("queued", 0), ("queued", 0)]
+    again = await claim(store, "w2")
+    assert sorted(c.id for c in again) == sorted([a.id, b.id])
+    assert all(c.attempts == 0 for c in again)
+
+
+async def test_send_at_in_the_future_is_scheduled_and_not_claimed(store: Store) -> None:  # noqa: F811
+    send_at = datetime.now(UTC) + timedelta(days=2)
+    campaign_id = await campaign_of(store, 3, send_at=send_at)
+    campaign = await store.get_campaign(campaign_id)
+    assert campaign is not None and campaign.status == "scheduled"
+    assert campaign.send_at == send_at
+    assert await claim(store, "w1", at=send_at - timedelta(seconds=1)) == []
+    assert len(await claim(store, "w1", at=send_at)) == 3
+
+
+async def test_cancel_stops_what_is_not_sent(store: Store) -> None:  # noqa: F811
+    campaign_id = await campaign_of(store, 6)
+    sent, in_flight, retried, *_ = await claim(store, "w1", limit=3)
+    await record(store, "w1", [DeliveryOutcome(sent.id, State.SENT)])
+    assert await store.cancel_campaign(campaign_id, NOW) == 3  # the three still queued
+    campaign = await store.get_campaign(campaign_id)
+    assert campaign is not None and campaign.status == "cancelled"
+    assert await claim(store, "w2", at=NOW + timedelta(seconds=1)) == []
+    # In-flight deliveries finish their attempt; a non-final outcome becomes cancelled.
+    await record(
+        store,
+        "w1",
+        [
+            DeliveryOutcome(in_flight.id, State.SENT),
+            DeliveryOutcome(retried.id, State.RETRY_WAIT, reason="421", retry_at=NOW),
+        ],
+    )
+    counts = await store.campaign_counts(campaign_id)
+    assert (counts.by_state["sent"], counts.by_state["cancelled"]) == (2, 4)
+    assert await store.cancel_campaign(campaign_id, NOW) == 0
+    history = await store.delivery_history(retried.id)
+    assert history[-1].state == "cancelled"
+    with pytest.raises(NotFound):
+        await store.cancel_campaign("cmp_nope", NOW)
+
+
+async def test_cancel_after_a_worker_died_closes_its_expired_leases(store: Store) -> None:  # noqa: F811
+    campaign_id = await campaign_of(store, 2)
+    await claim(store, "dead", limit=1)
+    later = NOW + timedelta(seconds=LEASE + 1)
+    assert await store.cancel_campaign(campaign_id, later) == 2
+    counts = await store.campaign_counts(campaign_id)
+    assert counts.by_state["cancelled"] == 2 and await store.queue_depth(later) == 0
+
+
+async def test_campaign_is_done_when_every_delivery_is_final(store: Store) -> None:  # noqa: F811
+    campaign_id = await campaign_of(store, 3)
+    a, b, c = await claim(store, "w1")
+    await record(
+        store,
+        "w1",
+        [
+            DeliveryOutcome(a.id, State.SENT),
+            DeliveryOutcome(b.id, State.SKIPPED, reason="opted out"),
+        ],
+    )
+    campaign = await store.get_campaign(campaign_id)
+    assert campaign is not None and campaign.status == "sending"
+    await record(store, "w1", [DeliveryOutcome(c.id, State.FAILED, reason="550")])
+    campaign = await store.get_campaign(campaign_id)
+    assert campaign is not None and campaign.status == "done"
+    assert await store.cancel_campaign(campaign_id, NOW) == 0
+    campaign = await store.get_campaign(campaign_id)
+    assert campaign is not None and campaign.status == "done"
+
+
+async def test_counts_use_the_language_and_format_actually_used(store: Store) -> None:  # noqa: F811
+    await store.upsert_members([member("k1", "ko", Format.AUDIO), member("k2", "ko")])
+    campaign, _ = await store.create_campaign(
+        NewCampaign("x", "refill_reminder", None, [Recipient("k1", {}), Recipient("k2", {})])
+    )
+    got = {c.member.member_id: c for c in await claim(store, "w1") if c.member}
+    await record(
+        store,
+        "w1",
+        [
+            DeliveryOutcome(
+                got["k1"].id,
+                State.SENT,
+                language="en",
+                format=Format.LARGE_PRINT_EMAIL,
+                language_fallback=True,
+            ),
+            DeliveryOutcome(got["k2"].id, State.RETRY_WAIT, reason="421", retry_at=NOW),
+        ],
+    )
+    counts = await store.campaign_counts(campaign.id)
+    assert counts.by_language == {"en": 1, "ko": 1}
+    assert counts.by_format == {"large_print_email": 2}
+    assert counts.language_fallback == 1
+    assert (counts.by_state["sent"], counts.by_state["retry_wait"]) == (1, 1)
+    rows = {r.member_id: r for r in await store.list_deliveries(campaign.id)}
+    assert rows["k1"].language_fallback and not rows["k2"].language_fallback
+
+
+async def test_queue_depth_and_state_totals(store: Store) -> None:  # noqa: F811
+    await campaign_of(store, 4)
+    await campaign_of(store, 2, send_at=NOW + timedelta(hours=1), prefix="s")
+    assert await store.queue_depth(NOW) == 4
+    a, *_ = await claim(store, "w1", limit=2)
+    await record(store, "w1", [DeliveryOutcome(a.id, State.SENT)])
+    assert await store.queue_depth(NOW) == 3  # 2 queued + 1 leased
+    totals = await store.state_totals()
+    assert (totals["queued"], totals["rendering"], totals["sent"]) == (4, 1, 1)
+    assert totals["failed"] == 0
