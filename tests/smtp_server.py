@@ -8,8 +8,9 @@ Usage as a pytest fixture (tests/conftest.py imports it)::
         smtp_server.script("451 4.3.0 try again")        # next DATA answered 451, then 250
         smtp_server.script("550 5.1.1 no such user", stage="rcpt", count=2)
         ...
-        assert smtp_server.messages[0].content == raw_bytes
+        assert smtp_server.wait_for(1)[0].content == raw_bytes
 
+Or directly, e.g. with TLS: ``with SmtpTestServer(tls_context=ctx, require_starttls=True) as s:``.
 The server runs in aiosmtpd's own thread and event loop, so it works from sync and async tests
 alike. `stop()` / `start()` restart it on the same port, to simulate a server going away.
 """

@@ -169,6 +169,8 @@ class SmtpTransport:
                 if fresh or retried:
                     raise TransientError(f"smtp connection lost: {type(exc).__name__}") from None
                 # A pooled connection the server closed while idle: reconnect once, in place.
+                # (Had the server dropped it after accepting DATA, the copy it receives now
+                # carries the same Message-ID, which lets receivers drop the duplicate.)
                 retried = True
                 log.info("smtp connection was closed by the server; reconnecting")
             except (ValueError, aiosmtplib.SMTPNotSupported) as exc:
