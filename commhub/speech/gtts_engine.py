@@ -90,6 +90,9 @@ class GTTSEngine:
                 if time.monotonic() > deadline:
                     raise SpeechError(f"gTTS took longer than {self.timeout_seconds:g} s")
         except gTTSError as exc:
+            # gTTS hides the requests error it caught; a timeout deserves its own words.
+            if isinstance(exc.__context__, requests.Timeout):
+                raise SpeechError(f"gTTS timed out after {self.timeout_seconds:g} s") from exc
             raise SpeechError(f"gTTS failed: {exc}") from exc
         except (requests.RequestException, binascii.Error, ValueError) as exc:
             raise SpeechError(f"gTTS failed: {type(exc).__name__}: {exc}") from exc
