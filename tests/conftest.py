@@ -23,3 +23,6 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
         report.outcome = "failed"
         report.longrepr = f"real component missing in CI (COMMHUB_REQUIRE_REAL=1): {reason}"
+
+
+from tests.smtp_server import smtp_server  # noqa: E402, F401  (fixture: a real aiosmtpd server)
