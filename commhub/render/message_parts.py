@@ -14,39 +14,18 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import time
-from typing import Protocol
 
 from babel.dates import format_time
 
 from commhub.content import strings
+from commhub.content.i18n import Translator
 from commhub.content.topics import Plural, Text, Topic
 from commhub.content.variables import Phone
 from commhub.errors import RenderError
 from commhub.languages import LANGUAGES
 from commhub.render.values import Kind, locale_for, write_time
 from commhub.settings import PhoneLine, PlanSettings
-
-
-class Translator(Protocol):
-    """What the parts need from a gettext translator (commhub.content.i18n provides it)."""
-
-    lang: str
-
-    def gettext(self, msgid: str) -> str: ...
-
-    def ngettext(self, singular: str, plural: str, n: int) -> str: ...
-
-
-class EnglishTranslator:
-    """The source strings themselves: English needs no catalog."""
-
-    lang = "en"
-
-    def gettext(self, msgid: str) -> str:
-        return msgid
-
-    def ngettext(self, singular: str, plural: str, n: int) -> str:
-        return singular if n == 1 else plural
+from commhub.speech.spoken import SpeechStyle, phone_for_speech
 
 
 @dataclass(frozen=True)
@@ -81,7 +60,7 @@ class Contact:
     """The plan's phone line: `before` + number + `after` is the translated CALL_LINE."""
 
     before: str
-    number: str  # 1-800-555-0100 (the speech service makes it speakable)
+    number: str  # written for the output kind (digit groups for speech)
     after: str
     printed: str  # 1-800-555-0100
     tel: str  # +18005550100, for tel: links
@@ -186,6 +165,7 @@ class Prepared:
     contact: Contact
     notices: tuple[Passage, ...]
     footer: tuple[Passage, ...]
+    speech_style: SpeechStyle = "espeak"
 
     def fill(
         self, name: str, values: Mapping[str, str], counts: Mapping[str, int] | None = None
@@ -238,6 +218,7 @@ def prepare(
     *,
     notices: tuple[Passage, ...] = (),
     footer: tuple[Passage, ...] = (),
+    speech_style: SpeechStyle = "espeak",
 ) -> Prepared:
     """Translate the topic and its contact block once for (language, output kind)."""
     line = plan.phones.get(topic.phone_line)
@@ -247,8 +228,9 @@ def prepare(
         phone = Phone.parse(line.number)
     except ValueError as exc:
         raise RenderError(f"phone line {topic.phone_line!r}: {exc}") from None
-    # Printed for every kind: the speech service reads numbers digit by digit itself (TS-2).
-    number = phone.printed()
+    # TS-2: speech reads the number digit by digit, in the groups the engine needs.
+    printed = phone.printed()
+    number = phone_for_speech(printed, speech_style) if kind == "speech" else printed
     name_of_line = line_name(topic.phone_line, line, tr)
     call = tr.gettext(strings.CALL_LINE)
     if call.count("%(phone)s") != 1:
@@ -258,7 +240,7 @@ def prepare(
         before=fill_template(before, {"line": name_of_line}, "CALL_LINE"),
         number=number,
         after=fill_template(after, {"line": name_of_line}, "CALL_LINE"),
-        printed=phone.printed(),
+        printed=printed,
         tel="+" + phone.digits,
         tty=line.tty,
         tty_line=fill_template(tr.gettext(strings.TTY_LINE), {"tty": line.tty}, "TTY_LINE"),
@@ -291,4 +273,5 @@ def prepare(
         contact=contact,
         notices=notices,
         footer=footer,
+        speech_style=speech_style,
     )

@@ -37,6 +37,8 @@ from commhub.render.speech_text import speech_segments, speech_text
 from commhub.render.values import Kind, write_values
 from commhub.settings import Settings
 from commhub.speech import NoVoice, SpeechService, SpokenAudio
+from commhub.speech.spoken import SpeechStyle
+from commhub.speech.voices import GTTS
 
 log = logging.getLogger(__name__)
 
@@ -111,8 +113,24 @@ class Renderer:
         except ValueError as exc:
             raise RenderError(f"phone line {HELP_LINE!r}: {exc}") from None
 
-    def _prepare(self, topic: Topic, plan: LanguagePlan, kind: Kind, tty: bool) -> Prepared:
-        key = (topic.name, plan.lang, plan.member_lang, plan.fallback, plan.machine, kind, tty)
+    def _prepare(
+        self,
+        topic: Topic,
+        plan: LanguagePlan,
+        kind: Kind,
+        tty: bool,
+        style: SpeechStyle = "espeak",
+    ) -> Prepared:
+        key = (
+            topic.name,
+            plan.lang,
+            plan.member_lang,
+            plan.fallback,
+            plan.machine,
+            kind,
+            tty,
+            style,
+        )
         prepared = self._prepared.get(key)
         if prepared is not None:
             return prepared
@@ -146,6 +164,7 @@ class Renderer:
             self.settings.plan,
             notices=tuple(notices),
             footer=tuple(footer),
+            speech_style=style,
         )
         self._prepared[key] = prepared
         return prepared
@@ -203,7 +222,7 @@ class Renderer:
         self, prepared: Prepared, member: Member, values: dict[str, Any], kind: Kind
     ) -> Parts:
         counts = {k: v for k, v in values.items() if isinstance(v, int)}
-        written = write_values(values, prepared.lang, kind)
+        written = write_values(values, prepared.lang, kind, prepared.speech_style)
         return prepared.fill(self._name(member), written, counts)
 
     def _email_to(self, member: Member) -> str:
@@ -301,11 +320,20 @@ class Renderer:
     def spoken_text(
         self, topic: Topic, member: Member, values: dict[str, Any], plan: LanguagePlan
     ) -> tuple[str, tuple[str, ...]]:
-        """The text to speak and its sentences (the transcript)."""
-        prepared = self._prepare(topic, plan, "speech", False)
+        """The text to speak and its sentences (the transcript).
+
+        Phone numbers are written for the engine the speech service will use first (TS-2).
+        """
+        prepared = self._prepare(topic, plan, "speech", False, self._speech_style(plan.lang))
         parts = self._fill(prepared, member, values, "speech")
         segments = speech_segments(prepared, parts, self._name(member))
         return speech_text(segments), segments
+
+    def _speech_style(self, lang: str) -> SpeechStyle:
+        choice = self.speech.voice_for(lang) if self.speech is not None else None
+        if choice is not None and choice.candidates and choice.candidates[0].engine == GTTS:
+            return "gtts"
+        return "espeak"
 
     async def _audio(
         self,

@@ -1,7 +1,7 @@
 """Typed template values written for one output kind and one locale.
 
 The same parsed value (a date, a time, a Phone, Money, an integer, text) is written three ways:
-``print`` (large-print HTML and the text part), ``speech`` (what the voice reads: TS-3)
+``print`` (large-print HTML and the text part), ``speech`` (what the voice reads: TS-2, TS-3)
 and ``relay`` (TTY/relay text: TT-6). Babel does the locale work; everything here is pure.
 """
 
@@ -19,6 +19,7 @@ from babel.numbers import format_currency, format_decimal
 from commhub.content.variables import Money, Phone
 from commhub.errors import RenderError
 from commhub.languages import LANGUAGES
+from commhub.speech.spoken import SpeechStyle, phone_for_speech
 
 Kind = Literal["print", "speech", "relay"]
 
@@ -72,11 +73,13 @@ def write_money(m: Money, locale: Locale, kind: Kind) -> str:
     return str(format_currency(m.amount, m.currency, locale=locale)).translate(_SPACES)
 
 
-def write_value(value: Any, locale: Locale, kind: Kind) -> str:
+def write_value(
+    value: Any, locale: Locale, kind: Kind, speech_style: SpeechStyle = "espeak"
+) -> str:
     """Write one parsed variable value for `kind` in `locale`.
 
-    Phone numbers are printed (`1-800-555-0100`) for every kind: the speech service rewrites
-    them digit by digit for the engine it picks (TS-2), and the transcript stays readable.
+    Phone numbers are printed `1-800-555-0100` (TT-6) except in speech, where they are read
+    digit by digit in the groups the engine needs (TS-2).
     """
     if isinstance(value, str):
         return value
@@ -87,7 +90,8 @@ def write_value(value: Any, locale: Locale, kind: Kind) -> str:
     if isinstance(value, Money):
         return write_money(value, locale, kind)
     if isinstance(value, Phone):
-        return value.printed()
+        printed = value.printed()
+        return phone_for_speech(printed, speech_style) if kind == "speech" else printed
     if isinstance(value, date):
         return write_date(value, locale, kind)
     if isinstance(value, time):
@@ -97,7 +101,9 @@ def write_value(value: Any, locale: Locale, kind: Kind) -> str:
     raise RenderError(f"cannot write a value of type {type(value).__name__}")
 
 
-def write_values(values: dict[str, Any], lang: str, kind: Kind) -> dict[str, str]:
+def write_values(
+    values: dict[str, Any], lang: str, kind: Kind, speech_style: SpeechStyle = "espeak"
+) -> dict[str, str]:
     """Every variable of a message written for `kind` in the language `lang`."""
     locale = locale_for(lang)
-    return {name: write_value(v, locale, kind) for name, v in values.items()}
+    return {name: write_value(v, locale, kind, speech_style) for name, v in values.items()}
