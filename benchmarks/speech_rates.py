@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from commhub.speech import espeak, mp3  # noqa: E402
-from commhub.speech.spoken import count_words  # noqa: E402
+from commhub.speech.spoken import count_words, speakable  # noqa: E402
 from commhub.speech.voices import ESPEAK, VoiceBook  # noqa: E402
 
 # The same short refill reminder in each language (our own translations).
@@ -67,9 +67,21 @@ SIXTY_WORDS = (
     "Hello. This is Evergreen Community Health Plan calling with a reminder about your "
     "prescription refill. Your medicine is ready to pick up at your pharmacy on Monday, "
     "December third. If you have any questions, please call Member Services at "
-    "1, 8 0 0, 5 5 5, 0 1 0 0, TTY 7 1 1, Monday to Friday, 8 AM to 8 PM. Again, the "
-    "number is 1, 8 0 0, 5 5 5, 0 1 0 0. Thank you."
+    "1-800-555-0100, TTY 711, Monday to Friday, 8 AM to 8 PM. Again, the number is "
+    "1-800-555-0100. Thank you."
 )
+
+# Plain-language English (short sentences, LA-8) for the TS-1 check (140-160 wpm).
+ENGLISH = [
+    SAMPLES["en"],
+    "Hello Maria. This is a reminder from your health plan. It is time for your yearly flu "
+    "shot. The shot is free for you. You can get it at your doctor's office or at most "
+    "pharmacies. If you need a ride, we can help. Call Member Services to ask for a ride.",
+    "Hello. This is Evergreen Community Health Plan calling about your prescription refill. "
+    "Your medicine is ready to pick up at your pharmacy. Please call us if you have any "
+    "questions about your plan or your benefits. We are happy to help you every day of the "
+    "week.",
+]
 
 
 def main() -> None:
@@ -96,13 +108,21 @@ def main() -> None:
             f"{tag:8} {ev.voice:8} {rate:4} {units:5} {secs:6.2f} {units / secs * 60:6.1f} {unit}"
         )
 
-    words = count_words(SIXTY_WORDS)
     rate = book.languages["en"].engines[-1].rate_wpm or args.default_rate
+    print(f"\nEnglish at rate {rate}:")
+    for text in ENGLISH:
+        secs = len(espeak.synthesize_pcm(text, "en-us", rate)) / 2 / espeak.sample_rate()
+        print(
+            f"  {count_words(text):3} words {secs:6.2f} s {count_words(text) / secs * 60:6.1f} wpm"
+        )
+
+    spoken = speakable(SIXTY_WORDS, "espeak")
+    words = count_words(SIXTY_WORDS)  # as written: a phone number is one word
     espeak.synthesize_pcm("warm up", "en-us", rate)
     synth_t, enc_t = [], []
     for _ in range(7):
         t0 = time.perf_counter()
-        pcm = espeak.synthesize_pcm(SIXTY_WORDS, "en-us", rate)
+        pcm = espeak.synthesize_pcm(spoken, "en-us", rate)
         t1 = time.perf_counter()
         mp3.encode_pcm(pcm, 48)
         t2 = time.perf_counter()

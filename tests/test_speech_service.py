@@ -135,3 +135,19 @@ async def test_bitrate_comes_from_settings() -> None:
     service = SpeechService(replace(SpeechSettings(), mp3_bitrate_kbps=64), VOICES)
     audio = await service.speak("Hello there.", "en", "t")
     assert mp3_info(audio.mp3).bitrate == 64_000
+
+
+async def test_a_cancelled_caller_does_not_cancel_a_shared_synthesis(
+    service: SpeechService,
+) -> None:
+    text = "Your refill is ready at the pharmacy. " * 20
+    first = asyncio.ensure_future(service.speak(text, "en", "t"))
+    second = asyncio.ensure_future(service.speak(text, "en", "t"))
+    await asyncio.sleep(0)  # both are now waiting on the one synthesis
+    first.cancel()
+    audio = await second
+    assert audio.duration_s > 20
+    assert first.cancelled()
+    assert service.stats.syntheses == 1
+    await service.speak(text, "en", "t")  # and it was cached
+    assert service.stats.syntheses == 1
