@@ -128,10 +128,6 @@ def check_translation(
             if extra:
                 parts.append("unknown " + ", ".join(f"%({n})s" for n in extra))
             return where + "; ".join(parts)
-        try:
-            form % sample
-        except (ValueError, TypeError, KeyError) as exc:
-            return f"{where}does not format: {exc}"
     message = Message(
         (msgid, msgid_plural) if msgid_plural is not None else msgid,
         tuple(forms) if msgid_plural is not None else forms[0],
@@ -141,6 +137,12 @@ def check_translation(
         python_format(None, message)
     except Exception as exc:  # babel.messages.catalog.TranslationError
         return f"python-format: {exc}"
+    for i, form in enumerate(forms):
+        where = f"form {i}: " if msgid_plural is not None else ""
+        try:
+            form % sample
+        except (ValueError, TypeError, KeyError) as exc:
+            return f"{where}does not format: {exc}"
     return None
 
 
@@ -193,9 +195,11 @@ class Catalogs:
                 raw = message.string if isinstance(message.string, (list, tuple)) else ()
                 forms = tuple(str(s) for s in raw)
                 translated = len(forms) == num and all(forms)
-                if len(forms) != num and any(forms):
-                    problems.append(f"{msgid!r}: has {len(forms)} plural forms, needs {num}")
-                    translated = False
+                if any(forms) and not translated:
+                    empty = [str(i) for i in range(num) if i >= len(forms) or not forms[i]]
+                    problems.append(
+                        f"{msgid!r}: {num} plural forms needed, form {', '.join(empty)} empty"
+                    )
                 value: str | tuple[str, ...] = forms
             else:
                 msgid, msgid_plural = str(message.id), None

@@ -184,8 +184,21 @@ def new_catalog(lang: str) -> Catalog:
     """An empty catalog for a language: Babel locale and Babel's plural forms in the header."""
     if lang not in languages.LANGUAGES or lang == "en":
         raise ConfigError(f"no catalog for language {lang!r}")
-    locale = languages.LANGUAGES[lang].locale
-    catalog = Catalog(locale=locale, project=PROJECT, charset="utf-8", fuzzy=False)
+    language = languages.LANGUAGES[lang]
+    locale = language.locale
+    catalog = Catalog(
+        locale=locale,
+        project=PROJECT,
+        version=VERSION,
+        copyright_holder="the commhub contributors",
+        charset="utf-8",
+        fuzzy=False,
+        header_comment=(
+            f"# {language.english_name} ({lang}) translations for commhub.\n"
+            "# Entries marked fuzzy are machine drafts or otherwise unreviewed: they are never\n"
+            "# sent as if reviewed. A qualified translator reviews each one and clears fuzzy (LA-1)."
+        ),
+    )
     # Babel's rule for the locale, spelled out so every PO tool uses the same one.
     catalog.mime_headers = [("Plural-Forms", get_plural(locale).plural_forms)]
     return catalog
