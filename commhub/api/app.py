@@ -1,0 +1,88 @@
+"""The application factory: routes, middlewares and the dependencies, with no I/O.
+
+    app = create_app(ApiDeps(settings=..., store=..., topics=..., catalogs=..., voices=...,
+                             renderer=..., metrics=...))
+
+The caller owns the resources in `ApiDeps` (it opens the store before and closes it after
+the app runs). Middlewares, outermost first: request metrics, JSON errors, authentication.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from aiohttp import web
+
+from commhub.api import campaigns, members, previews, templates
+from commhub.api.auth import allow, auth_middleware, public
+from commhub.api.bodies import mb
+from commhub.api.deps import DEPS, ApiDeps
+from commhub.api.errors import Handler, error_middleware
+from commhub.api.openapi import openapi_json
+from commhub.domain import Role
+
+__all__ = ["DEPS", "ApiDeps", "create_app"]
+
+
+@public
+async def healthz(request: web.Request) -> web.Response:
+    """Liveness and whether the store answers (503 when it does not)."""
+    try:
+        ok = await request.app[DEPS].store.ping()
+    except Exception:  # a store that cannot even be asked is just as unreachable
+        ok = False
+    return web.json_response(
+        {"status": "ok" if ok else "unavailable", "store": "ok" if ok else "unreachable"},
+        status=200 if ok else 503,
+    )
+
+
+@allow(Role.OUTREACH, Role.QA)
+async def metrics(request: web.Request) -> web.Response:
+    """Prometheus text: the process's counters plus the store's numbers at scrape time."""
+    deps = request.app[DEPS]
+    totals = await deps.store.state_totals()
+    depth = await deps.store.queue_depth(datetime.now(UTC))
+    return web.Response(
+        body=deps.metrics.render(totals, depth).encode("utf-8"),
+        headers={"Content-Type": "text/plain; version=0.0.4; charset=utf-8"},
+    )
+
+
+@web.middleware
+async def metrics_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Count requests by method, route template (never the concrete path) and status."""
+    resource = request.match_info.route.resource
+    route = resource.canonical if resource is not None else "unmatched"
+    status = 500
+    try:
+        response = await handler(request)
+        status = response.status
+        return response
+    finally:
+        request.app[DEPS].metrics.count_request(request.method, route, status)
+
+
+def create_app(deps: ApiDeps) -> web.Application:
+    """The aiohttp application of the v1 API; no I/O happens here."""
+    app = web.Application(
+        middlewares=[metrics_middleware, error_middleware, auth_middleware],
+        client_max_size=mb(deps.settings.server.max_json_body_mb),
+    )
+    app[DEPS] = deps
+    r = app.router
+    r.add_put("/v1/members/{member_id}", members.put_member)
+    r.add_get("/v1/members/{member_id}", members.get_member, allow_head=False)
+    r.add_delete("/v1/members/{member_id}", members.delete_member)
+    # Registered before the {member_id} routes would also be fine: POST does not clash.
+    r.add_post("/v1/members/import", members.import_members)
+    r.add_get("/v1/templates", templates.list_templates, allow_head=False)
+    r.add_post("/v1/campaigns", campaigns.create_campaign)
+    r.add_get("/v1/campaigns/{campaign_id}", campaigns.get_campaign, allow_head=False)
+    r.add_get("/v1/campaigns/{campaign_id}/deliveries", campaigns.list_deliveries, allow_head=False)
+    r.add_post("/v1/campaigns/{campaign_id}/cancel", campaigns.cancel_campaign)
+    r.add_post("/v1/previews", previews.create_preview)
+    r.add_get("/v1/openapi.json", openapi_json, allow_head=False)
+    r.add_get("/metrics", metrics, allow_head=False)
+    r.add_get("/healthz", healthz, allow_head=False)
+    return app

@@ -1,0 +1,411 @@
+"""Campaigns: create (JSON or CSV, idempotent), read status and counts, list deliveries, cancel.
+
+Creation validates everything before anything is stored: the template, the name, `send_at`,
+and every recipient (member id well formed, listed once, known to the store, data matching
+the template's variables). Any problem rejects the whole request with a 422 that lists each
+one with its `index` (JSON) or `line` (CSV), `field` and `reason`. The members are checked
+with one store call for all of them; per recipient there is no await.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import re
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from aiohttp import web
+
+from commhub.api.auth import ROLE, allow
+from commhub.api.bodies import (
+    CSV,
+    JSON,
+    RecordSplitter,
+    decode_text,
+    parse_json,
+    read_body,
+    require_type,
+)
+from commhub.api.deps import DEPS
+from commhub.api.errors import ApiError, bad_request, invalid
+from commhub.content.topics import Topic
+from commhub.content.variables import to_json
+from commhub.domain import MEMBER_ID_RE, Campaign, Recipient, Role, State
+from commhub.errors import Conflict, Problem
+from commhub.store.base import CampaignCounts, DeliveryRow, NewCampaign
+
+_FIELDS = frozenset({"template", "name", "send_at", "recipients"})
+_RECIPIENT_FIELDS = frozenset({"member_id", "data"})
+_RFC3339 = re.compile(
+    r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})$"
+)
+_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
+MAX_NAME = 200
+_STATES = frozenset(s.value for s in State)
+MAX_DELIVERIES_PAGE = 1000
+
+
+def iso(value: datetime | None) -> str | None:
+    """An RFC 3339 UTC timestamp with `Z`, or None."""
+    if value is None:
+        return None
+    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def campaign_json(c: Campaign, counts: CampaignCounts) -> dict[str, Any]:
+    """What the API says about a campaign: status and counts per state, language, format."""
+    return {
+        "id": c.id,
+        "name": c.name,
+        "template": c.template,
+        "status": c.status,
+        "created_at": iso(c.created_at),
+        "send_at": iso(c.send_at),
+        "total": counts.total,
+        "counts": {
+            "by_state": counts.by_state,
+            "by_language": counts.by_language,
+            "by_format": counts.by_format,
+            "language_fallback": counts.language_fallback,
+        },
+    }
+
+
+def delivery_json(d: DeliveryRow) -> dict[str, Any]:
+    """One delivery without message content."""
+    return {
+        "id": d.id,
+        "member_id": d.member_id,
+        "state": d.state,
+        "attempts": d.attempts,
+        "last_error": d.last_error,
+        "language": d.language,
+        "format": d.format,
+        "language_fallback": d.language_fallback,
+        "message_id": d.message_id,
+        "updated_at": iso(d.updated_at),
+    }
+
+
+def parse_send_at(value: Any, problems: list[Problem]) -> datetime | None:
+    """`send_at` as an aware UTC datetime; RFC 3339 with a time zone offset is required."""
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str) or not _RFC3339.match(value):
+        problems.append(
+            Problem("send_at", "must be an RFC 3339 time with a zone, like 2026-12-03T09:00:00Z")
+        )
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.replace("z", "Z").replace("t", "T"))
+    except ValueError:
+        problems.append(Problem("send_at", "is not a valid date and time"))
+        return None
+    return parsed.astimezone(UTC)
+
+
+def parse_name(value: Any, problems: list[Problem]) -> str:
+    if not isinstance(value, str) or not value.strip():
+        problems.append(Problem("name", "is required (a non-empty string)"))
+        return ""
+    name = value.strip()
+    if len(name) > MAX_NAME:
+        problems.append(Problem("name", f"must be at most {MAX_NAME} characters"))
+    if any(ord(c) < 32 for c in name):
+        problems.append(Problem("name", "must not contain line breaks or control characters"))
+    return name
+
+
+def parse_template(
+    value: Any, topics: Mapping[str, Topic], problems: list[Problem]
+) -> Topic | None:
+    if not isinstance(value, str) or not value:
+        problems.append(Problem("template", "is required (the name of a template)"))
+        return None
+    topic = topics.get(value)
+    if topic is None:
+        known = ", ".join(sorted(topics))
+        problems.append(Problem("template", f"unknown template {value!r}; known: {known}"))
+    return topic
+
+
+class RecipientCheck:
+    """Validates recipients one by one (no I/O); members are looked up together at the end."""
+
+    def __init__(self, topic: Topic | None, *, csv_body: bool) -> None:
+        self.topic = topic
+        self.csv_body = csv_body
+        self.problems: list[Problem] = []
+        self.first_seen: dict[str, int] = {}  # member id -> position where it is first listed
+        self.where: dict[str, int] = {}  # member id -> index (JSON) or line (CSV)
+        self.recipients: list[Recipient] = []
+
+    def _at(self, pos: int) -> dict[str, int]:
+        return {"line": pos} if self.csv_body else {"index": pos}
+
+    def add(self, pos: int, member_id: Any, data: Any, field_prefix: str) -> None:
+        """One recipient at `pos` (index or line); `field_prefix` e.g. "recipients[3]."."""
+        at = self._at(pos)
+        ok = True
+        if not isinstance(member_id, str) or not member_id:
+            self.problems.append(Problem(f"{field_prefix}member_id", "is required", **at))
+            ok = False
+        elif not MEMBER_ID_RE.match(member_id):
+            self.problems.append(
+                Problem(f"{field_prefix}member_id", "is not a valid member id", **at)
+            )
+            ok = False
+        elif member_id in self.first_seen:
+            first = self.first_seen[member_id]
+            where = "line" if self.csv_body else "index"
+            self.problems.append(
+                Problem(
+                    f"{field_prefix}member_id",
+                    f"member is listed more than once (first at {where} {first})",
+                    **at,
+                )
+            )
+            ok = False
+        else:
+            self.first_seen[member_id] = pos
+        if self.topic is None:
+            return
+        values, problems = self.topic.parse_data(
+            data,
+            from_csv=self.csv_body,
+            prefix=f"{field_prefix}data." if not self.csv_body else "",
+            **at,
+        )
+        if problems:
+            self.problems.extend(problems)
+        elif ok:
+            self.recipients.append(Recipient(member_id, {k: to_json(v) for k, v in values.items()}))
+
+    async def check_members(self, request: web.Request) -> None:
+        """One store call for every member id; unknown ones become problems."""
+        if not self.first_seen:
+            return
+        known = await request.app[DEPS].store.existing_member_ids(list(self.first_seen))
+        for member_id, pos in self.first_seen.items():
+            if member_id not in known:
+                prefix = "" if self.csv_body else f"recipients[{pos}]."
+                self.problems.append(
+                    Problem(f"{prefix}member_id", f"unknown member {member_id!r}", **self._at(pos))
+                )
+
+
+def _from_json(body: Any, topics: Mapping[str, Topic]) -> tuple[dict[str, Any], RecipientCheck]:
+    problems: list[Problem] = []
+    if not isinstance(body, dict):
+        raise invalid("the campaign is invalid", [Problem("body", "must be a JSON object")])
+    for key in body:
+        if key not in _FIELDS:
+            problems.append(Problem(str(key), "unknown field"))
+    topic = parse_template(body.get("template"), topics, problems)
+    head = {
+        "template": topic.name if topic else "",
+        "name": parse_name(body.get("name"), problems),
+        "send_at": parse_send_at(body.get("send_at"), problems),
+    }
+    check = RecipientCheck(topic, csv_body=False)
+    check.problems.extend(problems)
+    recipients = body.get("recipients")
+    if not isinstance(recipients, list) or not recipients:
+        check.problems.append(Problem("recipients", "must be a non-empty list of recipients"))
+        return head, check
+    for i, r in enumerate(recipients):
+        prefix = f"recipients[{i}]."
+        if not isinstance(r, dict):
+            check.problems.append(Problem(f"recipients[{i}]", "must be an object", index=i))
+            continue
+        for key in r:
+            if key not in _RECIPIENT_FIELDS:
+                check.problems.append(Problem(f"{prefix}{key}", "unknown field", index=i))
+        check.add(i, r.get("member_id"), r.get("data", {}), prefix)
+    return head, check
+
+
+def _from_csv(
+    text: str, query: Mapping[str, str], topics: Mapping[str, Topic]
+) -> tuple[dict[str, Any], RecipientCheck]:
+    problems: list[Problem] = []
+    topic = parse_template(query.get("template"), topics, problems)
+    head = {
+        "template": topic.name if topic else "",
+        "name": parse_name(query.get("name"), problems),
+        "send_at": parse_send_at(query.get("send_at"), problems),
+    }
+    check = RecipientCheck(topic, csv_body=True)
+    check.problems.extend(problems)
+    splitter = RecordSplitter(quoted=True)
+    records = splitter.feed(text) + splitter.finish()
+    if not records:
+        check.problems.append(Problem("body", "the CSV is empty; a header and rows are required"))
+        return head, check
+    lines = [line for line, _ in records]
+    rows = csv.reader(t for _, t in records)
+    header_line = lines[0]
+    header = [h.strip() for h in next(rows)]
+    header_ok = True
+    if "member_id" not in header:
+        check.problems.append(
+            Problem("member_id", "the header must have a member_id column", line=header_line)
+        )
+        header_ok = False
+    if len(set(header)) != len(header):
+        check.problems.append(
+            Problem("header", "a column appears more than once", line=header_line)
+        )
+        header_ok = False
+    if topic is not None:
+        for name in header:
+            if name != "member_id" and name not in topic.variables:
+                check.problems.append(
+                    Problem(
+                        name or "header", f"is not a variable of {topic.name}", line=header_line
+                    )
+                )
+                header_ok = False
+    if len(records) == 1:
+        check.problems.append(Problem("body", "the CSV has a header but no recipients"))
+    if not header_ok:
+        return head, check
+    width = len(header)
+    for line, row in zip(lines[1:], rows, strict=True):
+        if len(row) != width:
+            check.problems.append(
+                Problem("row", f"has {len(row)} fields; the header has {width}", line=line)
+            )
+            continue
+        data = dict(zip(header, row, strict=True))
+        member_id = data.pop("member_id")
+        check.add(line, member_id.strip(), data, "")
+    return head, check
+
+
+def _problem_order(p: Problem) -> tuple[int, int]:
+    return (p.index if p.index is not None else (p.line if p.line is not None else -1), 0)
+
+
+def idempotency_key(request: web.Request) -> str | None:
+    key = request.headers.get("Idempotency-Key")
+    if key is None:
+        return None
+    if not _KEY.match(key):
+        raise bad_request(
+            "Idempotency-Key must be 1-255 visible ASCII characters",
+            field="Idempotency-Key",
+            reason="invalid",
+        )
+    return key
+
+
+@allow(Role.OUTREACH)
+async def create_campaign(request: web.Request) -> web.Response:
+    """Validate everything, then create the campaign and its queued deliveries at once."""
+    ctype = require_type(request, JSON, CSV)
+    key = idempotency_key(request)
+    deps = request.app[DEPS]
+    raw = await read_body(request)
+    text = decode_text(raw)
+    if ctype == JSON:
+        head, check = _from_json(parse_json(text), deps.topics)
+        fingerprint = b"json\0" + raw
+    else:
+        head, check = _from_csv(text, request.query, deps.topics)
+        params = "&".join(
+            f"{k}={request.query.get(k, '')}" for k in ("template", "name", "send_at")
+        )
+        fingerprint = b"csv\0" + params.encode() + b"\0" + raw
+    await check.check_members(request)
+    if check.problems:
+        problems = sorted(check.problems, key=_problem_order)
+        raise invalid("the campaign was not created: the request has problems", problems)
+    new = NewCampaign(
+        name=head["name"],
+        template=head["template"],
+        send_at=head["send_at"],
+        recipients=check.recipients,
+        idempotency_key=key,
+        request_hash=hashlib.sha256(fingerprint).hexdigest() if key else None,
+        created_by=str(request[ROLE]),
+    )
+    try:
+        campaign, created = await deps.store.create_campaign(new)
+    except Conflict:
+        raise ApiError(
+            409,
+            "conflict",
+            "this Idempotency-Key was already used with a different request body",
+        ) from None
+    counts = await deps.store.campaign_counts(campaign.id)
+    return web.json_response(
+        campaign_json(campaign, counts),
+        status=201 if created else 200,
+        headers={"Location": f"/v1/campaigns/{campaign.id}"},
+    )
+
+
+async def _campaign(request: web.Request) -> Campaign:
+    campaign_id = request.match_info["campaign_id"]
+    campaign = await request.app[DEPS].store.get_campaign(campaign_id)
+    if campaign is None:
+        raise ApiError(404, "not_found", f"no campaign {campaign_id!r}")
+    return campaign
+
+
+@allow(Role.OUTREACH, Role.QA)
+async def get_campaign(request: web.Request) -> web.Response:
+    """Status and counts per state, language and format."""
+    campaign = await _campaign(request)
+    counts = await request.app[DEPS].store.campaign_counts(campaign.id)
+    return web.json_response(campaign_json(campaign, counts))
+
+
+def _int_param(request: web.Request, name: str, default: int, low: int, high: int) -> int:
+    raw = request.query.get(name)
+    if raw is None or raw == "":
+        return default
+    if not re.fullmatch(r"\d{1,12}", raw) or not low <= int(raw) <= high:
+        raise bad_request(
+            f"query parameter {name} must be a whole number from {low} to {high}",
+            field=name,
+            reason="out of range",
+        )
+    return int(raw)
+
+
+@allow(Role.OUTREACH, Role.QA)
+async def list_deliveries(request: web.Request) -> web.Response:
+    """Per-member delivery states, attempts and last error, in id order (keyset pages)."""
+    state = request.query.get("state") or None
+    if state is not None and state not in _STATES:
+        known = ", ".join(s.value for s in State)
+        raise bad_request(
+            f"query parameter state must be one of: {known}", field="state", reason="unknown"
+        )
+    limit = _int_param(request, "limit", 100, 1, MAX_DELIVERIES_PAGE)
+    after = _int_param(request, "after", 0, 0, 2**62)
+    campaign = await _campaign(request)
+    rows = await request.app[DEPS].store.list_deliveries(campaign.id, state, limit, after)
+    next_after = rows[-1].id if len(rows) == limit else None
+    return web.json_response(
+        {
+            "campaign_id": campaign.id,
+            "deliveries": [delivery_json(d) for d in rows],
+            "next_after": next_after,
+        }
+    )
+
+
+@allow(Role.OUTREACH)
+async def cancel_campaign(request: web.Request) -> web.Response:
+    """Cancel every delivery not yet sent; deliveries in flight finish their attempt."""
+    campaign = await _campaign(request)
+    store = request.app[DEPS].store
+    cancelled = await store.cancel_campaign(campaign.id, datetime.now(UTC))
+    fresh = await store.get_campaign(campaign.id) or campaign
+    counts = await store.campaign_counts(campaign.id)
+    return web.json_response({"cancelled": cancelled, "campaign": campaign_json(fresh, counts)})

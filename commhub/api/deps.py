@@ -1,0 +1,74 @@
+"""What the HTTP API needs from the rest of commhub, as one object.
+
+The API depends on small protocols rather than on the concrete i18n, speech and rendering
+modules, so each plugs in (or is left out in a narrow test) without the API changing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from aiohttp import web
+
+from commhub.api.metrics import Metrics
+from commhub.content.topics import Topic
+from commhub.domain import Format
+from commhub.settings import Settings
+from commhub.store.base import Store
+
+
+class ReadinessLike(Protocol):
+    """How far a language's translation of a set of strings has come."""
+
+    @property
+    def reviewed(self) -> int: ...
+    @property
+    def fuzzy(self) -> int: ...
+    @property
+    def missing(self) -> int: ...
+    @property
+    def ready(self) -> bool: ...
+
+
+class CatalogsLike(Protocol):
+    """The translation catalogs (`commhub.content.i18n.Catalogs`)."""
+
+    def languages(self) -> Iterable[str]: ...
+
+    def readiness(self, lang: str, msgids: Iterable[str]) -> ReadinessLike: ...
+
+
+class VoiceBookLike(Protocol):
+    """The voices per language (`commhub.speech.voices.VoiceBook`)."""
+
+    def describe(self, lang: str) -> str | None: ...
+
+
+class PreviewRendererLike(Protocol):
+    """Renders one topic for sample or given data (`commhub.render.pipeline.Renderer`).
+
+    The result is read for `message.subject`, `text`, `html`, `spoken`, `audio.mp3`,
+    `lang`, `fallback`, `machine` and `notes`; it raises RenderError or PolicyHold.
+    """
+
+    def render_preview(
+        self, topic: str, lang: str, fmt: Format, data: Mapping[str, Any] | None = None
+    ) -> Awaitable[Any]: ...
+
+
+@dataclass
+class ApiDeps:
+    """Everything the API handlers use; built once by `commhub serve` (or a test)."""
+
+    settings: Settings
+    store: Store
+    topics: Mapping[str, Topic]
+    catalogs: CatalogsLike | None = None
+    voices: VoiceBookLike | None = None
+    renderer: PreviewRendererLike | None = None
+    metrics: Metrics = field(default_factory=Metrics)
+
+
+DEPS = web.AppKey("commhub_deps", ApiDeps)

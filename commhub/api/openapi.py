@@ -1,0 +1,545 @@
+"""The OpenAPI 3.1 description of the API, written by hand (GET /v1/openapi.json).
+
+A test compares its paths and methods with the routes the application serves, so the two
+cannot drift apart silently.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+
+from commhub.api.auth import allow
+from commhub.domain import Format, Role, State
+from commhub.languages import LANGUAGES
+
+JSON = "application/json"
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
+    return {"description": description, "content": {JSON: {"schema": schema}}}
+
+
+def _errors(*codes: int) -> dict[str, Any]:
+    return {str(c): {"$ref": f"#/components/responses/E{c}"} for c in codes}
+
+
+def _error_responses() -> dict[str, Any]:
+    reasons = {
+        400: "Malformed body or query (details name the line and column of bad JSON)",
+        401: "Missing or unknown token (the response has WWW-Authenticate: Bearer)",
+        403: "The token's role may not do this",
+        404: "Not found",
+        409: "Conflict (an Idempotency-Key reused with a different body)",
+        413: "Body larger than the limit",
+        415: "Unsupported Content-Type",
+        422: "Invalid content: every problem listed with field, reason and line or index",
+        503: "The store (or previews) is unavailable",
+    }
+    return {f"E{c}": _json(_ref("Error"), r) for c, r in reasons.items()}
+
+
+def _member_id() -> dict[str, Any]:
+    return {
+        "name": "member_id",
+        "in": "path",
+        "required": True,
+        "schema": {"type": "string", "pattern": "^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$"},
+    }
+
+
+def _campaign_id() -> dict[str, Any]:
+    return {"name": "campaign_id", "in": "path", "required": True, "schema": {"type": "string"}}
+
+
+def _schemas() -> dict[str, Any]:
+    formats = [f.value for f in Format]
+    states = [s.value for s in State]
+    languages = sorted(LANGUAGES)
+    count_map = {"type": "object", "additionalProperties": {"type": "integer"}}
+    return {
+        "Error": {
+            "type": "object",
+            "required": ["error"],
+            "properties": {
+                "error": {
+                    "type": "object",
+                    "required": ["code", "message", "details"],
+                    "properties": {
+                        "code": {"type": "string", "examples": ["invalid", "unauthorized"]},
+                        "message": {"type": "string"},
+                        "details": {"type": "array", "items": _ref("Problem")},
+                        "problem_count": {
+                            "type": "integer",
+                            "description": "All problems found (details lists at most 1000)",
+                        },
+                    },
+                }
+            },
+        },
+        "Problem": {
+            "type": "object",
+            "required": ["field", "reason"],
+            "properties": {
+                "field": {"type": "string", "examples": ["recipients[3].data.refill_date"]},
+                "reason": {"type": "string"},
+                "line": {"type": "integer", "description": "CSV/NDJSON line (header = 1)"},
+                "index": {"type": "integer", "description": "position in a JSON list"},
+                "column": {"type": "integer", "description": "column of malformed JSON"},
+            },
+        },
+        "MemberInput": {
+            "type": "object",
+            "required": ["given_name", "language", "format"],
+            "additionalProperties": False,
+            "properties": {
+                "member_id": {"type": "string", "description": "must match the URL if given"},
+                "given_name": {"type": "string", "maxLength": 200},
+                "family_name": {"type": "string", "maxLength": 200},
+                "language": {"type": "string", "enum": languages},
+                "format": {"type": "string", "enum": formats},
+                "email": {
+                    "type": "string",
+                    "format": "email",
+                    "description": "required unless format is relay_text with relay_address",
+                },
+                "phone": {"type": "string"},
+                "relay_address": {"type": "string", "format": "email"},
+                "timezone": {
+                    "type": "string",
+                    "description": "IANA time zone",
+                    "default": "America/Los_Angeles",
+                },
+                "opted_out": {
+                    "oneOf": [
+                        {"type": "boolean"},
+                        {"type": "array", "items": {"type": "string"}},
+                    ],
+                    "description": "true: all outreach; a list: these topics only",
+                },
+            },
+        },
+        "Member": {
+            "allOf": [_ref("MemberInput")],
+            "type": "object",
+            "required": ["member_id"],
+        },
+        "ImportResult": {
+            "type": "object",
+            "properties": {"imported": {"type": "integer"}},
+        },
+        "LanguageState": {
+            "type": "object",
+            "properties": {
+                "ready": {"type": "boolean", "description": "every string reviewed"},
+                "reviewed": {"type": "integer"},
+                "fuzzy": {"type": "integer"},
+                "missing": {"type": "integer"},
+                "voice": {"type": ["string", "null"], "examples": ["espeak-ng:es-419"]},
+            },
+        },
+        "Template": {
+            "type": "object",
+            "properties": {
+                "name": {"type": "string"},
+                "description": {"type": "string"},
+                "phone_line": {"type": "string"},
+                "variables": {
+                    "type": "object",
+                    "additionalProperties": {
+                        "type": "string",
+                        "enum": ["text", "date", "time", "phone", "money", "integer"],
+                    },
+                },
+                "sample": {"type": "object"},
+                "formats": {"type": "array", "items": {"type": "string", "enum": formats}},
+                "languages": {"type": "object", "additionalProperties": _ref("LanguageState")},
+            },
+        },
+        "CampaignRequest": {
+            "type": "object",
+            "required": ["template", "name", "recipients"],
+            "additionalProperties": False,
+            "properties": {
+                "template": {"type": "string", "examples": ["refill_reminder"]},
+                "name": {"type": "string", "maxLength": 200},
+                "send_at": {
+                    "type": "string",
+                    "format": "date-time",
+                    "description": "RFC 3339 with a zone; deliveries wait until then",
+                },
+                "recipients": {
+                    "type": "array",
+                    "minItems": 1,
+                    "items": {
+                        "type": "object",
+                        "required": ["member_id"],
+                        "additionalProperties": False,
+                        "properties": {
+                            "member_id": {"type": "string"},
+                            "data": {
+                                "type": "object",
+                                "description": "one value per template variable",
+                            },
+                        },
+                    },
+                },
+            },
+        },
+        "Campaign": {
+            "type": "object",
+            "properties": {
+                "id": {"type": "string"},
+                "name": {"type": "string"},
+                "template": {"type": "string"},
+                "status": {
+                    "type": "string",
+                    "enum": ["scheduled", "sending", "done", "cancelled"],
+                },
+                "created_at": {"type": "string", "format": "date-time"},
+                "send_at": {"type": ["string", "null"], "format": "date-time"},
+                "total": {"type": "integer"},
+                "counts": {
+                    "type": "object",
+                    "properties": {
+                        "by_state": count_map,
+                        "by_language": count_map,
+                        "by_format": count_map,
+                        "language_fallback": {"type": "integer"},
+                    },
+                },
+            },
+        },
+        "Delivery": {
+            "type": "object",
+            "description": "A delivery's state; never message content",
+            "properties": {
+                "id": {"type": "integer"},
+                "member_id": {"type": "string"},
+                "state": {"type": "string", "enum": states},
+                "attempts": {"type": "integer"},
+                "last_error": {"type": ["string", "null"]},
+                "language": {"type": ["string", "null"]},
+                "format": {"type": ["string", "null"]},
+                "language_fallback": {"type": "boolean"},
+                "message_id": {"type": ["string", "null"]},
+                "updated_at": {"type": "string", "format": "date-time"},
+            },
+        },
+        "DeliveryPage": {
+            "type": "object",
+            "properties": {
+                "campaign_id": {"type": "string"},
+                "deliveries": {"type": "array", "items": _ref("Delivery")},
+                "next_after": {
+                    "type": ["integer", "null"],
+                    "description": "pass as `after` for the next page; null on the last",
+                },
+            },
+        },
+        "PreviewRequest": {
+            "type": "object",
+            "required": ["template"],
+            "additionalProperties": False,
+            "properties": {
+                "template": {"type": "string"},
+                "language": {"type": "string", "enum": languages, "default": "en"},
+                "format": {"type": "string", "enum": formats, "default": "large_print_email"},
+                "data": {"type": "object", "description": "default: the template's sample"},
+            },
+        },
+        "Preview": {
+            "type": "object",
+            "properties": {
+                "template": {"type": "string"},
+                "language": {"type": "string"},
+                "format": {"type": "string"},
+                "rendered_language": {"type": "string"},
+                "language_fallback": {"type": "boolean"},
+                "machine_translation": {"type": "boolean"},
+                "notes": {"type": "array", "items": {"type": "string"}},
+                "subject": {"type": "string"},
+                "text": {"type": "string"},
+                "html": {"type": ["string", "null"]},
+                "spoken_text": {"type": ["string", "null"]},
+                "voice": {"type": ["string", "null"]},
+                "audio_mp3_base64": {"type": ["string", "null"], "contentEncoding": "base64"},
+            },
+        },
+        "Health": {
+            "type": "object",
+            "properties": {
+                "status": {"type": "string", "enum": ["ok", "unavailable"]},
+                "store": {"type": "string", "enum": ["ok", "unreachable"]},
+            },
+        },
+    }
+
+
+def _op(
+    summary: str,
+    roles: str,
+    responses: dict[str, Any],
+    errors: tuple[int, ...],
+    **extra: Any,
+) -> dict[str, Any]:
+    op: dict[str, Any] = {"summary": summary, "description": f"Roles: {roles}."}
+    op.update(extra)
+    op["responses"] = {**responses, **_errors(*errors)}
+    return op
+
+
+def build_document() -> dict[str, Any]:
+    """The whole OpenAPI 3.1 document."""
+    auth_errors = (401, 403)
+    members = "outreach, admin"
+    readers = "outreach, qa, admin"
+    csv_campaign = {
+        "type": "string",
+        "description": "header: member_id and one column per template variable",
+    }
+    paths: dict[str, Any] = {
+        "/v1/members/{member_id}": {
+            "parameters": [_member_id()],
+            "put": _op(
+                "Create or replace a member",
+                members,
+                {
+                    "200": _json(_ref("Member"), "Replaced"),
+                    "201": _json(_ref("Member"), "Created"),
+                },
+                (400, *auth_errors, 413, 415, 422),
+                requestBody={"required": True, "content": {JSON: {"schema": _ref("MemberInput")}}},
+            ),
+            "get": _op(
+                "Read a member",
+                members,
+                {"200": _json(_ref("Member"), "The member")},
+                (*auth_errors, 404),
+            ),
+            "delete": _op(
+                "Erase a member's personal data (deliveries keep ids and states)",
+                members,
+                {"204": {"description": "Erased"}},
+                (*auth_errors, 404),
+            ),
+        },
+        "/v1/members/import": {
+            "post": _op(
+                "Bulk upsert members: every row valid, or nothing stored",
+                members,
+                {"200": _json(_ref("ImportResult"), "All rows stored")},
+                (400, *auth_errors, 413, 415, 422),
+                description=(
+                    f"Roles: {members}. The body streams (limit server.max_body_mb). CSV: a "
+                    "header naming member fields (member_id required); opted_out is "
+                    "true/false or topics separated by ';'. NDJSON: one member object per "
+                    "line. Problems name the line (header = line 1) and field. A member "
+                    "listed twice keeps its last row."
+                ),
+                requestBody={
+                    "required": True,
+                    "content": {
+                        "text/csv": {"schema": {"type": "string"}},
+                        "application/x-ndjson": {"schema": {"type": "string"}},
+                    },
+                },
+            ),
+        },
+        "/v1/templates": {
+            "get": _op(
+                "Templates with variables, sample data, formats and per-language readiness",
+                readers,
+                {
+                    "200": _json(
+                        {
+                            "type": "object",
+                            "properties": {
+                                "templates": {"type": "array", "items": _ref("Template")}
+                            },
+                        },
+                        "Every template",
+                    )
+                },
+                auth_errors,
+            )
+        },
+        "/v1/campaigns": {
+            "post": _op(
+                "Create a campaign (validated whole before anything is stored)",
+                members,
+                {
+                    "201": _json(_ref("Campaign"), "Created"),
+                    "200": _json(_ref("Campaign"), "Replay of an Idempotency-Key"),
+                },
+                (400, *auth_errors, 409, 413, 415, 422),
+                parameters=[
+                    {
+                        "name": "Idempotency-Key",
+                        "in": "header",
+                        "schema": {"type": "string", "maxLength": 255},
+                        "description": "same key and body: the same campaign; "
+                        "same key, other body: 409",
+                    },
+                    {
+                        "name": "template",
+                        "in": "query",
+                        "schema": {"type": "string"},
+                        "description": "CSV bodies only",
+                    },
+                    {
+                        "name": "name",
+                        "in": "query",
+                        "schema": {"type": "string"},
+                        "description": "CSV bodies only",
+                    },
+                    {
+                        "name": "send_at",
+                        "in": "query",
+                        "schema": {"type": "string", "format": "date-time"},
+                        "description": "CSV bodies only",
+                    },
+                ],
+                requestBody={
+                    "required": True,
+                    "content": {
+                        JSON: {"schema": _ref("CampaignRequest")},
+                        "text/csv": {"schema": csv_campaign},
+                    },
+                },
+            )
+        },
+        "/v1/campaigns/{campaign_id}": {
+            "parameters": [_campaign_id()],
+            "get": _op(
+                "Campaign status and counts per state, language and format",
+                readers,
+                {"200": _json(_ref("Campaign"), "The campaign")},
+                (*auth_errors, 404),
+            ),
+        },
+        "/v1/campaigns/{campaign_id}/deliveries": {
+            "parameters": [_campaign_id()],
+            "get": _op(
+                "Per-member delivery states, attempts and last error (no content)",
+                readers,
+                {"200": _json(_ref("DeliveryPage"), "One page, in delivery id order")},
+                (400, *auth_errors, 404),
+                parameters=[
+                    {
+                        "name": "state",
+                        "in": "query",
+                        "schema": {"type": "string", "enum": [s.value for s in State]},
+                    },
+                    {
+                        "name": "limit",
+                        "in": "query",
+                        "schema": {"type": "integer", "minimum": 1, "maximum": 1000},
+                    },
+                    {"name": "after", "in": "query", "schema": {"type": "integer", "minimum": 0}},
+                ],
+            ),
+        },
+        "/v1/campaigns/{campaign_id}/cancel": {
+            "parameters": [_campaign_id()],
+            "post": _op(
+                "Cancel what has not been sent",
+                members,
+                {
+                    "200": _json(
+                        {
+                            "type": "object",
+                            "properties": {
+                                "cancelled": {"type": "integer"},
+                                "campaign": _ref("Campaign"),
+                            },
+                        },
+                        "Cancelled",
+                    )
+                },
+                (*auth_errors, 404),
+            ),
+        },
+        "/v1/previews": {
+            "post": _op(
+                "Render one template in one language and format (sample data by default)",
+                readers,
+                {"200": _json(_ref("Preview"), "The rendered message")},
+                (400, *auth_errors, 413, 415, 422, 503),
+                requestBody={
+                    "required": True,
+                    "content": {JSON: {"schema": _ref("PreviewRequest")}},
+                },
+            )
+        },
+        "/v1/openapi.json": {
+            "get": _op(
+                "This document",
+                readers,
+                {"200": {"description": "OpenAPI 3.1", "content": {JSON: {}}}},
+                auth_errors,
+            )
+        },
+        "/metrics": {
+            "get": _op(
+                "Prometheus metrics: deliveries by state, send latency, queue depth",
+                readers,
+                {
+                    "200": {
+                        "description": "Prometheus text format 0.0.4",
+                        "content": {"text/plain": {"schema": {"type": "string"}}},
+                    }
+                },
+                auth_errors,
+                description=(
+                    f"Roles: {readers}. Scrapers send a token too (Prometheus "
+                    "`authorization: {type: Bearer, credentials_file: ...}`)."
+                ),
+            )
+        },
+        "/healthz": {
+            "get": {
+                "summary": "Liveness and store reachability",
+                "description": "No token needed.",
+                "security": [],
+                "responses": {
+                    "200": _json(_ref("Health"), "Up and the store answers"),
+                    "503": _json(_ref("Health"), "The store does not answer"),
+                },
+            }
+        },
+    }
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "commhub",
+            "version": "1",
+            "description": (
+                "Accessibility and language-access communications hub. Every endpoint but "
+                "/healthz needs `Authorization: Bearer <token>` (`commhub token create "
+                "--role outreach|qa|admin`). Errors: "
+                '`{"error": {"code", "message", "details": [...]}}`.'
+            ),
+            "license": {"name": "GPL-3.0-or-later", "identifier": "GPL-3.0-or-later"},
+        },
+        "security": [{"bearer": []}],
+        "paths": paths,
+        "components": {
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+            "schemas": _schemas(),
+            "responses": _error_responses(),
+        },
+    }
+
+
+DOCUMENT = build_document()
+
+
+@allow(Role.OUTREACH, Role.QA)
+async def openapi_json(request: web.Request) -> web.Response:
+    return web.json_response(DOCUMENT)

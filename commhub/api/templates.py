@@ -1,0 +1,65 @@
+"""GET /v1/templates: every topic with its variables, sample data, formats and, per
+language, how ready its translation is and which voice would speak it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+
+from commhub.api.auth import allow
+from commhub.api.deps import DEPS, ApiDeps
+from commhub.content.topics import Topic
+from commhub.content.variables import to_json
+from commhub.domain import Format, Role
+from commhub.languages import DEFAULT_LANGUAGE, LANGUAGES
+
+
+def language_tags(deps: ApiDeps) -> list[str]:
+    """Every supported language, English first, then those with a catalog, then the rest."""
+    tags = [DEFAULT_LANGUAGE]
+    if deps.catalogs is not None:
+        tags += [t for t in deps.catalogs.languages() if t in LANGUAGES]
+    tags += sorted(LANGUAGES)
+    return list(dict.fromkeys(tags))
+
+
+def language_state(deps: ApiDeps, topic: Topic, lang: str) -> dict[str, Any]:
+    msgids = topic.msgids()
+    voice = deps.voices.describe(lang) if deps.voices is not None else None
+    if deps.catalogs is not None:
+        r = deps.catalogs.readiness(lang, msgids)
+        ready, reviewed, fuzzy, missing = r.ready, r.reviewed, r.fuzzy, r.missing
+    else:  # no catalogs loaded: only the English source is ready
+        n = len(set(msgids))
+        english = lang == DEFAULT_LANGUAGE
+        ready, reviewed, fuzzy, missing = english, n if english else 0, 0, 0 if english else n
+    return {
+        "ready": ready,
+        "reviewed": reviewed,
+        "fuzzy": fuzzy,
+        "missing": missing,
+        "voice": voice,
+    }
+
+
+def template_json(deps: ApiDeps, topic: Topic, tags: list[str]) -> dict[str, Any]:
+    values, _ = topic.parse_data(topic.sample)
+    return {
+        "name": topic.name,
+        "description": topic.description,
+        "phone_line": topic.phone_line,
+        "variables": topic.variable_types(),
+        "sample": {k: to_json(v) for k, v in values.items()},
+        "formats": [f.value for f in Format],
+        "languages": {lang: language_state(deps, topic, lang) for lang in tags},
+    }
+
+
+@allow(Role.OUTREACH, Role.QA)
+async def list_templates(request: web.Request) -> web.Response:
+    deps = request.app[DEPS]
+    tags = language_tags(deps)
+    return web.json_response(
+        {"templates": [template_json(deps, deps.topics[n], tags) for n in sorted(deps.topics)]}
+    )
