@@ -129,12 +129,11 @@ WITH input AS (
         message_id = coalesce(x.message_id, d.message_id),
         updated_at = $10
     FROM calc x
-    WHERE d.id = x.id AND d.id = ANY($2::bigint[])
-    RETURNING d.id
+    WHERE d.id = x.id
+    RETURNING d.id, x.old_state, x.new_state, x.new_reason
 )
 INSERT INTO delivery_events (delivery_id, state, at, reason)
-SELECT x.id, x.new_state, $10, x.new_reason FROM calc x
-WHERE x.new_state <> x.old_state AND EXISTS (SELECT 1 FROM upd WHERE upd.id = x.id)
+SELECT id, new_state, $10, new_reason FROM upd WHERE new_state <> old_state
 """
 
 _RELEASE = """
@@ -167,6 +166,14 @@ WITH upd AS (
 )
 SELECT count(*) FROM upd
 """
+
+
+async def _keep_session(conn: Any) -> None:
+    """Pool reset hook: skip asyncpg's default RESET ALL/UNLISTEN round trip per release.
+
+    Open transactions are still rolled back by asyncpg; commhub never changes session state
+    (no SET, LISTEN, cursors or session advisory locks), so there is nothing else to undo.
+    """
 
 
 def _member(row: Any) -> Member | None:
@@ -211,7 +218,10 @@ class PostgresStore:
             async with self._opening:
                 if self._pool is None:
                     self._pool = await asyncpg.create_pool(
-                        self._url, min_size=self._min_size, max_size=self._max_size
+                        self._url,
+                        min_size=self._min_size,
+                        max_size=self._max_size,
+                        reset=_keep_session,
                     )
         return self._pool
 
