@@ -46,7 +46,9 @@ class Passage:
 
     @property
     def align(self) -> str:
-        return "right" if self.rtl else "left"
+        # `start` follows the passage's own dir: right for an Arabic line inside an English
+        # message, left for an English line inside an Arabic one (EM-2, EM-3).
+        return "start"
 
 
 @dataclass(frozen=True)

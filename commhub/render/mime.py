@@ -142,8 +142,9 @@ def _part(content_type: str, body: Body, extra: str = "") -> bytes:
         f'Content-Type: {content_type}; charset="{body.charset}"\r\n'
         f"Content-Transfer-Encoding: {body.encoding}\r\n{extra}\r\n"
     )
-    data = body.data if body.data.endswith(CRLF) else body.data + CRLF
-    return head.encode("ascii") + data
+    # The CRLF before a boundary delimiter belongs to the delimiter (RFC 2046 5.1.1): always
+    # add one, so a body's own final line break survives the round trip.
+    return head.encode("ascii") + body.data + CRLF
 
 
 class MimeBuilder:
@@ -298,5 +299,4 @@ class MimeBuilder:
             date=date,
             extra={**(extra or {}), "Content-Transfer-Encoding": body.encoding},
         )
-        data = body.data if body.data.endswith(CRLF) else body.data + CRLF
-        return head + data
+        return head + body.data
