@@ -32,12 +32,13 @@ from typing import Any
 import numpy as np
 
 SEED = 20240601
-VOCABULARY = (
+_WORDS = (
     "hello dear member your plan call us at the a and or to for on of in is are you we can "
     "please refill prescription appointment date time place address screening coverage "
     "change today free help language interpreter service message thank goodbye again number "
     "day days hours week open monday friday saturday every pharmacy nurse line services"
-).split()
+)
+VOCABULARY = _WORDS.split()
 SPECIALS = ["%(name)s", "%(phone)s", "701", "702", "(TTY 711)", "24", "$9.99", "50%", "#42"]
 
 
@@ -83,12 +84,13 @@ def _unit_vectors(rng: np.random.Generator, n: int, dim: int) -> np.ndarray:
     # Zero-mean unit rows: LayerNorm then only rescales them, so dot products stay sharp.
     x = rng.standard_normal((n, dim))
     x -= x.mean(axis=1, keepdims=True)
-    return (x / np.linalg.norm(x, axis=1, keepdims=True)).astype(np.float32)
+    unit: np.ndarray = (x / np.linalg.norm(x, axis=1, keepdims=True)).astype(np.float32)
+    return unit
 
 
 def copy_transformer_spec(pieces: list[str], seed: int = SEED) -> Any:
     """A 1-layer, 1-head CTranslate2 TransformerSpec that copies its source."""
-    import ctranslate2
+    import ctranslate2  # type: ignore[import-untyped]
 
     f32, tok_dim, pos_dim, max_pos = np.float32, 64, 64, 1026
     rng = np.random.default_rng(seed)
@@ -169,7 +171,7 @@ def write_sentence_splitter(path: Path, lang: str) -> None:
         "use_dictionary": False,
         "num_dict_feat": 0,
     }
-    consts = {
+    consts: dict[str, np.ndarray] = {
         "punct": np.array([0, 0, 0, 1, 1, 1], np.float32),
         "space": np.array([1, 0, 1, 0, 0, 0], np.float32),
         "pads": np.array([0, 0, 0, 1], np.int64),
