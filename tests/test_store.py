@@ -7,13 +7,15 @@ the store relies on: leases, due rules, idempotency, counts, history, erasure.
 from __future__ import annotations
 
 import asyncio
+import os
+import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from commhub.domain import ClaimedDelivery, DeliveryOutcome, Format, Member, Recipient, Role, State
-from commhub.errors import ConfigError, Conflict, NotFound, ValidationError
+from commhub.errors import ConfigError, Conflict, NotFound, StoreError, ValidationError
 from commhub.store.base import NewCampaign, Store
 from commhub.store.factory import open_store
 from tests.store_fixtures import store, store_url  # noqa: F401
@@ -513,3 +515,76 @@ async def test_queue_depth_and_state_totals(store: Store) -> None:  # noqa: F811
     totals = await store.state_totals()
     assert (totals["queued"], totals["rendering"], totals["sent"]) == (4, 1, 1)
     assert totals["failed"] == 0
+
+
+# -- errors and processes -------------------------------------------------------------------
+
+
+async def test_driver_errors_become_store_errors(tmp_path: Path) -> None:
+    # A directory where the database file should be: SQLite cannot open it.
+    (tmp_path / "db").mkdir()
+    broken = open_store(f"sqlite:///{tmp_path / 'db'}")
+    assert not await broken.ping()
+    with pytest.raises(StoreError):
+        await broken.migrate()
+    await broken.close()
+    # Nothing listens on port 1: the pool cannot connect.
+    unreachable = open_store("postgresql://postgres@127.0.0.1:1/test")
+    assert not await unreachable.ping()
+    with pytest.raises(StoreError):
+        await unreachable.get_member("m0")
+    await unreachable.close()
+
+
+_CLAIMER = """
+import asyncio, sys
+from datetime import UTC, datetime
+from commhub.domain import DeliveryOutcome, State
+from commhub.store.factory import open_store
+
+async def main() -> None:
+    store = open_store(sys.argv[1])
+    await store.ping()
+    print("ready", flush=True)
+    sys.stdin.readline()  # start together, so the claims really overlap
+    now = datetime.now(UTC)
+    while batch := await store.claim(sys.argv[2], 20, 60.0, now):
+        print(*(c.id for c in batch), flush=True)
+        await store.record(sys.argv[2], [DeliveryOutcome(c.id, State.SENT) for c in batch], now)
+    await store.close()
+
+asyncio.run(main())
+"""
+
+
+async def test_processes_sharing_a_sqlite_file_never_share_a_delivery(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'shared.db'}"
+    shared = open_store(url)
+    await shared.migrate()
+    await campaign_of(shared, 3000)
+    root = Path(__file__).resolve().parent.parent
+    procs = [
+        await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-c",
+            _CLAIMER,
+            url,
+            f"proc{i}",
+            cwd=root,
+            env={**os.environ, "PYTHONPATH": str(root)},
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+        )
+        for i in range(3)
+    ]
+    for p in procs:
+        assert p.stdout is not None
+        assert await asyncio.wait_for(p.stdout.readline(), 30) == b"ready\n"
+    outputs = await asyncio.gather(*(p.communicate(b"go\n") for p in procs))
+    assert [p.returncode for p in procs] == [0, 0, 0]
+    ids = [int(x) for out, _ in outputs for x in out.split()]
+    assert len(ids) == 3000 and len(set(ids)) == 3000
+    assert all(out.strip() for out, _ in outputs), "every process should have claimed some"
+    totals = await shared.state_totals()
+    await shared.close()
+    assert totals["sent"] == 3000
