@@ -22,11 +22,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import asyncpg  # noqa: E402
+import asyncpg
 
-from commhub.domain import DeliveryOutcome, Format, Member, Recipient, State  # noqa: E402
-from commhub.store.base import NewCampaign, Store  # noqa: E402
-from commhub.store.factory import open_store  # noqa: E402
+from commhub.domain import DeliveryOutcome, Format, Member, Recipient, State
+from commhub.store.base import NewCampaign, Store
+from commhub.store.factory import open_store
 
 PG_URL = os.environ.get("COMMHUB_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 
@@ -84,9 +84,7 @@ async def run(url: str, label: str, n: int, batch: int, worker_counts: list[int]
             t_intake = time.perf_counter() - t0
             stores = [store] + [open_store(url) for _ in range(workers - 1)]
             t0 = time.perf_counter()
-            counts = await asyncio.gather(
-                *(drain(s, f"w{i}", batch) for i, s in enumerate(stores))
-            )
+            counts = await asyncio.gather(*(drain(s, f"w{i}", batch) for i, s in enumerate(stores)))
             t_claim = time.perf_counter() - t0
             for s in stores[1:]:
                 await s.close()
