@@ -90,7 +90,7 @@ def _check_charset(text: str, out: Collector) -> None:
     """TT-1/2/3: one violation per kind of bad character, naming them and the first place."""
     found: dict[tuple[str, str], tuple[int, list[str]]] = {}
     for i, ch in enumerate(text):
-        if ch in TTY_SAFE or ch == "\t":  # tabs are TT-4's
+        if ch in TTY_SAFE:
             continue
         if ch in "&#":
             key = ("TT-2", "many TTYs cannot print")
