@@ -124,7 +124,8 @@ def encode_text(text: str, boundary: str, *, ascii_charset: str = "utf-8") -> Bo
     # bytes a character, which base64 encodes in a third of the size.
     if (len(raw) - len(text)) * 4 < len(text):
         return Body("utf-8", "quoted-printable", _qp(raw))
-    return Body("utf-8", "base64", encode_base64(raw))
+    # Text in base64 carries its line breaks in canonical form, CRLF (RFC 2046 4.1.1).
+    return Body("utf-8", "base64", encode_base64(raw.replace(b"\n", CRLF)))
 
 
 def _qp(raw: bytes) -> bytes:

@@ -62,6 +62,7 @@ class RenderResult:
     spoken: str | None = None  # audio: the text given to the speech engine (= transcript)
     audio: SpokenAudio | None = None
     core_chars: int | None = None  # relay: characters before the LA-3 footer (TT-7)
+    optional_lines: int | None = None  # relay: greeting/paragraph lines that fitted in
     extras: dict[str, str] = field(default_factory=dict)
 
 
@@ -102,16 +103,14 @@ class Renderer:
 
     # -- preparation (once per topic, language plan and output kind) ---------------------
 
-    def _help_number(self, topic: Topic) -> str:
-        line = self.settings.plan.phones.get(HELP_LINE) or self.settings.plan.phones.get(
-            topic.phone_line
-        )
+    def _help_number(self, topic: Topic, key: str) -> str:
+        line = self.settings.plan.phones.get(key) or self.settings.plan.phones.get(topic.phone_line)
         if line is None:
             raise RenderError(f"{topic.name}: no phone line configured for language help")
         try:
             return Phone.parse(line.number).printed()
         except ValueError as exc:
-            raise RenderError(f"phone line {HELP_LINE!r}: {exc}") from None
+            raise RenderError(f"phone line {key!r}: {exc}") from None
 
     def _prepare(
         self,
@@ -134,7 +133,9 @@ class Renderer:
         prepared = self._prepared.get(key)
         if prepared is not None:
             return prepared
-        number = self._help_number(topic)
+        # Relay text gives one number, the topic's, with TTY 711 and its hours (TT-6); print
+        # and speech send language help to Member Services.
+        number = self._help_number(topic, topic.phone_line if kind == "relay" else HELP_LINE)
         notices: list[Passage] = []
         if plan.fallback:
             tagline = fallback_tagline(self.catalogs, plan.member_lang, number)
@@ -247,6 +248,7 @@ class Renderer:
         audio: SpokenAudio | None = None,
         tty: bool = True,
         core_chars: int | None = None,
+        optional_lines: int | None = None,
     ) -> RenderResult:
         if plan.fallback:
             notes.append(f"language fallback: {plan.lang} instead of {plan.member_lang}")
@@ -280,6 +282,7 @@ class Renderer:
             spoken=spoken,
             audio=audio,
             core_chars=core_chars,
+            optional_lines=optional_lines,
         )
 
     def _large_print(
@@ -403,7 +406,9 @@ class Renderer:
         plan: LanguagePlan,
         delivery_id: int,
     ) -> RenderResult:
-        tty = _is_tty_language(plan.lang) and _is_tty_language(member.language)
+        # The text's language decides (TT-9): English sent as a fallback is TTY-safe, and a
+        # tagline in a script a TTY cannot show is left out of it.
+        tty = _is_tty_language(plan.lang)
         parts = self._fill(self._prepare(topic, plan, "relay", tty), member, values, "relay")
         relay = relay_text(parts, tty)
         to = member.relay_address or member.email
@@ -432,6 +437,7 @@ class Renderer:
             notes=[],
             tty=tty,
             core_chars=relay.core_chars,
+            optional_lines=relay.optional_lines,
         )
 
     # -- previews --------------------------------------------------------------------------

@@ -76,6 +76,8 @@ _SPECIAL = {
     "\t": " ",
 }
 _SPACE_RUNS = re.compile(r" {2,}")
+_DOUBLE_STOP = re.compile(r"(?<!\.)\.\.(?!\.)")
+_RUN_ON_711 = re.compile(r"(TTY 711)(?=\w)")
 _URL_OR_EMAIL = re.compile(r"(?i)\b(?:https?://|www\.)\S+|\S+@\S+\.\S+")
 
 
@@ -95,8 +97,13 @@ def _clean(text: str, tty: bool) -> str:
     """One relay line: no line breaks inside, no URLs/emails (TT-5), TTY-safe when asked."""
     text = _URL_OR_EMAIL.sub("", text.replace("\r", " ").replace("\n", " "))
     text = unicodedata.normalize("NFC", text).replace("\u202f", " ").replace("\xa0", " ")
+    # Babel's `p.m.` at the end of a sentence would otherwise give `P.M..`.
+    text = _DOUBLE_STOP.sub(".", text)
     if tty:
         return to_tty(text)
+    # Scripts without spaces run `711` into the next word (`711にお電話`); a space keeps the
+    # relay number a word of its own for relay operators and checks.
+    text = _RUN_ON_711.sub(r"\1 ", text)
     return _SPACE_RUNS.sub(" ", text).strip()
 
 
@@ -105,6 +112,7 @@ class RelayText:
     text: str  # CRLF lines, ends with SK
     tty_encodable: bool
     core_chars: int  # length of the message before the LA-3 footer (TT-7 asks for <= 300)
+    optional_lines: int  # greeting/paragraph lines that fitted in beside the required ones
 
 
 def relay_text(parts: Parts, tty: bool) -> RelayText:
@@ -132,4 +140,9 @@ def relay_text(parts: Parts, tty: bool) -> RelayText:
     core = [x for x in (*notices, *head, *extra, *facts, *tail) if x]
     footer = [x for x in (_clean(f.text, tty) for f in parts.footer) if x]
     lines = [*core, *footer, "SK"]
-    return RelayText(text=CRLF.join(lines) + CRLF, tty_encodable=tty, core_chars=size(core))
+    return RelayText(
+        text=CRLF.join(lines) + CRLF,
+        tty_encodable=tty,
+        core_chars=size(core),
+        optional_lines=len(extra),
+    )
