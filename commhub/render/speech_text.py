@@ -46,10 +46,17 @@ def speech_segments(prepared: Prepared, parts: Parts, name: str) -> tuple[str, .
         for f in parts.facts
         if not any(f.value in p for p in parts.paragraphs)
     ]
-    tail = [parts.action, parts.contact.call_line, parts.contact.hours_line, repeat, goodbye]
-    body = [*notices, *head, *facts, *tail]
-    if _spoken_words(body) > MAX_WORDS:
-        body = [*notices, *head, *tail]
+    hours = [parts.contact.hours_line]
+    call = [parts.action, parts.contact.call_line]
+    end = [repeat, goodbye]
+    # Over a minute: leave out the hours (they are in the transcript email), then the facts.
+    for body in (
+        [*notices, *head, *facts, *call, *hours, *end],
+        [*notices, *head, *facts, *call, *end],
+        [*notices, *head, *call, *end],
+    ):
+        if _spoken_words(body) <= MAX_WORDS:
+            break
     return tuple(_sentence(s, parts.cjk) for s in body if s.strip())
 
 
