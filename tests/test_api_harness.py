@@ -7,6 +7,7 @@ shipped topics, catalogs, voices and renderer — and creates one token per role
 from __future__ import annotations
 
 import contextlib
+import functools
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -17,10 +18,10 @@ from aiohttp.test_utils import TestClient
 
 from commhub.api import ApiDeps, Metrics, create_app
 from commhub.content.i18n import Catalogs
-from commhub.content.topics import load_topics
+from commhub.content.topics import Topic, load_topics
 from commhub.domain import Role
 from commhub.render.pipeline import Renderer
-from commhub.settings import DatabaseSettings, ServerSettings, Settings
+from commhub.settings import DatabaseSettings, ServerSettings, Settings, SpeechSettings
 from commhub.speech.service import SpeechService
 from commhub.store.base import Store
 from commhub.store.factory import open_store
@@ -80,6 +81,18 @@ def make_settings(tmp_path: Path, **server: Any) -> Settings:
     )
 
 
+@functools.cache
+def shipped_content(
+    templates: Path, voices: Path
+) -> tuple[dict[str, Topic], Catalogs, SpeechService]:
+    """Topics, catalogs and speech, loaded once per test session (they are read-only)."""
+    return (
+        load_topics(templates / "topics"),
+        Catalogs.load(templates / "i18n"),
+        SpeechService(SpeechSettings(), voices),
+    )
+
+
 @contextlib.asynccontextmanager
 async def open_api(
     aiohttp_client: ClientFactory, tmp_path: Path, *, renderer: bool = True, **server: Any
@@ -89,9 +102,7 @@ async def open_api(
     store = open_store(settings.database_url)
     await store.migrate()
     try:
-        topics = load_topics(settings.templates_dir / "topics")
-        catalogs = Catalogs.load(settings.templates_dir / "i18n")
-        speech = SpeechService(settings.speech, settings.voices_dir)
+        topics, catalogs, speech = shipped_content(settings.templates_dir, settings.voices_dir)
         deps = ApiDeps(
             settings=settings,
             store=store,

@@ -138,7 +138,8 @@ def _log_unexpected(request: web.Request, kind: str) -> str:
     exc_type, _, tb = sys.exc_info()
     route = request.match_info.route.resource
     name = route.canonical if route is not None else "?"
-    frames = "".join(traceback.format_tb(tb)) if tb is not None else ""
+    # File, line and function only: source lines and the message could quote member data.
+    frames = "\n".join(f"  {f.filename}:{f.lineno} in {f.name}" for f in traceback.extract_tb(tb))
     log.error(
         "%s error %s on %s %s: %s\n%s",
         kind,
