@@ -1,0 +1,197 @@
+"""`commhub preview TEMPLATE --lang L --format F [--data FILE] [--out DIR]`: render to files.
+
+Writes the exact `.eml` a member with that language and format would receive, plus its
+`.html`, `.txt` and (audio) `.mp3` parts, from the template's sample data unless `--data`
+gives other data, then runs the rule checks and prints the ones that failed. Sample data and
+a synthetic member only: no member data is read.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TextIO
+
+from commhub import settings as settings_module
+from commhub.checks import Violation, check_message, check_relay, check_speech_text
+from commhub.content.i18n import Catalogs
+from commhub.content.topics import load_topics
+from commhub.domain import Format
+from commhub.errors import CommhubError, PolicyHold, RenderError
+from commhub.render import Renderer, RenderResult
+from commhub.render.large_print import DEFAULT_TEMPLATES
+from commhub.settings import Settings
+
+DEFAULT_OUT = "var/preview"
+
+
+@dataclass(frozen=True)
+class PreviewResult:
+    """What a preview wrote and which rule checks failed."""
+
+    files: list[Path]
+    violations: list[Violation]
+    result: RenderResult
+    notes: tuple[str, ...] = field(default=())
+
+
+def templates_dir(settings: Settings) -> Path:
+    """The templates folder next to the config file, else the one shipped with commhub."""
+    local = settings.path("templates")
+    return local if (local / "topics").is_dir() else DEFAULT_TEMPLATES
+
+
+def voices_dir(settings: Settings) -> Path:
+    local = settings.path("voices")
+    return local if local.is_dir() else DEFAULT_TEMPLATES.parent / "voices"
+
+
+def build_renderer(settings: Settings, *, speech: bool) -> Renderer:
+    """A renderer over the configured templates (with the speech service when asked)."""
+    root = templates_dir(settings)
+    service = None
+    if speech:
+        from commhub.speech import SpeechService
+
+        service = SpeechService(settings.speech, voices_dir(settings))
+    return Renderer(
+        settings,
+        load_topics(root / "topics"),
+        Catalogs.load(root / "i18n"),
+        service,
+        templates_dir=root,
+    )
+
+
+def read_data(path: Path) -> dict[str, Any]:
+    """Template data from a JSON file (an object of variable values)."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise RenderError(f"data file {path} does not exist") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise RenderError(f"data file {path} is not valid JSON: {exc}") from None
+    if not isinstance(data, dict):
+        raise RenderError(f"data file {path} must hold a JSON object")
+    return data
+
+
+def run_checks(renderer: Renderer, topic: str, result: RenderResult) -> list[Violation]:
+    """The rule checks that apply to what was rendered (a crashing checker is reported)."""
+    try:
+        return _checks(renderer, topic, result)
+    except Exception as exc:  # a checker bug must not hide the files written
+        return [Violation("CHECK", f"a rule checker failed: {type(exc).__name__}: {exc}")]
+
+
+def _checks(renderer: Renderer, topic: str, result: RenderResult) -> list[Violation]:
+    message = result.message
+    if message.format is Format.RELAY_TEXT:
+        return check_relay(result.text, tty_encodable=message.tty_encodable, lang=result.lang)
+    violations = check_message(message.raw)
+    if result.spoken is not None:
+        line = renderer.settings.plan.phones.get(renderer.topics[topic].phone_line)
+        violations += check_speech_text(
+            result.spoken,
+            lang=result.lang,
+            callback_number=line.number if line else None,
+            wpm=renderer.settings.speech.rate_wpm,
+        )
+    return violations
+
+
+async def preview_to_files(
+    settings: Settings,
+    topic: str,
+    lang: str,
+    fmt: str,
+    data_path: Path | None,
+    out_dir: Path,
+    *,
+    renderer: Renderer | None = None,
+) -> PreviewResult:
+    """Render one template in one language and format to files in `out_dir` and check it."""
+    renderer = renderer or build_renderer(settings, speech=fmt == Format.AUDIO.value)
+    data = read_data(data_path) if data_path is not None else None
+    result = await renderer.render_preview(topic, lang, fmt, data)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    stem = f"{topic}.{lang}.{fmt}"
+    files: list[Path] = []
+
+    def write(suffix: str, content: bytes) -> None:
+        path = out_dir / f"{stem}.{suffix}"
+        path.write_bytes(content)
+        files.append(path)
+
+    write("eml", result.message.raw)
+    if result.html is not None:
+        write("html", result.html.encode("utf-8"))
+    write("txt", result.text.encode("utf-8"))
+    if result.audio is not None:
+        write("mp3", result.audio.mp3)
+    return PreviewResult(files, run_checks(renderer, topic, result), result, result.notes)
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="commhub preview",
+        description="Render a template to files (.eml, .html, .txt, .mp3) and check the rules.",
+    )
+    p.add_argument("template", help="topic name, e.g. refill_reminder")
+    p.add_argument("--lang", default="en", help="language tag (default: en)")
+    p.add_argument(
+        "--format",
+        dest="fmt",
+        default=Format.LARGE_PRINT_EMAIL.value,
+        choices=[f.value for f in Format],
+        help="message format (default: large_print_email)",
+    )
+    p.add_argument("--data", type=Path, help="JSON file with the template data (default: sample)")
+    p.add_argument("--out", type=Path, default=None, help=f"output folder (default: {DEFAULT_OUT})")
+    p.add_argument("--config", default=None, help="config file (default: ./config.toml)")
+    return p
+
+
+def main(
+    argv: Sequence[str] | None = None,
+    *,
+    settings: Settings | None = None,
+    stdout: TextIO | None = None,
+    stderr: TextIO | None = None,
+) -> int:
+    """Run `commhub preview`: 0 when every check passed, 1 when some failed, 2 on errors."""
+    out = stdout or sys.stdout
+    err = stderr or sys.stderr
+    args = _parser().parse_args(argv)
+    try:
+        s = settings or settings_module.load(args.config)
+        out_dir = args.out or s.path(DEFAULT_OUT)
+        preview = asyncio.run(
+            preview_to_files(s, args.template, args.lang, args.fmt, args.data, out_dir)
+        )
+    except PolicyHold as exc:
+        print(f"held: {exc.reason}", file=err)
+        return 2
+    except CommhubError as exc:
+        print(f"error: {exc}", file=err)
+        return 2
+    for path in preview.files:
+        print(f"wrote {path}", file=out)
+    for note in preview.notes:
+        print(f"note: {note}", file=out)
+    if preview.violations:
+        print(f"{len(preview.violations)} rule check(s) failed:", file=out)
+        for v in preview.violations:
+            print(f"  {v.rule}: {v.message}", file=out)
+        return 1
+    print("all rule checks passed", file=out)
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())
