@@ -6,7 +6,7 @@ messages, so parsing is cached.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from functools import lru_cache
 from types import MappingProxyType
 from typing import Any
@@ -21,7 +21,7 @@ WHITE: RGB = (1.0, 1.0, 1.0)
 BLACK: RGB = (0.0, 0.0, 0.0)
 
 # tinycss2 nodes are untyped; they are handled as `Any` in this module only.
-Tokens = Sequence[Any]
+Tokens = tuple[Any, ...]
 
 
 @lru_cache(maxsize=4096)
@@ -39,13 +39,37 @@ def parse_style(style: str) -> Mapping[str, Tokens]:
     return MappingProxyType(out)
 
 
+# Token tuples come from the cached `parse_style`, so the same tuple objects recur across
+# elements and messages: results derived from them are memoized by identity (some tinycss2
+# tokens define __eq__ and are unhashable, so lru_cache cannot key on them).
+_MEMO: dict[tuple[str, int], tuple[Tokens, Any]] = {}
+_MEMO_MAX = 50_000
+
+
+def _memo(kind: str, tokens: Tokens, make: Any) -> Any:
+    key = (kind, id(tokens))
+    hit = _MEMO.get(key)
+    if hit is not None and hit[0] is tokens:
+        return hit[1]
+    value = make(tokens)
+    if len(_MEMO) >= _MEMO_MAX:
+        _MEMO.clear()
+    _MEMO[key] = (tokens, value)  # holding `tokens` keeps its id from being reused
+    return value
+
+
 def text_of(tokens: Tokens) -> str:
     """The value as lowercased CSS text, e.g. "arial, sans-serif"."""
-    return str(tinycss2.serialize(tokens)).strip().lower()
+    text: str = _memo("text", tokens, lambda t: str(tinycss2.serialize(t)).strip().lower())
+    return text
 
 
-def idents(tokens: Tokens) -> list[str]:
-    return [t.lower_value for t in tokens if t.type == "ident"]
+def idents(tokens: Tokens) -> tuple[str, ...]:
+    """The identifiers of a value, lowercased."""
+    found: tuple[str, ...] = _memo(
+        "idents", tokens, lambda ts: tuple(t.lower_value for t in ts if t.type == "ident")
+    )
+    return found
 
 
 # Keyword font sizes as Chromium computes them with a 16px default.
@@ -140,6 +164,14 @@ def box_sides(tokens: Tokens, font_px: float) -> tuple[float, float, float, floa
 
 def parse_color(tokens: Tokens | str) -> RGBA | str | None:
     """A colour value → RGBA (0..1), "currentcolor", or None when unrecognised."""
+    if isinstance(tokens, str):
+        return parse_color_uncached(tokens)
+    found: RGBA | str | None = _memo("color", tokens, parse_color_uncached)
+    return found
+
+
+def parse_color_uncached(tokens: Tokens | str) -> RGBA | str | None:
+    """`parse_color` for throwaway token tuples (not memoized)."""
     if isinstance(tokens, str):
         value: Any = tokens.strip()
     else:

@@ -131,7 +131,9 @@ _BLOCKS = frozenset(
 _REPLACED = frozenset({"img", "svg", "video", "iframe", "object", "embed", "hr", "br", "input"})
 _STRIP = " \t\r\n\f\v\u00a0\u200b\u200c\u200d\u2060\ufeff\u034f"
 
-_LATIN_WORD = re.compile(r"[A-Za-z\u00c0-\u00d6\u00d8-\u00f6\u00f8-\u024f]+")
+# LP-11: a whole word of 4+ capital Latin letters (a letter of any script next to it makes
+# it part of a longer word).
+_CAPS_WORD = re.compile(r"(?<![^\W\d_])[A-Z\u00c0-\u00d6\u00d8-\u00de]{4,}(?![^\W\d_])")
 _ROMAN = re.compile(r"^[IVXLCDM]+$")
 _URLISH = re.compile(
     r"^(https?://|www\.|mailto:)|^[\w.-]+\.(com|org|net|gov|edu|us|io|info|health)(/\S*)?$",
@@ -183,17 +185,18 @@ _LANG_SCRIPTS: dict[str, frozenset[str]] = {
 }
 
 
+_SCRIPT_RES: dict[str, re.Pattern[str]] = {}
+for _lo, _hi, _name in _SCRIPT_RANGES:
+    _prev = _SCRIPT_RES.get(_name)
+    _cls = f"{chr(_lo)}-{chr(_hi)}"
+    _SCRIPT_RES[_name] = re.compile(f"[{_prev.pattern[1:-1] if _prev else ''}{_cls}]")
+_NON_LATIN = re.compile("[\u0370-\uffff]")
+
+
 def _scripts(text: str) -> set[str]:
-    found: set[str] = set()
-    for ch in text:
-        o = ord(ch)
-        if o < 0x370:
-            continue
-        for lo, hi, name in _SCRIPT_RANGES:
-            if lo <= o <= hi:
-                found.add(name)
-                break
-    return found
+    if not _NON_LATIN.search(text):
+        return set()
+    return {name for name, rx in _SCRIPT_RES.items() if rx.search(text)}
 
 
 @dataclass
@@ -247,13 +250,21 @@ def parse(html: str) -> Any:
         raise ValueError(f"cannot parse HTML: {exc}") from exc
 
 
-def visible_text(root: Any) -> str:
-    """The text a reader sees (hidden elements, head and scripts left out), space-joined."""
-    page = _Page()
-    body = root.find("body")
-    if body is not None:
-        _walk(body, "body", compute(root, "html", Style()), page)
-    return " ".join(" ".join(t.text.split()) for t in page.texts)
+class Analysis:
+    """A parsed HTML document and its rendered text nodes with their effective styles."""
+
+    def __init__(self, html: str) -> None:
+        self.html = html
+        self.root = parse(html)
+        html_style = compute(self.root, "html", Style())
+        self.page = _Page(styles={self.root: html_style})
+        self.body = self.root.find("body")
+        if self.body is not None:
+            _walk(self.body, "body", html_style, self.page)
+
+    def visible_text(self) -> str:
+        """The text a reader sees (hidden elements, head and scripts left out), space-joined."""
+        return " ".join(" ".join(t.text.split()) for t in self.page.texts)
 
 
 def check_html(
@@ -269,27 +280,35 @@ def check_html(
 
     `subject` is the message's Subject (EM-4; None skips the equality check), `lang` the BCP 47
     tag the message was rendered for, `rtl` and `cjk` that language's properties (EM-3, LP-9,
-    LP-15). `acronyms` extends the LP-11 allow-list. Returns the violations in document order
-    of rules; an empty list means every static check passed.
+    LP-15). `acronyms` extends the LP-11 allow-list. Returns the violations grouped by rule
+    check, in document order within each; an empty list means every static check passed.
     """
+    try:
+        analysis = Analysis(html)
+    except ValueError as exc:
+        return [Violation("EM-1", str(exc))]
+    return check_analysis(analysis, subject=subject, lang=lang, rtl=rtl, cjk=cjk, acronyms=acronyms)
+
+
+def check_analysis(
+    analysis: Analysis,
+    *,
+    subject: str | None,
+    lang: str,
+    rtl: bool,
+    cjk: bool,
+    acronyms: Iterable[str] = (),
+) -> list[Violation]:
+    """`check_html` on an already analysed document (the message check reuses its walk)."""
     out = Collector()
-    size = len(html.encode("utf-8"))
+    size = len(analysis.html.encode("utf-8"))
     if size >= MAX_HTML_BYTES:
         out.add("EM-15", f"HTML is {size / 1024:.0f} KB; Gmail clips messages over ~100 KB")
-    try:
-        root = parse(html)
-    except ValueError as exc:
-        out.add("EM-1", str(exc))
-        return out.items
-
+    root, page = analysis.root, analysis.page
     _check_document(root, out, subject=subject, lang=lang, rtl=rtl)
-    html_style = compute(root, "html", Style())
-    page = _Page(styles={root: html_style})
-    body = root.find("body")
-    if body is None:
+    if analysis.body is None:
         out.add("EM-1", "no <body>")
         return out.items
-    _walk(body, "body", html_style, page)
     allowed = ACRONYMS | {a.upper() for a in acronyms}
     for t in page.texts:
         _check_text(t, out, rtl=rtl, cjk=cjk, acronyms=allowed)
@@ -371,9 +390,9 @@ def _check_text(
     s = t.style
     text = t.text.strip(_STRIP)
     where = _where(t.el, text)
-    heading = _heading_level(t.el)
-    in_strong = _inside(t.el, ("strong", "th"))
-    in_b = _inside(t.el, ("b",))
+    heading = s.heading
+    in_strong = s.in_strong
+    in_b = s.in_b
 
     if s.font_px < MIN_TEXT_PX - 0.005:
         out.add("LP-1", f"{where} is {s.font_px:.4g}px; every text must be ≥ 24px (18pt)")
@@ -423,9 +442,9 @@ def _check_text(
         out.add("LP-11", f"{where} has text-transform: uppercase")
     if s.small_caps:
         out.add("LP-11", f"{where} is in small caps")
-    for m in _LATIN_WORD.finditer(text):
+    for m in _CAPS_WORD.finditer(text):
         word = m.group(0)
-        if len(word) >= 4 and word.isupper() and word not in acronyms and not _ROMAN.match(word):
+        if word not in acronyms and not _ROMAN.match(word):
             out.add("LP-11", f"all-caps word {word!r} in {where}")
 
     if s.underline and s.link is None:
@@ -433,7 +452,7 @@ def _check_text(
     if s.link is not None and not s.underline:
         out.add("EM-8", f"link text {where} is not underlined")
 
-    if _FAKE_BULLET.match(text) and not _inside(t.el, ("li",)):
+    if not s.in_li and _FAKE_BULLET.match(text):
         out.add("LP-14", f"{where} looks like a typed bullet; use a real <ul>/<ol>")
 
     if s.avail is None:
@@ -475,20 +494,6 @@ def _check_text(
                     f"{where} is in {'/'.join(sorted(foreign))} script inside lang={s.lang!r}: "
                     "give the passage its own lang",
                 )
-
-
-def _heading_level(el: Any) -> int:
-    for a in el.iterancestors():
-        level = _HEADINGS.get(_tag(a))
-        if level:
-            return level
-    return _HEADINGS.get(_tag(el), 0)
-
-
-def _inside(el: Any, tags: tuple[str, ...]) -> bool:
-    if _tag(el) in tags:
-        return True
-    return any(_tag(a) in tags for a in el.iterancestors())
 
 
 def _check_elements(page: _Page, out: Collector, *, rtl: bool) -> None:

@@ -27,6 +27,7 @@ from commhub.checks.css import (
     idents,
     length_px,
     parse_color,
+    parse_color_uncached,
     parse_style,
     text_of,
 )
@@ -73,6 +74,7 @@ _UA_LINK = "color: #0000ee; text-decoration: underline"
 # List and definition indents sit on the start side.
 _START_INDENT = {"ul": 40.0, "ol": 40.0, "dd": 40.0}
 
+_HEADING_LEVELS = {"h1": 1, "h2": 2, "h3": 3, "h4": 4, "h5": 5, "h6": 6}
 _FONT_TAG_SIZES = {1: 10.0, 2: 13.0, 3: 16.0, 4: 18.0, 5: 24.0, 6: 32.0, 7: 48.0}
 _ALIGN_ATTR_TAGS = frozenset(
     {"p", "div", "td", "th", "tr", "h1", "h2", "h3", "h4", "h5", "h6", "caption"}
@@ -94,7 +96,11 @@ class Style:
         "display",
         "family",
         "font_px",
+        "heading",
         "hidden",
+        "in_b",
+        "in_li",
+        "in_strong",
         "inset_b",
         "inset_l",
         "inset_r",
@@ -133,6 +139,11 @@ class Style:
         self.lang: str | None = None
         self.rtl: bool = False
         self.hidden: bool = False
+        # Where the element sits (for rules about headings, emphasis and lists):
+        self.heading: int = 0  # level of the enclosing heading, 0 outside headings
+        self.in_strong: bool = False  # inside <strong> or a <th> (bold allowed)
+        self.in_b: bool = False
+        self.in_li: bool = False
         # Per element, not inherited:
         self.display: str = "inline"
         self.decl: dict[str, Tokens] = {}
@@ -164,6 +175,10 @@ class Style:
         s.lang = self.lang
         s.rtl = self.rtl
         s.hidden = self.hidden
+        s.heading = self.heading
+        s.in_strong = self.in_strong
+        s.in_b = self.in_b
+        s.in_li = self.in_li
         s.display = "inline"
         s.decl = {}
         s.margin = (0.0, 0.0, 0.0, 0.0)
@@ -307,6 +322,14 @@ def _attr_decls(el: Any, tag: str) -> Iterable[tuple[str, Tokens]]:
 def compute(el: Any, tag: str, parent: Style) -> Style:
     """The effective style of `el` given its parent's."""
     s = parent.child()
+    if tag in _HEADING_LEVELS:
+        s.heading = _HEADING_LEVELS[tag]
+    elif tag in ("strong", "th"):
+        s.in_strong = True
+    elif tag == "b":
+        s.in_b = True
+    elif tag == "li":
+        s.in_li = True
     decls: list[tuple[str, Tokens]] = []
     ua = _UA.get(tag)
     if ua:
@@ -394,7 +417,7 @@ def _apply(s: Style, parent: Style, name: str, tokens: Tokens) -> None:
         if w is not None:
             s.weight = w
     elif name == "font-style":
-        s.italic = idents(tokens)[:1] in (["italic"], ["oblique"])
+        s.italic = idents(tokens)[:1] in (("italic",), ("oblique",))
     elif name == "font-family":
         s.family = _families(tokens)
     elif name == "line-height":
@@ -409,8 +432,10 @@ def _apply(s: Style, parent: Style, name: str, tokens: Tokens) -> None:
             s.unknown_colors.append(text_of(tokens))
     elif name in ("background-color", "background"):
         image = name == "background" and _has_url(tokens)
-        for t in tokens:
-            c = parse_color((t,))
+        # Usually one token (memoized); the `background` shorthand is searched token by token.
+        candidates = [tokens] if len(tokens) == 1 else [(t,) for t in tokens]
+        for one in candidates:
+            c = parse_color(one) if one is tokens else parse_color_uncached(one)
             if isinstance(c, tuple):
                 s.bg = blend(c, parent.bg)
                 if c[3] >= 1 and not image:
