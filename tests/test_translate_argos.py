@@ -7,7 +7,9 @@ turns `_` into a space: `%(refill_date)s` would come back as `%(refill date)s`).
 
 from __future__ import annotations
 
+import argparse
 import os
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,6 +20,8 @@ from commhub.content import strings
 from commhub.content.i18n import Catalogs, plan_language
 from commhub.content.topics import load_topics
 from commhub.errors import TranslationError
+from commhub.settings import ContentSettings, Settings, TranslateSettings
+from commhub.translate import commands
 from commhub.translate.argos import ArgosEngine, install_model, installed_models
 from commhub.translate.draft import MACHINE_DRAFT, draft, draft_string, verify
 from commhub.translate.status import status
@@ -209,3 +213,33 @@ def test_install_model_refuses_a_file_that_is_not_a_package(tmp_path: Path) -> N
     bogus.write_text("not a zip")
     with pytest.raises(TranslationError, match="zip"):
         install_model(bogus, tmp_path / "packages")
+
+
+def test_cli_actions_install_draft_status_extract(
+    tmp_path: Path, models: dict[str, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "templates").mkdir()
+    shutil.copytree(TOPICS_DIR, tmp_path / "templates" / "topics")
+    settings = Settings(
+        content=ContentSettings(templates_dir="templates"),
+        translate=TranslateSettings(packages_dir="argos"),
+        root=tmp_path,
+    )
+
+    def run(action: str, **kw: object) -> tuple[int, str]:
+        code = commands.run(settings, argparse.Namespace(translate_command=action, **kw))
+        return code, capsys.readouterr().out
+
+    code, out = run("install-model", path=models["vi"])
+    assert code == 0 and "installed translate-en_vi 0.0.1 (en→vi)" in out
+    assert (tmp_path / "argos" / "translate-en_vi-tiny" / "metadata.json").is_file()
+    code, out = run("draft", lang="vi")
+    assert code == 0 and "vi: 56 drafts written (fuzzy), 0 refused" in out
+    code, out = run("status")
+    vi_row = next(line for line in out.splitlines() if line.startswith("vi "))
+    assert vi_row.split()[2:7] == ["56", "56", "0", "56", "0"]  # total, translated, reviewed…
+    code, out = run("extract")
+    assert code == 0 and (tmp_path / "templates" / "messages.pot").is_file()
+    assert "vi.po: " in out and "0 new, 0 obsolete" in out
+    with pytest.raises(TranslationError, match="en→ko"):
+        run("draft", lang="ko")

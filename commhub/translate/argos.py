@@ -16,6 +16,7 @@ import importlib
 import importlib.metadata
 import importlib.util
 import json
+import logging
 import os
 import sys
 import threading
@@ -126,6 +127,8 @@ def load_argostranslate(packages_dir: Path) -> tuple[Any, Any]:
             raise TranslationError(
                 f"argostranslate is not installed (pip install 'commhub[translate]'): {exc}"
             ) from None
+        # argostranslate logs every text it translates at INFO: keep only its warnings.
+        logging.getLogger("argostranslate.utils").setLevel(logging.WARNING)
         if Path(settings.package_data_dir).resolve() != packages_dir:
             settings.package_data_dir = packages_dir
             settings.package_dirs = [packages_dir]
