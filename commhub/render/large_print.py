@@ -33,13 +33,31 @@ class LargePrintLayout:
         )
         self._template = env.get_template(LAYOUT)
 
-    def html(self, parts: Parts) -> str:
-        """The HTML document for these parts."""
-        return self._template.render(p=parts, max_width=MAX_WIDTH_CJK if parts.cjk else MAX_WIDTH)
+    def html(self, parts: Parts, section: str = "all") -> str:
+        """The HTML document for these parts, or its `head`/`tail` section.
+
+        `head` + `tail` == the whole document, and `head` ends with a line break, so the two
+        can be encoded apart (quoted-printable works line by line) and the tail, the same for
+        every member of a language, encoded once.
+        """
+        width = MAX_WIDTH_CJK if parts.cjk else MAX_WIDTH
+        return self._template.render(p=parts, max_width=width, section=section)
 
 
 def text_part(parts: Parts) -> str:
     """The text/plain alternative: everything the HTML says, in the same order (EM-12)."""
+    return text_head(parts) + text_tail(parts)
+
+
+def text_tail(parts: Parts) -> str:
+    """The LA-3 footer of the text part (the same for every member of a language)."""
+    if not parts.footer:
+        return ""
+    return "\n----\n" + "\n\n".join(f.text for f in parts.footer) + "\n"
+
+
+def text_head(parts: Parts) -> str:
+    """The text part up to its footer; ends with a line break."""
     out: list[str] = [n.text for n in parts.notices]
     out.append(parts.heading)
     if parts.greeting:
@@ -53,6 +71,4 @@ def text_part(parts: Parts) -> str:
     out.append(f"{c.before}{c.printed}{c.after}\n{c.tty_line}\n{c.hours_line}")
     if parts.thanks:
         out.append(parts.thanks)
-    if parts.footer:
-        out.append("----\n" + "\n\n".join(f.text for f in parts.footer))
     return "\n\n".join(out) + "\n"

@@ -128,6 +128,31 @@ def encode_text(text: str, boundary: str, *, ascii_charset: str = "utf-8") -> Bo
     return Body("utf-8", "base64", encode_base64(raw.replace(b"\n", CRLF)))
 
 
+Text = str | tuple[str, str]  # a whole body, or (head, tail) with a constant tail
+
+
+def encode_body(text: Text, boundary: str) -> Body:
+    """Encode a body given whole or as (head, tail).
+
+    The tail (the LA-3 footer: the same for every member of a language) is encoded once and
+    cached; quoted-printable works line by line, so when the head ends with a line break the
+    two encodings simply concatenate.
+    """
+    if isinstance(text, str):
+        return encode_text(text, boundary)
+    head, tail = text
+    if not tail:
+        return encode_text(head, boundary)
+    if (head.isascii() and tail.isascii()) or not head.endswith("\n") or "\r" in head + tail:
+        return encode_text(head + tail, boundary)
+    return Body("utf-8", "quoted-printable", _qp(head.encode("utf-8")) + _qp_tail(tail))
+
+
+@lru_cache(maxsize=1024)
+def _qp_tail(tail: str) -> bytes:
+    return _qp(tail.encode("utf-8"))
+
+
 def _qp(raw: bytes) -> bytes:
     encoded = binascii.b2a_qp(raw, quotetabs=False, istext=True, header=False)
     return encoded.replace(b"\r\n", b"\n").replace(b"\n", CRLF)
@@ -194,12 +219,15 @@ class MimeBuilder:
         subject: str,
         message_id: str,
         lang: str,
-        text: str,
-        html: str,
+        text: Text,
+        html: Text,
         date: str | None = None,
         extra: dict[str, str] | None = None,
     ) -> bytes:
-        """multipart/alternative: text/plain first, then text/html (EM-12)."""
+        """multipart/alternative: text/plain first, then text/html (EM-12).
+
+        `text` and `html` are whole strings or (head, tail) pairs (see `encode_body`).
+        """
         boundary = f"=_commhub-{delivery_id}-alt"
         head = self._headers(
             to=to,
@@ -213,14 +241,14 @@ class MimeBuilder:
         return head + self._alternative_body(boundary, text, html)
 
     @staticmethod
-    def _alternative_body(boundary: str, text: str, html: str) -> bytes:
+    def _alternative_body(boundary: str, text: Text, html: Text) -> bytes:
         sep = f"--{boundary}\r\n".encode("ascii")
         return b"".join(
             (
                 sep,
-                _part("text/plain", encode_text(text, boundary)),
+                _part("text/plain", encode_body(text, boundary)),
                 sep,
-                _part("text/html", encode_text(html, boundary)),
+                _part("text/html", encode_body(html, boundary)),
                 f"--{boundary}--\r\n".encode("ascii"),
             )
         )
@@ -233,8 +261,8 @@ class MimeBuilder:
         subject: str,
         message_id: str,
         lang: str,
-        text: str,
-        html: str,
+        text: Text,
+        html: Text,
         mp3: bytes,
         audio_name: str = AUDIO_NAME,
         date: str | None = None,

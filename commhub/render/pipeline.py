@@ -29,7 +29,7 @@ from commhub.content.variables import Phone
 from commhub.domain import Format, Member, OutgoingMessage, message_id_for
 from commhub.errors import PolicyHold, RenderError
 from commhub.languages import LANGUAGES, display_name
-from commhub.render.large_print import DEFAULT_TEMPLATES, LargePrintLayout, text_part
+from commhub.render.large_print import DEFAULT_TEMPLATES, LargePrintLayout, text_head, text_tail
 from commhub.render.message_parts import Parts, Passage, Prepared, prepare
 from commhub.render.mime import MimeBuilder, header_safe
 from commhub.render.relay_text import relay_text, to_tty
@@ -91,6 +91,9 @@ class Renderer:
         plan = settings.plan
         self.mime = MimeBuilder(plan.name, plan.from_address, plan.reply_to)
         self._prepared: dict[tuple[Any, ...], Prepared] = {}
+        # Per prepared (topic, language, kind): the LA-3 footer ends of the HTML and text
+        # parts, the same for every member; rendered once and encoded once (mime.encode_body).
+        self._tails: dict[int, tuple[str, str]] = {}
         self._msgids = {name: self._message_msgids(t) for name, t in self.topics.items()}
 
     @staticmethod
@@ -285,6 +288,16 @@ class Renderer:
             optional_lines=optional_lines,
         )
 
+    def _bodies(self, prepared: Prepared, parts: Parts) -> tuple[str, str, str, str]:
+        """(html head, html tail, text head, text tail) of a large-print body."""
+        tails = self._tails.get(id(prepared))
+        if tails is None:
+            tails = self._tails[id(prepared)] = (
+                self.layout.html(parts, "tail"),
+                text_tail(parts),
+            )
+        return self.layout.html(parts, "head"), tails[0], text_head(parts), tails[1]
+
     def _large_print(
         self,
         topic: Topic,
@@ -294,9 +307,9 @@ class Renderer:
         delivery_id: int,
         notes: list[str] | None = None,
     ) -> RenderResult:
-        parts = self._fill(self._prepare(topic, plan, "print", False), member, values, "print")
-        html = self.layout.html(parts)
-        text = text_part(parts)
+        prepared = self._prepare(topic, plan, "print", False)
+        parts = self._fill(prepared, member, values, "print")
+        html_head, html_tail, text_head_, text_tail_ = self._bodies(prepared, parts)
         to = self._email_to(member)
         raw = self.mime.alternative(
             delivery_id=delivery_id,
@@ -304,9 +317,11 @@ class Renderer:
             subject=parts.subject,
             message_id=message_id_for(delivery_id, self.settings.server.base_domain),
             lang=plan.lang,
-            text=text,
-            html=html,
+            text=(text_head_, text_tail_),
+            html=(html_head, html_tail),
         )
+        html = html_head + html_tail
+        text = text_head_ + text_tail_
         return self._result(
             plan=plan,
             member=member,
@@ -347,7 +362,8 @@ class Renderer:
         delivery_id: int,
     ) -> RenderResult:
         spoken, segments = self.spoken_text(topic, member, values, plan)
-        printed = self._fill(self._prepare(topic, plan, "print", False), member, values, "print")
+        print_prepared = self._prepare(topic, plan, "print", False)
+        printed = self._fill(print_prepared, member, values, "print")
         notes: list[str] = []
         try:
             if self.speech is None:
@@ -371,7 +387,7 @@ class Renderer:
             thanks="",
         )
         html = self.layout.html(transcript)
-        text = text_part(transcript)
+        text = text_head(transcript) + text_tail(transcript)
         to = self._email_to(member)
         raw = self.mime.with_audio(
             delivery_id=delivery_id,
