@@ -3,6 +3,7 @@ idempotency, status and counts, deliveries, cancel."""
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 from collections.abc import AsyncIterator
@@ -304,3 +305,16 @@ async def test_store_side_json_body_matches_what_was_posted(api: Api) -> None:
     a = await api.client.post("/v1/campaigns", data=raw, headers=headers)
     b = await api.client.post("/v1/campaigns", data=raw, headers=headers)
     assert (a.status, b.status) == (201, 200)
+
+
+async def test_concurrent_requests_with_one_key_make_one_campaign(api: Api) -> None:
+    ids = await api.add_members(200)
+    results = await asyncio.gather(
+        *(post(api, campaign(ids), **{"Idempotency-Key": "race"}) for _ in range(5))
+    )
+    statuses = sorted(s for s, _ in results)
+    assert statuses.count(201) == 1
+    assert set(statuses) <= {200, 201, 409}
+    made = {out["id"] for s, out in results if s in (200, 201)}
+    assert len(made) == 1
+    assert await api.store.queue_depth(datetime.now(UTC)) == 200

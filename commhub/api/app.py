@@ -9,6 +9,8 @@ the app runs). Middlewares, outermost first: request metrics, JSON errors, authe
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 
 from aiohttp import web
@@ -16,7 +18,7 @@ from aiohttp import web
 from commhub.api import campaigns, members, previews, templates
 from commhub.api.auth import allow, auth_middleware, public
 from commhub.api.bodies import mb
-from commhub.api.deps import DEPS, ApiDeps
+from commhub.api.deps import DEPS, PARSER_POOL, ApiDeps
 from commhub.api.errors import Handler, error_middleware
 from commhub.api.openapi import openapi_json
 from commhub.domain import Role
@@ -49,6 +51,13 @@ async def metrics(request: web.Request) -> web.Response:
     )
 
 
+async def parser_pool(app: web.Application) -> AsyncIterator[None]:
+    """The threads that parse and check big request bodies, open while the app runs."""
+    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="commhub-api-parse") as pool:
+        app[PARSER_POOL] = pool
+        yield
+
+
 @web.middleware
 async def metrics_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Count requests by method, route template (never the concrete path) and status."""
@@ -70,6 +79,7 @@ def create_app(deps: ApiDeps) -> web.Application:
         client_max_size=mb(deps.settings.server.max_json_body_mb),
     )
     app[DEPS] = deps
+    app.cleanup_ctx.append(parser_pool)
     r = app.router
     r.add_put("/v1/members/{member_id}", members.put_member)
     r.add_get("/v1/members/{member_id}", members.get_member, allow_head=False)

@@ -9,6 +9,7 @@ with one store call for all of them; per recipient there is no await.
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import hashlib
 import re
@@ -28,7 +29,7 @@ from commhub.api.bodies import (
     read_body,
     require_type,
 )
-from commhub.api.deps import DEPS
+from commhub.api.deps import DEPS, PARSER_POOL
 from commhub.api.errors import ApiError, bad_request, invalid
 from commhub.content.topics import Topic
 from commhub.content.variables import to_json
@@ -289,6 +290,16 @@ def _problem_order(p: Problem) -> tuple[int, int]:
     return (p.index if p.index is not None else (p.line if p.line is not None else -1), 0)
 
 
+def _parse(
+    ctype: str, raw: bytes, query: Mapping[str, str], topics: Mapping[str, Topic]
+) -> tuple[dict[str, Any], RecipientCheck]:
+    """Everything about a campaign request that needs no I/O."""
+    text = decode_text(raw)
+    if ctype == JSON:
+        return _from_json(parse_json(text), topics)
+    return _from_csv(text, query, topics)
+
+
 def idempotency_key(request: web.Request) -> str | None:
     key = request.headers.get("Idempotency-Key")
     if key is None:
@@ -309,12 +320,14 @@ async def create_campaign(request: web.Request) -> web.Response:
     key = idempotency_key(request)
     deps = request.app[DEPS]
     raw = await read_body(request)
-    text = decode_text(raw)
+    # Parsing and checking a big campaign is pure CPU: a thread keeps the loop answering.
+    loop = asyncio.get_running_loop()
+    head, check = await loop.run_in_executor(
+        request.app[PARSER_POOL], _parse, ctype, raw, request.query, deps.topics
+    )
     if ctype == JSON:
-        head, check = _from_json(parse_json(text), deps.topics)
         fingerprint = b"json\0" + raw
     else:
-        head, check = _from_csv(text, request.query, deps.topics)
         params = "&".join(
             f"{k}={request.query.get(k, '')}" for k in ("template", "name", "send_at")
         )
@@ -338,7 +351,8 @@ async def create_campaign(request: web.Request) -> web.Response:
         raise ApiError(
             409,
             "conflict",
-            "this Idempotency-Key was already used with a different request body",
+            "this Idempotency-Key was already used with a different request body"
+            " (or by a request with it that is still in progress)",
         ) from None
     counts = await deps.store.campaign_counts(campaign.id)
     return web.json_response(

@@ -7,6 +7,7 @@ modules, so each plugs in (or is left out in a narrow test) without the API chan
 from __future__ import annotations
 
 from collections.abc import Awaitable, Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -72,3 +73,5 @@ class ApiDeps:
 
 
 DEPS = web.AppKey("commhub_deps", ApiDeps)
+# Threads for CPU-heavy request parsing (big campaigns); owned by the app's cleanup_ctx.
+PARSER_POOL = web.AppKey("commhub_parser_pool", ThreadPoolExecutor)
