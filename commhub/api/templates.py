@@ -24,8 +24,22 @@ def language_tags(deps: ApiDeps) -> list[str]:
     return list(dict.fromkeys(tags))
 
 
+def message_msgids(deps: ApiDeps, topic: Topic) -> list[str]:
+    """Every string a message of `topic` uses: its own and the shared ones (greeting, phone
+    lines, footer). Readiness must be counted on the same strings the renderer checks, or a
+    template could show "ready" while its messages fall back to English."""
+    renderer = deps.renderer
+    public = getattr(renderer, "message_msgids", None)
+    if callable(public):
+        return list(public(topic))
+    private = getattr(type(renderer), "_message_msgids", None)  # until it is public
+    if callable(private):
+        return list(private(topic))
+    return topic.msgids()
+
+
 def language_state(deps: ApiDeps, topic: Topic, lang: str) -> dict[str, Any]:
-    msgids = topic.msgids()
+    msgids = message_msgids(deps, topic)
     voice = deps.voices.describe(lang) if deps.voices is not None else None
     if deps.catalogs is not None:
         r = deps.catalogs.readiness(lang, msgids)
