@@ -226,3 +226,16 @@ def test_message_id_is_stable_for_a_delivery() -> None:
     b = render(REAL_RENDERER, "refill_reminder", "en").message
     assert a.message_id == b.message_id == "<delivery-11@commhub.example.org>"
     assert parse(a.raw)["Message-ID"] == a.message_id
+
+
+def test_head_and_tail_sections_make_the_whole_document() -> None:
+    result = render(FAKE_RENDERER, "refill_reminder", "ar")
+    t = TOPICS["refill_reminder"]
+    plan = FAKE_RENDERER.plan(t, "ar")
+    values, _ = t.parse_data(t.sample)
+    prepared = FAKE_RENDERER._prepare(t, plan, "print", False)
+    parts = FAKE_RENDERER._fill(prepared, member("ar"), values, "print")
+    head = FAKE_RENDERER.layout.html(parts, "head")
+    tail = FAKE_RENDERER.layout.html(parts, "tail")
+    assert head.endswith("\n") and head + tail == FAKE_RENDERER.layout.html(parts)
+    assert result.html == head + tail

@@ -215,3 +215,25 @@ def test_encoded_words_never_split_a_character() -> None:
         payload = word.removeprefix("=?utf-8?b?").removesuffix("?=")
         base64.b64decode(payload).decode("utf-8")  # raises if a character was cut
         assert len(word) <= 75
+
+
+def test_a_constant_tail_encoded_apart_decodes_to_the_whole_body() -> None:
+    from commhub.render.mime import encode_body
+
+    head = "Hello Ana García,\n" + "x" * 200 + "\n"
+    tail = "\n----\nمرحبا 1-800-555-0100\n" + "日本語 " * 40 + "\n"
+    body = encode_body((head, tail), "=_b")
+    assert body.encoding == "quoted-printable"
+    raw = BUILDER.alternative(
+        delivery_id=2,
+        to="ana@example.org",
+        subject="S",
+        message_id="<d@x>",
+        lang="en",
+        text=(head, tail),
+        html=("<p>" + head, tail),
+    )
+    msg = assert_clean(raw)
+    plain, html = list(msg.iter_parts())
+    assert content(plain) == head + tail
+    assert content(html) == "<p>" + head + tail
