@@ -63,8 +63,9 @@ def hub_messages(config: Path, count: int = 256) -> list[OutgoingMessage]:
 
 async def pool_send_rate(
     host: str, port: int, messages: list[OutgoingMessage], n: int, pool_size: int
-) -> float:
-    """Messages/s of SmtpTransport sending `n` pre-built messages (the limit)."""
+) -> tuple[float, float]:
+    """Messages/s of SmtpTransport sending `n` pre-built messages (the limit), and the
+    sending process's CPU milliseconds per message."""
     transport = SmtpTransport(SmtpSettings(host=host, port=port, pool_size=pool_size))
     await transport.start()
     size = len(messages)
@@ -80,9 +81,10 @@ async def pool_send_rate(
 
     try:
         await burst(pool_size * 20)  # connections open before the clock starts
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         await burst(n)
-        return n / (time.perf_counter() - started)
+        elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
+        return n / elapsed, cpu * 1000 / n
     finally:
         await transport.close()
 
@@ -134,11 +136,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     with smtp_sink() as smtp, workdir("limit") as folder:
         messages = hub_messages(write_config(folder, "sqlite:///unused.db"))
         size = sum(len(m.raw) for m in messages) / len(messages)
-        limit = run(pool_send_rate(*smtp, messages, args.n, args.pool))
-        results["limit"] = limit
+        limit, limit_cpu = run(pool_send_rate(*smtp, messages, args.n, args.pool))
         print(
             f"limit: SmtpTransport pool {args.pool}, uvloop, pre-built hub messages "
-            f"({size:,.0f} bytes): {limit:,.0f} messages/s"
+            f"({size:,.0f} bytes): {limit:,.0f} messages/s, {limit_cpu:.2f} ms client CPU/message"
         )
         runs: list[tuple[str, int]] = []
         if "sqlite" in args.stores:
@@ -149,8 +150,13 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             else:
                 print("PostgreSQL unreachable: its runs are skipped")
         for kind, procs in runs:
-            r = hub_rate(kind, procs, args.n, smtp, args.pool, workers)
-            results[f"{kind}-{procs}"] = r
+            results[f"{kind}-{procs}"] = hub_rate(kind, procs, args.n, smtp, args.pool, workers)
+        # The machine is shared: measure the limit again and compare with the higher one.
+        again, _ = run(pool_send_rate(*smtp, messages, args.n, args.pool))
+        print(f"limit measured again after the hub runs: {again:,.0f} messages/s")
+        limit = results["limit"] = max(limit, again)
+        for kind, procs in runs:
+            r = results[f"{kind}-{procs}"]
             per_process = f" ({r['rate'] / procs:,.0f} per process)" if procs > 1 else ""
             print(
                 f"hub {kind:8} {procs} worker process{'es' if procs > 1 else '  '}: "
@@ -160,7 +166,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             )
     print(
         "targets: hub/limit >= 0.6 in one process; >= 1,000 messages/s with 2 processes on "
-        "PostgreSQL"
+        "PostgreSQL. The limit's client CPU/message vs the worker's shows what rendering, "
+        "MIME and the store add per message."
     )
     return results
 
