@@ -28,6 +28,8 @@ import re
 import time
 
 import aiosmtplib
+import aiosmtplib.protocol
+import aiosmtplib.smtp
 
 from commhub.domain import OutgoingMessage
 from commhub.errors import PermanentError, TransientError
@@ -40,6 +42,55 @@ _MAX_REASON = 200
 # 5xx answers about our session, not the message (authentication or TLS required, credentials
 # refused): fixing the configuration makes them go away, so retrying is right.
 _CONFIG_CODES = frozenset({530, 534, 535, 538})
+
+
+# -- aiosmtplib's per-message regexes, skipped when they would change nothing ------------------
+# Profiling a worker (py-spy --gil, 32 KB large-print emails to smtp-sink) showed ~38% of its
+# CPU in two regex passes aiosmtplib makes over every message: line-ending normalization
+# (twice when the server offers SIZE: once to compute the size, once before DATA) and
+# dot-stuffing. commhub's messages are CRLF-only, so a cheap check finds there is nothing to
+# normalize, and dot-stuffing is a `bytes.replace` (together ~0.1 ms instead of ~0.4 ms per
+# message). The output is byte for byte the same (checked against the library's code).
+_normalize_slow = aiosmtplib.protocol.normalize_message_line_endings
+
+
+def normalize_line_endings(message: bytes) -> bytes:
+    """aiosmtplib's `normalize_message_line_endings` (lone CR/LF -> CRLF, final CRLF), with a
+    fast path for messages that are CRLF-only already."""
+    crlf = message.count(b"\r\n")
+    if message.count(b"\n") == crlf and message.count(b"\r") == crlf:
+        return message if message.endswith(b"\r\n") else message + b"\r\n"
+    return _normalize_slow(message)
+
+
+class DotStuffing:
+    """Stands in for aiosmtplib's `PERIOD_REGEX` (`(?m)^\\.`): `sub(b"..", message)` doubles
+    the dot that starts a line with two C-speed `bytes` operations instead of a regex pass."""
+
+    def __init__(self, pattern: re.Pattern[bytes]) -> None:
+        self.pattern = pattern
+
+    def sub(self, repl: bytes, string: bytes) -> bytes:
+        if repl != b"..":  # not the call this stands in for: let the pattern do it
+            return self.pattern.sub(repl, string)
+        # `^` matches at the start and after every LF; "\n." occurrences cannot overlap.
+        stuffed = string.replace(b"\n.", b"\n..")
+        return b"." + stuffed if stuffed.startswith(b".") else stuffed
+
+
+def _install_fast_paths() -> None:
+    """Swap the helpers in (once); a future aiosmtplib without them is left alone."""
+    protocol, smtp = aiosmtplib.protocol, aiosmtplib.smtp
+    if getattr(protocol, "normalize_message_line_endings", None) is _normalize_slow:
+        protocol.normalize_message_line_endings = normalize_line_endings
+    if getattr(smtp, "normalize_message_line_endings", None) is _normalize_slow:
+        setattr(smtp, "normalize_message_line_endings", normalize_line_endings)  # noqa: B010
+    pattern = getattr(protocol, "PERIOD_REGEX", None)
+    if isinstance(pattern, re.Pattern) and pattern.pattern == rb"(?m)^\.":
+        setattr(protocol, "PERIOD_REGEX", DotStuffing(pattern))  # noqa: B010 (typed as Pattern)
+
+
+_install_fast_paths()
 
 
 def _scrub(text: str) -> str:
