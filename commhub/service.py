@@ -51,7 +51,7 @@ async def open_hub(settings: Settings, *, with_transports: bool = True) -> Async
     topics = load_topics(settings.templates_dir / "topics")
     catalogs = Catalogs.load(settings.templates_dir / "i18n")
     speech = SpeechService(settings.speech, settings.voices_dir)
-    renderer = Renderer(settings, topics, catalogs, speech)
+    renderer = Renderer(settings, topics, catalogs, speech, templates_dir=settings.templates_dir)
     store = open_store(settings.database_url)
     try:
         await store.migrate()
@@ -121,7 +121,7 @@ async def serve(settings: Settings) -> int:
     async with open_hub(settings) as hub:
         metrics = Metrics()
         app = create_app(ApiDeps(settings=settings, store=hub.store, topics=hub.topics,
-                                 catalogs=hub.catalogs, voices=hub.speech.voices,
+                                 catalogs=hub.catalogs, voices=hub.speech,
                                  renderer=hub.renderer, metrics=metrics))
         runner = web.AppRunner(app, access_log=None)
         await runner.setup()
