@@ -42,7 +42,7 @@ def _parser() -> argparse.ArgumentParser:
     pv.add_argument("--format", default="large_print_email",
                     choices=["large_print_email", "audio", "relay_text"])
     pv.add_argument("--data", type=Path, help="JSON file with the template data (default: sample)")
-    pv.add_argument("--out", type=Path, default=Path("preview-out"))
+    pv.add_argument("--out", type=Path, help="output folder (default: var/preview)")
 
     tr = sub.add_parser("translate", help="translation catalogs and machine drafts")
     tr_sub = tr.add_subparsers(dest="translate_command", required=True, metavar="ACTION")
@@ -98,9 +98,14 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
         print(token)
         return 0
     if cmd == "preview":
-        from commhub.preview import preview_command
+        from commhub import preview
 
-        return _run(preview_command(settings, args.template, args.lang, args.format, args.data, args.out))
+        argv = [args.template, "--lang", args.lang, "--format", args.format]
+        if args.data is not None:
+            argv += ["--data", str(args.data)]
+        if args.out is not None:
+            argv += ["--out", str(args.out)]
+        return preview.main(argv, settings=settings)
     if cmd == "translate":
         return service.translate(settings, args)
     raise AssertionError(cmd)  # pragma: no cover

@@ -81,6 +81,11 @@ def display_name(given: str, family: str, tag: str) -> str:
     """The member's name in the order their language uses."""
     lang = LANGUAGES.get(tag)
     if lang and lang.family_name_first and family:
-        sep = "" if lang.cjk and tag != "ko" else " "
-        return f"{family}{sep}{given}"
+        # 陈伟 runs together, but a name written in Latin letters keeps its space: "Chen Wei".
+        joined = lang.cjk and tag != "ko" and _is_cjk(family) and _is_cjk(given)
+        return f"{family}{'' if joined else ' '}{given}"
     return f"{given} {family}".strip()
+
+
+def _is_cjk(text: str) -> bool:
+    return all("\u2e80" <= ch <= "\u9fff" or "\uf900" <= ch <= "\ufaff" for ch in text if not ch.isspace())

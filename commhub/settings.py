@@ -22,7 +22,7 @@ ENV_PREFIX = "COMMHUB_"
 class ServerSettings:
     host: str = "127.0.0.1"
     port: int = 8080
-    max_body_mb: float = 64.0  # member imports stream; other bodies are read whole
+    max_body_mb: float = 256.0  # member imports stream (1,000,000 rows ≈ 90 MB)
     max_json_body_mb: float = 16.0
     base_domain: str = "commhub.example.org"  # right-hand side of Message-IDs
 
