@@ -88,4 +88,6 @@ def display_name(given: str, family: str, tag: str) -> str:
 
 
 def _is_cjk(text: str) -> bool:
-    return all("\u2e80" <= ch <= "\u9fff" or "\uf900" <= ch <= "\ufaff" for ch in text if not ch.isspace())
+    return all(
+        "\u2e80" <= ch <= "\u9fff" or "\uf900" <= ch <= "\ufaff" for ch in text if not ch.isspace()
+    )

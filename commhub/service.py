@@ -120,9 +120,17 @@ async def serve(settings: Settings) -> int:
 
     async with open_hub(settings) as hub:
         metrics = Metrics()
-        app = create_app(ApiDeps(settings=settings, store=hub.store, topics=hub.topics,
-                                 catalogs=hub.catalogs, voices=hub.speech,
-                                 renderer=hub.renderer, metrics=metrics))
+        app = create_app(
+            ApiDeps(
+                settings=settings,
+                store=hub.store,
+                topics=hub.topics,
+                catalogs=hub.catalogs,
+                voices=hub.speech,
+                renderer=hub.renderer,
+                metrics=metrics,
+            )
+        )
         runner = web.AppRunner(app, access_log=None)
         await runner.setup()
         site = web.TCPSite(runner, settings.server.host, settings.server.port)

@@ -16,7 +16,9 @@ REQUIRE_REAL = os.environ.get("COMMHUB_REQUIRE_REAL") == "1"
 
 
 @pytest.hookimpl(hookwrapper=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, None, None]:
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, None, None]:
     outcome = yield
     report = outcome.get_result()
     if REQUIRE_REAL and report.skipped and item.get_closest_marker("real") is not None:

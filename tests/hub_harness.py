@@ -24,17 +24,29 @@ from commhub.tokens import create_token
 from commhub.worker import Worker
 
 
-def write_config(folder: Path, database_url: str, smtp_port: int, **sections: dict[str, Any]) -> Path:
+def write_config(
+    folder: Path, database_url: str, smtp_port: int, **sections: dict[str, Any]
+) -> Path:
     """A config for tests: every format over SMTP to the test server, fast retries."""
     base: dict[str, dict[str, Any]] = {
         "database": {"url": database_url},
         "delivery": {"large_print_email": "smtp", "audio": "smtp", "relay_text": "smtp"},
-        "transports.smtp": {"host": "127.0.0.1", "port": smtp_port, "pool_size": 4,
-                            "timeout_seconds": 5},
+        "transports.smtp": {
+            "host": "127.0.0.1",
+            "port": smtp_port,
+            "pool_size": 4,
+            "timeout_seconds": 5,
+        },
         "transports.outbox": {"path": str(folder / "outbox")},
         "quiet_hours": {"enabled": False},
-        "workers": {"backoff_base_seconds": 0.05, "backoff_max_seconds": 0.2, "max_attempts": 5,
-                    "lease_seconds": 30, "poll_seconds": 0.05, "batch_size": 16},
+        "workers": {
+            "backoff_base_seconds": 0.05,
+            "backoff_max_seconds": 0.2,
+            "max_attempts": 5,
+            "lease_seconds": 30,
+            "poll_seconds": 0.05,
+            "batch_size": 16,
+        },
     }
     for name, values in sections.items():
         base.setdefault(name.replace("__", "."), {}).update(values)
@@ -76,15 +88,29 @@ class HubEnv:
         return resp.status, body
 
     async def add_member(self, member_id: str, **fields: Any) -> None:
-        body = {"given_name": "Alex", "family_name": "Rivera", "language": "en",
-                "format": "large_print_email", "email": f"{member_id.lower()}@example.org",
-                "timezone": "America/Los_Angeles", **fields}
+        body = {
+            "given_name": "Alex",
+            "family_name": "Rivera",
+            "language": "en",
+            "format": "large_print_email",
+            "email": f"{member_id.lower()}@example.org",
+            "timezone": "America/Los_Angeles",
+            **fields,
+        }
         status, answer = await self.call("PUT", f"/v1/members/{member_id}", json=body)
         assert status in (200, 201), answer
 
     async def campaign(self, template: str, recipients: list[dict[str, Any]], **extra: Any) -> str:
-        status, body = await self.call("POST", "/v1/campaigns", json={
-            "template": template, "name": f"test {template}", "recipients": recipients, **extra})
+        status, body = await self.call(
+            "POST",
+            "/v1/campaigns",
+            json={
+                "template": template,
+                "name": f"test {template}",
+                "recipients": recipients,
+                **extra,
+            },
+        )
         assert status == 201, body
         return str(body["id"])
 
@@ -96,8 +122,9 @@ class HubEnv:
         assert status == 200, body
         return {k: v for k, v in body["counts"]["by_state"].items() if v}
 
-    async def drain(self, campaign_id: str, worker: Worker | None = None,
-                    timeout: float = 30.0) -> dict[str, int]:
+    async def drain(
+        self, campaign_id: str, worker: Worker | None = None, timeout: float = 30.0
+    ) -> dict[str, int]:
         """Run a worker until every delivery of the campaign is final (retries included)."""
         worker = worker or self.worker()
         deadline = time.monotonic() + timeout
@@ -115,9 +142,17 @@ async def hub_env(config: Path) -> AsyncIterator[HubEnv]:
     """Open the hub for `config` and serve its API on a test server."""
     settings = load(config, env={})
     async with open_hub(settings) as hub:
-        app = create_app(ApiDeps(settings=settings, store=hub.store, topics=hub.topics,
-                                 catalogs=hub.catalogs, voices=hub.speech,
-                                 renderer=hub.renderer, metrics=Metrics()))
+        app = create_app(
+            ApiDeps(
+                settings=settings,
+                store=hub.store,
+                topics=hub.topics,
+                catalogs=hub.catalogs,
+                voices=hub.speech,
+                renderer=hub.renderer,
+                metrics=Metrics(),
+            )
+        )
         client = TestClient(TestServer(app))
         await client.start_server()
         try:
