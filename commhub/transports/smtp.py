@@ -54,13 +54,28 @@ _CONFIG_CODES = frozenset({530, 534, 535, 538})
 _normalize_slow = aiosmtplib.protocol.normalize_message_line_endings
 
 
+# With SIZE, aiosmtplib normalizes the same message twice (MAIL's size, then DATA): the
+# result waits here between the two, keyed by identity (the entry holds the message, so its
+# id cannot be reused while it is here). At most one entry per send in flight.
+_pending: dict[int, tuple[bytes, bytes]] = {}
+_PENDING_MAX = 256
+
+
 def normalize_line_endings(message: bytes) -> bytes:
     """aiosmtplib's `normalize_message_line_endings` (lone CR/LF -> CRLF, final CRLF), with a
     fast path for messages that are CRLF-only already."""
+    hit = _pending.pop(id(message), None)
+    if hit is not None and hit[0] is message:
+        return hit[1]
     crlf = message.count(b"\r\n")
     if message.count(b"\n") == crlf and message.count(b"\r") == crlf:
-        return message if message.endswith(b"\r\n") else message + b"\r\n"
-    return _normalize_slow(message)
+        result = message if message.endswith(b"\r\n") else message + b"\r\n"
+    else:
+        result = _normalize_slow(message)
+    if len(_pending) >= _PENDING_MAX:  # sends that failed between MAIL and DATA
+        _pending.clear()
+    _pending[id(message)] = (message, result)
+    return result
 
 
 class DotStuffing:
