@@ -17,7 +17,7 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from commhub.api.app import ApiDeps, create_app
 from commhub.api.metrics import Metrics
-from commhub.domain import FINAL_STATES, Role
+from commhub.domain import FINAL_STATES, Role, State
 from commhub.service import Hub, open_hub
 from commhub.settings import Settings, load
 from commhub.tokens import create_token
@@ -125,13 +125,13 @@ class HubEnv:
     async def drain(
         self, campaign_id: str, worker: Worker | None = None, timeout: float = 30.0
     ) -> dict[str, int]:
-        """Run a worker until every delivery of the campaign is final (retries included)."""
+        """Run a worker until every delivery is final or held (retries included)."""
         worker = worker or self.worker()
         deadline = time.monotonic() + timeout
         while True:
             await worker.run_until_idle()
             counts = await self.counts(campaign_id)
-            if all(state in FINAL_STATES for state in counts):
+            if all(state in FINAL_STATES or state == State.HELD for state in counts):
                 return counts
             if time.monotonic() > deadline:
                 raise AssertionError(f"campaign not finished after {timeout}s: {counts}")

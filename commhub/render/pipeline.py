@@ -33,7 +33,7 @@ from commhub.render.large_print import DEFAULT_TEMPLATES, LargePrintLayout, text
 from commhub.render.message_parts import Parts, Passage, Prepared, prepare
 from commhub.render.mime import MimeBuilder, header_safe
 from commhub.render.relay_text import relay_text, to_tty
-from commhub.render.speech_text import speech_segments, speech_text
+from commhub.render.speech_text import MAX_SECONDS, speech_text, speech_variants
 from commhub.render.values import Kind, write_values
 from commhub.settings import Settings
 from commhub.speech import NoVoice, SpeechService, SpokenAudio
@@ -342,10 +342,16 @@ class Renderer:
 
         Phone numbers are written for the engine the speech service will use first (TS-2).
         """
+        segments = self.spoken_variants(topic, member, values, plan)[0]
+        return speech_text(segments), segments
+
+    def spoken_variants(
+        self, topic: Topic, member: Member, values: dict[str, Any], plan: LanguagePlan
+    ) -> list[tuple[str, ...]]:
+        """The spoken sentences, longest acceptable variant first (see speech_variants)."""
         prepared = self._prepare(topic, plan, "speech", False, self._speech_style(plan.lang))
         parts = self._fill(prepared, member, values, "speech")
-        segments = speech_segments(prepared, parts, self._name(member))
-        return speech_text(segments), segments
+        return speech_variants(prepared, parts, self._name(member))
 
     def _speech_style(self, lang: str) -> SpeechStyle:
         choice = self.speech.voice_for(lang) if self.speech is not None else None
@@ -361,14 +367,18 @@ class Renderer:
         plan: LanguagePlan,
         delivery_id: int,
     ) -> RenderResult:
-        spoken, segments = self.spoken_text(topic, member, values, plan)
+        variants = self.spoken_variants(topic, member, values, plan)
         print_prepared = self._prepare(topic, plan, "print", False)
         printed = self._fill(print_prepared, member, values, "print")
         notes: list[str] = []
         try:
             if self.speech is None:
                 raise NoVoice(plan.lang, "no speech service is configured")
-            audio = await self.speech.speak(spoken, plan.lang, printed.subject)
+            # TS-8: measured, not estimated; a shorter variant when the voice runs long.
+            for segments in variants:
+                audio = await self.speech.speak(speech_text(segments), plan.lang, printed.subject)
+                if audio.duration_s <= MAX_SECONDS:
+                    break
         except NoVoice:
             reason = f"no voice for {plan.lang}"
             if self.settings.speech.no_voice_policy == "hold":
@@ -409,7 +419,7 @@ class Renderer:
             raw=raw,
             text=text,
             html=html,
-            spoken=spoken,
+            spoken=speech_text(segments),
             audio=audio,
             notes=notes,
         )

@@ -16,6 +16,9 @@ _TERMINALS = frozenset(".!?。！？…:;؟")
 # About a minute (TS-8). Measured with espeak-ng at 145 wpm: pauses at commas and sentence
 # ends and the digit-by-digit numbers bring the pace to ~110 spoken words a minute.
 MAX_WORDS = 105
+# Word counts mislead across languages (a Korean or Arabic word is longer to say): the audio
+# renderer measures the synthesized length and takes the next shorter variant above this.
+MAX_SECONDS = 65.0
 
 
 def _sentence(text: str, cjk: bool) -> str:
@@ -27,6 +30,11 @@ def _sentence(text: str, cjk: bool) -> str:
 
 def speech_segments(prepared: Prepared, parts: Parts, name: str) -> tuple[str, ...]:
     """The sentences to speak, in order; `parts` were filled for the `speech` kind."""
+    return speech_variants(prepared, parts, name)[0]
+
+
+def speech_variants(prepared: Prepared, parts: Parts, name: str) -> list[tuple[str, ...]]:
+    """The sentences to speak, longest acceptable variant first, then shorter ones."""
     tr = prepared.translator
     plan = prepared.builtins["plan"]
     intro = fill_template(
@@ -50,14 +58,16 @@ def speech_segments(prepared: Prepared, parts: Parts, name: str) -> tuple[str, .
     call = [parts.action, parts.contact.call_line]
     end = [repeat, goodbye]
     # Over a minute: leave out the hours (they are in the transcript email), then the facts.
-    for body in (
+    variants = [
         [*notices, *head, *facts, *call, *hours, *end],
         [*notices, *head, *facts, *call, *end],
         [*notices, *head, *call, *end],
-    ):
-        if _spoken_words(body) <= MAX_WORDS:
-            break
-    return tuple(_sentence(s, parts.cjk) for s in body if s.strip())
+    ]
+    first = next(
+        (i for i, body in enumerate(variants) if _spoken_words(body) <= MAX_WORDS),
+        len(variants) - 1,
+    )
+    return [tuple(_sentence(s, parts.cjk) for s in body if s.strip()) for body in variants[first:]]
 
 
 def _spoken_words(sentences: list[str]) -> int:
