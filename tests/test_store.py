@@ -8,16 +8,20 @@ from __future__ import annotations
 
 import asyncio
 import os
+import sqlite3
 import sys
+from collections.abc import AsyncIterator, Iterable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import asyncpg
 import pytest
 
 from commhub.domain import ClaimedDelivery, DeliveryOutcome, Format, Member, Recipient, Role, State
 from commhub.errors import ConfigError, Conflict, NotFound, StoreError, ValidationError
 from commhub.store.base import NewCampaign, Store
 from commhub.store.factory import open_store
+from commhub.store.sqlite import path_from_url
 from tests.store_fixtures import store, store_url  # noqa: F401
 
 NOW = datetime(2030, 3, 4, 15, 0, tzinfo=UTC)
@@ -107,6 +111,126 @@ async def test_member_upsert_get_replace(store: Store) -> None:  # noqa: F811
     assert (replaced.language, replaced.format, replaced.opted_out) == ("vi", Format.AUDIO, True)
     assert await store.get_member("nobody") is None
     assert await store.existing_member_ids(["a1", "a2", "nobody", "a1"]) == {"a1", "a2"}
+
+
+def batches_of(ids: range, size: int, language: str = "es") -> Iterator[list[Member]]:
+    """Members with these numeric ids (`m<i>`), `size` per batch, made lazily."""
+    for start in range(ids.start, ids.stop, size):
+        yield [member(f"m{i}", language) for i in range(start, min(start + size, ids.stop))]
+
+
+async def async_batches(batches: Iterable[list[Member]]) -> AsyncIterator[list[Member]]:
+    for batch in batches:
+        await asyncio.sleep(0)  # a real async source yields to the loop between batches
+        yield batch
+
+
+async def refuse_member(store_url: str, member_id: str) -> None:  # noqa: F811
+    """Make the database itself refuse to store `member_id` (a trigger), as a full disk or a
+    lost connection would refuse a batch midway."""
+    if store_url.startswith("sqlite:"):
+        conn = sqlite3.connect(path_from_url(store_url))
+        try:
+            conn.execute(
+                "CREATE TRIGGER refuse BEFORE INSERT ON members"
+                f" WHEN NEW.member_id = '{member_id}' BEGIN SELECT RAISE(ABORT, 'refused'); END"
+            )
+            conn.commit()
+        finally:
+            conn.close()
+        return
+    pg = await asyncpg.connect(store_url)
+    try:
+        await pg.execute(
+            "CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN"
+            f" IF NEW.member_id = '{member_id}' THEN RAISE EXCEPTION 'refused'; END IF;"
+            " RETURN NEW; END $$"
+        )
+        await pg.execute(
+            "CREATE TRIGGER refuse BEFORE INSERT ON members FOR EACH ROW EXECUTE FUNCTION refuse()"
+        )
+    finally:
+        await pg.close()
+
+
+@pytest.mark.parametrize("source", ["sync", "async"])
+async def test_member_stream_stores_every_batch_and_later_rows_win(
+    store: Store,  # noqa: F811
+    source: str,
+) -> None:
+    await store.upsert_members([member("m3", "ko")])
+    assert await store.erase_member("m3")
+    batches: list[list[Member]] = [
+        [member("m0"), member("m1")],
+        [],
+        [member("m2"), member("m3", "vi"), member("m0", "ru"), member("m2", "fr")],
+        [member("m4", "so", Format.AUDIO, opted_out=("refills",))],
+    ]
+    stream = iter(batches) if source == "sync" else async_batches(batches)
+    assert await store.upsert_members_stream(stream) == 7
+    got = {i: await store.get_member(f"m{i}") for i in range(5)}
+    # The later row for an id wins (within a batch and across batches); an erased member
+    # is restored, like a single upsert does.
+    assert {i: m.language if m else None for i, m in got.items()} == {
+        0: "ru",
+        1: "es",
+        2: "fr",
+        3: "vi",
+        4: "so",
+    }
+    assert got[4] == member("m4", "so", Format.AUDIO, opted_out=("refills",))
+
+
+@pytest.mark.parametrize("source", ["sync", "async"])
+async def test_member_stream_whose_source_fails_midway_stores_nothing(
+    store: Store,  # noqa: F811
+    source: str,
+) -> None:
+    await store.upsert_members([member("m0", "ko")])
+
+    def failing() -> Iterator[list[Member]]:
+        yield from batches_of(range(0, 3000), 500, "vi")
+        raise OSError("the spool file went away")
+
+    stream = failing() if source == "sync" else async_batches(failing())
+    with pytest.raises(OSError, match="spool file"):
+        await store.upsert_members_stream(stream)
+    assert await store.existing_member_ids([f"m{i}" for i in range(3000)]) == {"m0"}
+    kept = await store.get_member("m0")
+    assert kept is not None and kept.language == "ko"  # the update was rolled back too
+    # The store is usable afterwards: nothing is left locked or half open.
+    assert await store.upsert_members_stream(batches_of(range(0, 10), 4)) == 10
+    assert len(await store.existing_member_ids([f"m{i}" for i in range(10)])) == 10
+
+
+async def test_member_stream_refused_by_the_database_midway_stores_nothing(
+    store: Store,  # noqa: F811
+    store_url: str,  # noqa: F811
+) -> None:
+    await refuse_member(store_url, "m2345")
+    with pytest.raises(StoreError, match="refused"):
+        await store.upsert_members_stream(batches_of(range(0, 4000), 500))
+    assert await store.existing_member_ids([f"m{i}" for i in range(4000)]) == set()
+
+
+async def test_store_answers_during_a_member_stream_and_sees_none_of_it(
+    store: Store,  # noqa: F811
+) -> None:
+    await store.upsert_members([member("m0", "ko")])
+    seen: list[tuple[set[str], str | None]] = []
+
+    async def watched() -> AsyncIterator[list[Member]]:
+        for batch in batches_of(range(0, 1500), 500, "vi"):
+            yield batch
+            # Between batches, reads on the same store go on and see only committed data.
+            current = await asyncio.wait_for(store.get_member("m0"), 10)
+            ids = await store.existing_member_ids(["m0", "m1", "m1499"])
+            seen.append((ids, current.language if current else None))
+
+    assert await store.upsert_members_stream(watched()) == 1500
+    assert seen == [({"m0"}, "ko")] * 3
+    final = await store.get_member("m0")
+    assert final is not None and final.language == "vi"
 
 
 async def test_erase_member_hides_personal_data_and_keeps_deliveries(store: Store) -> None:  # noqa: F811
@@ -395,6 +519,56 @@ async def test_held_waits_for_retry_at_or_for_staff(store: Store) -> None:  # no
     assert await claim(store, "w1", at=until - timedelta(seconds=1)) == []
     later = await claim(store, "w1", at=until + timedelta(days=365))
     assert [c.id for c in later] == [a.id]
+
+
+async def test_held_claims_are_not_counted_as_attempts(store: Store) -> None:  # noqa: F811
+    campaign_id = await campaign_of(store, 2)
+    quiet, policy = await claim(store, "w1")
+    at = NOW
+    # Held for quiet hours night after night: no sending try is made, none is counted.
+    for night in range(1, 6):
+        until = at + timedelta(hours=9)
+        await record(
+            store,
+            "w1",
+            [
+                DeliveryOutcome(quiet.id, State.HELD, reason="quiet hours", retry_at=until),
+                DeliveryOutcome(policy.id, State.HELD, reason="no reviewed translation"),
+            ],
+            at,
+        )
+        rows = {r.id: r for r in await store.list_deliveries(campaign_id)}
+        assert (rows[quiet.id].state, rows[quiet.id].attempts) == ("held", 0), night
+        assert (rows[policy.id].state, rows[policy.id].attempts) == ("held", 0)
+        at = until
+        (quiet,) = await claim(store, "w1", at=at)
+        assert quiet.attempts == 0
+    # A real sending try that fails transiently counts; the next claim sees it.
+    await record(
+        store,
+        "w1",
+        [DeliveryOutcome(quiet.id, State.RETRY_WAIT, reason="451 later", retry_at=at)],
+        at,
+    )
+    (again,) = await claim(store, "w2", at=at)
+    assert again.attempts == 1
+    await record(store, "w2", [DeliveryOutcome(again.id, State.HELD, retry_at=at)], at)
+    (row,) = [r for r in await store.list_deliveries(campaign_id) if r.id == quiet.id]
+    assert (row.state, row.attempts) == ("held", 1)
+    # The history still shows every claim and hold.
+    states = [h.state for h in await store.delivery_history(quiet.id)]
+    assert states.count("rendering") == 7 and states.count("held") == 6
+
+
+async def test_a_hold_recorded_without_the_lease_uncounts_nothing(store: Store) -> None:  # noqa: F811
+    campaign_id = await campaign_of(store, 1)
+    (got,) = await claim(store, "w1")
+    later = NOW + timedelta(seconds=LEASE + 1)
+    (taken,) = await claim(store, "w2", at=later)  # w1 died; its claim stays counted
+    await record(store, "w1", [DeliveryOutcome(got.id, State.HELD, retry_at=later)], later)
+    await record(store, "w2", [DeliveryOutcome(taken.id, State.HELD, retry_at=later)], later)
+    (row,) = await store.list_deliveries(campaign_id)
+    assert (row.state, row.attempts) == ("held", 1)
 
 
 async def test_release_gives_work_back_without_counting_the_attempt(store: Store) -> None:  # noqa: F811

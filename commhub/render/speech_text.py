@@ -21,10 +21,11 @@ MAX_WORDS = 105
 MAX_SECONDS = 65.0
 
 
-def _sentence(text: str, cjk: bool) -> str:
+def _sentence(text: str, lang: str) -> str:
     text = text.strip()
     if text and text[-1] not in _TERMINALS:
-        text += "。" if cjk else "."
+        # Chinese and Japanese end a sentence with 。; Korean, like Latin scripts, with a period.
+        text += "。" if lang.startswith(("zh", "ja")) else "."
     return text
 
 
@@ -67,7 +68,7 @@ def speech_variants(prepared: Prepared, parts: Parts, name: str) -> list[tuple[s
         (i for i, body in enumerate(variants) if _spoken_words(body) <= MAX_WORDS),
         len(variants) - 1,
     )
-    return [tuple(_sentence(s, parts.cjk) for s in body if s.strip()) for body in variants[first:]]
+    return [tuple(_sentence(s, parts.lang) for s in body if s.strip()) for body in variants[first:]]
 
 
 def _spoken_words(sentences: list[str]) -> int:

@@ -17,13 +17,20 @@ The life of a delivery, as the store sees it:
   to `rendering` and counts an attempt. Two claimers never get the same delivery.
 - `record` stores what happened; `release` gives unstarted work back.
 
+`attempts` means sending tries made (the worker gives up after `workers.max_attempts`
+transient failures). A claim counts one at once, because a worker may die mid-send; a claim
+that ends without a try takes it back: `release` (graceful shutdown) and `record` with
+`held` (quiet hours, PolicyHold) both uncount it, so a member held night after night is
+never failed early. A lease taken over after a crash keeps the dead worker's count: it may
+have sent.
+
 Every state change adds a history row (`delivery_history`); the first entry of a history is
 the `queued` state at the campaign's creation time.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import AsyncIterable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
@@ -97,6 +104,18 @@ class Store(Protocol):
     async def upsert_members(self, members: Sequence[Member]) -> None:
         """Create or replace members, all in one transaction (all or nothing)."""
 
+    async def upsert_members_stream(
+        self, batches: AsyncIterable[Sequence[Member]] | Iterable[Sequence[Member]]
+    ) -> int:
+        """Create or replace every member of every batch in ONE transaction; return how many
+        members were received (a later row for the same id replaces the earlier one).
+
+        Batches are consumed lazily, one at a time, so memory stays flat however many there
+        are (a million-member import). If the database fails, or the iterable raises, midway,
+        nothing is stored and the error propagates (driver errors as `StoreError`, the
+        iterable's own exceptions unchanged). A sync iterable may be consumed in a thread.
+        """
+
     async def get_member(self, member_id: str) -> Member | None:
         """The member, or None if unknown or erased."""
 
@@ -161,8 +180,9 @@ class Store(Protocol):
         """Lease up to `limit` due deliveries and move them to `rendering`.
 
         Due: queued (campaign send_at passed), retry_wait/held with retry_at passed, or any
-        non-final delivery whose lease expired (its worker died). Each claim counts an attempt;
-        `ClaimedDelivery.attempts` is the count before this one. Oldest due first.
+        non-final delivery whose lease expired (its worker died). Each claim counts an attempt
+        (taken back if it ends `held` or released); `ClaimedDelivery.attempts` is the count
+        before this one. Oldest due first.
         `member` is None when the member was erased (the worker then marks it skipped).
         """
 
@@ -178,6 +198,9 @@ class Store(Protocol):
         without it is due at once). `reason` becomes `last_error` when given; `language`,
         `format`, `language_fallback` and `message_id` are stored when given. A non-final
         outcome for a cancelled campaign is recorded as `cancelled`.
+
+        An outcome `held` uncounts the claim's attempt (nothing was sent: quiet hours or a
+        policy hold), so `attempts` stays the number of sending tries made.
         """
 
     async def release(self, worker_id: str, delivery_ids: Sequence[int], now: datetime) -> None:

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Iterable, Sequence
+from contextlib import aclosing, asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -112,6 +112,9 @@ WITH input AS (
 ), upd AS (
     UPDATE deliveries d SET
         state = x.new_state,
+        -- A hold made no sending try: take back the claim's attempt (see base).
+        attempts = CASE WHEN x.state = 'held' THEN greatest(d.attempts - 1, 0)
+                        ELSE d.attempts END,
         due_at = CASE WHEN x.new_state IN ('rendering', 'sending') THEN d.due_at
                       WHEN x.new_state = 'retry_wait' THEN coalesce(x.retry_at, $10)
                       WHEN x.new_state = 'held' THEN x.retry_at
@@ -166,6 +169,71 @@ WITH upd AS (
 )
 SELECT count(*) FROM upd
 """
+
+
+# One round trip per batch of members. Ids are unique within a batch (see _upsert_batch):
+# ON CONFLICT cannot touch one row twice in a statement.
+_UPSERT_MEMBERS = """
+INSERT INTO members (member_id, given_name, family_name, language, format, email, phone,
+                     relay_address, timezone, opted_out, updated_at, erased_at)
+SELECT i.member_id, i.given_name, i.family_name, i.language, i.format, i.email, i.phone,
+       i.relay_address, i.timezone, i.opted_out::jsonb, $11, NULL
+FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
+            $7::text[], $8::text[], $9::text[], $10::text[])
+    AS i(member_id, given_name, family_name, language, format, email, phone, relay_address,
+         timezone, opted_out)
+ON CONFLICT (member_id) DO UPDATE SET given_name = excluded.given_name,
+    family_name = excluded.family_name, language = excluded.language,
+    format = excluded.format, email = excluded.email, phone = excluded.phone,
+    relay_address = excluded.relay_address, timezone = excluded.timezone,
+    opted_out = excluded.opted_out, updated_at = excluded.updated_at, erased_at = NULL
+"""
+
+
+async def _upsert_batch(conn: Any, members: Sequence[Member], now: datetime) -> None:
+    """Upsert one batch in the caller's transaction; a repeated id keeps its last row."""
+    last = list({m.member_id: m for m in members}.values())
+    await conn.execute(
+        _UPSERT_MEMBERS,
+        [m.member_id for m in last],
+        [m.given_name for m in last],
+        [m.family_name for m in last],
+        [m.language for m in last],
+        [str(m.format) for m in last],
+        [m.email for m in last],
+        [m.phone for m in last],
+        [m.relay_address for m in last],
+        [m.timezone for m in last],
+        [json.dumps(opted_out_json(m)) for m in last],
+        now,
+    )
+
+
+async def _lazily(
+    batches: AsyncIterable[Sequence[Member]] | Iterable[Sequence[Member]],
+) -> AsyncGenerator[Sequence[Member], None]:
+    """The batches one at a time; a sync iterable is advanced in a worker thread."""
+    try:
+        if isinstance(batches, AsyncIterable):
+            async for batch in batches:
+                yield batch
+            return
+        it = iter(batches)
+        done: list[Member] = []  # sentinel: never a real batch (compared by identity)
+        while (batch := await asyncio.to_thread(next, it, done)) is not done:
+            yield batch
+    except Exception as exc:
+        # Raised by the source itself (at a yield it is the consumer's error: not caught,
+        # since the consumer never throws into this generator).
+        raise _SourceFailed(exc) from exc
+
+
+class _SourceFailed(Exception):
+    """Carries an exception of the caller's batches past the driver-error translation."""
+
+    def __init__(self, error: Exception) -> None:
+        super().__init__("the member batches raised")
+        self.error = error
 
 
 async def _keep_session(conn: Any) -> None:
@@ -284,36 +352,33 @@ class PostgresStore:
         """Create or replace members in one transaction; an erased member is restored."""
         if not members:
             return
-        now = datetime.now(UTC)
-        rows = [
-            (
-                m.member_id,
-                m.given_name,
-                m.family_name,
-                m.language,
-                str(m.format),
-                m.email,
-                m.phone,
-                m.relay_address,
-                m.timezone,
-                json.dumps(opted_out_json(m)),
-                now,
-            )
-            for m in members
-        ]
         async with self._conn() as conn, conn.transaction():
-            await conn.executemany(
-                "INSERT INTO members (member_id, given_name, family_name, language, format,"
-                " email, phone, relay_address, timezone, opted_out, updated_at, erased_at)"
-                " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, NULL)"
-                " ON CONFLICT (member_id) DO UPDATE SET given_name = excluded.given_name,"
-                " family_name = excluded.family_name, language = excluded.language,"
-                " format = excluded.format, email = excluded.email, phone = excluded.phone,"
-                " relay_address = excluded.relay_address, timezone = excluded.timezone,"
-                " opted_out = excluded.opted_out, updated_at = excluded.updated_at,"
-                " erased_at = NULL",
-                rows,
-            )
+            await _upsert_batch(conn, members, datetime.now(UTC))
+
+    async def upsert_members_stream(
+        self, batches: AsyncIterable[Sequence[Member]] | Iterable[Sequence[Member]]
+    ) -> int:
+        """Upsert every batch in ONE transaction on one connection, all or nothing (see base).
+
+        Each batch is one statement (arrays unnested server-side). A sync iterable is advanced
+        in a thread, so reading and parsing a batch never holds the event loop.
+        """
+        now = datetime.now(UTC)
+        count = 0
+        try:
+            async with (
+                self._conn() as conn,
+                conn.transaction(),
+                aclosing(_lazily(batches)) as stream,
+            ):
+                async for batch in stream:
+                    if batch:
+                        await _upsert_batch(conn, batch, now)
+                        count += len(batch)
+        except _SourceFailed as failed:
+            # The transaction is rolled back; the caller gets its own error, not a StoreError.
+            raise failed.error from None
+        return count
 
     async def get_member(self, member_id: str) -> Member | None:
         """The member, or None if unknown or erased."""

@@ -13,7 +13,7 @@ import asyncio
 import functools
 import json
 import sqlite3
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import AsyncIterable, Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager, suppress
 from datetime import UTC, datetime, timedelta
@@ -79,6 +79,65 @@ def _member(row: sqlite3.Row | tuple[Any, ...]) -> Member | None:
         row[0], row[1], row[2], row[3], row[4], row[5], row[6], row[7], row[8], opted,
         row[10] is not None,
     )  # fmt: skip
+
+
+_UPSERT_MEMBER = (
+    "INSERT INTO members (member_id, given_name, family_name, language, format,"
+    " email, phone, relay_address, timezone, opted_out, updated_at, erased_at)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL)"
+    " ON CONFLICT (member_id) DO UPDATE SET given_name = excluded.given_name,"
+    " family_name = excluded.family_name, language = excluded.language,"
+    " format = excluded.format, email = excluded.email, phone = excluded.phone,"
+    " relay_address = excluded.relay_address, timezone = excluded.timezone,"
+    " opted_out = excluded.opted_out, updated_at = excluded.updated_at,"
+    " erased_at = NULL"
+)
+
+
+def _member_row(m: Member, now: int) -> tuple[Any, ...]:
+    """A member as the parameters of `_UPSERT_MEMBER`."""
+    return (
+        m.member_id,
+        m.given_name,
+        m.family_name,
+        m.language,
+        str(m.format),
+        m.email,
+        m.phone,
+        m.relay_address,
+        m.timezone,
+        json.dumps(opted_out_json(m)),
+        now,
+    )
+
+
+def _translated(fn: Callable[..., T], *args: Any) -> T:
+    """Call `fn`; SQLite errors leave as StoreError (naming the condition, never row content)."""
+    try:
+        return fn(*args)
+    except sqlite3.Error as exc:
+        raise StoreError(f"SQLite error: {exc.__class__.__name__}: {exc}") from exc
+
+
+def _import_batch(conn: sqlite3.Connection, batch: Sequence[Member], now: int) -> int:
+    conn.executemany(_UPSERT_MEMBER, [_member_row(m, now) for m in batch])
+    return len(batch)
+
+
+def _import_batches(conn: sqlite3.Connection, batches: Iterable[Sequence[Member]], now: int) -> int:
+    return sum(_import_batch(conn, batch, now) for batch in batches)
+
+
+def _end_import(conn: sqlite3.Connection | None) -> None:
+    if conn is None:
+        return
+    try:
+        # Never mask the error that ended the import; closing rolls back anyway.
+        with suppress(sqlite3.Error):
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+    finally:
+        conn.close()
 
 
 def _chunks(items: Sequence[T], size: int = _CHUNK) -> Iterator[Sequence[T]]:
@@ -207,39 +266,63 @@ class SqliteStore:
     async def upsert_members(self, members: Sequence[Member]) -> None:
         """Create or replace members in one transaction; an erased member is restored."""
         now = _now_us()
-        rows = [
-            (
-                m.member_id,
-                m.given_name,
-                m.family_name,
-                m.language,
-                str(m.format),
-                m.email,
-                m.phone,
-                m.relay_address,
-                m.timezone,
-                json.dumps(opted_out_json(m)),
-                now,
-            )
-            for m in members
-        ]
+        rows = [_member_row(m, now) for m in members]
         await self._run(self._upsert_members, rows)
 
     @classmethod
     def _upsert_members(cls, conn: sqlite3.Connection, rows: list[tuple[Any, ...]]) -> None:
         with cls._write(conn):
-            conn.executemany(
-                "INSERT INTO members (member_id, given_name, family_name, language, format,"
-                " email, phone, relay_address, timezone, opted_out, updated_at, erased_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL)"
-                " ON CONFLICT (member_id) DO UPDATE SET given_name = excluded.given_name,"
-                " family_name = excluded.family_name, language = excluded.language,"
-                " format = excluded.format, email = excluded.email, phone = excluded.phone,"
-                " relay_address = excluded.relay_address, timezone = excluded.timezone,"
-                " opted_out = excluded.opted_out, updated_at = excluded.updated_at,"
-                " erased_at = NULL",
-                rows,
-            )
+            conn.executemany(_UPSERT_MEMBER, rows)
+
+    async def upsert_members_stream(
+        self, batches: AsyncIterable[Sequence[Member]] | Iterable[Sequence[Member]]
+    ) -> int:
+        """Upsert every batch in ONE transaction, all or nothing (see base).
+
+        The import runs on its own connection and thread, so the store's thread stays free:
+        reads go on (WAL readers never wait for a writer), and other writes wait up to
+        `busy_timeout` for the import's write lock. A sync iterable is consumed in the import
+        thread too (the event loop never parses a batch); an async one batch by batch.
+        """
+        if self._closed:
+            raise StoreError("the store is closed")
+        loop = asyncio.get_running_loop()
+        pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="commhub-sqlite-import")
+
+        def run(fn: Callable[..., T], *args: Any) -> asyncio.Future[T]:
+            return loop.run_in_executor(pool, functools.partial(_translated, fn, *args))
+
+        now = _now_us()
+        conn: sqlite3.Connection | None = None
+        try:
+            conn = await run(self._begin_import)
+            if isinstance(batches, AsyncIterable):
+                count = 0
+                async for batch in batches:
+                    count += await run(_import_batch, conn, batch, now)
+            else:
+                count = await run(_import_batches, conn, batches, now)
+            await run(conn.execute, "COMMIT")
+            return count
+        finally:
+            # Roll back unless committed, and close, on the import thread (it owns the
+            # connection); a cancelled import still ends its transaction there.
+            end = loop.run_in_executor(pool, _end_import, conn)
+            pool.shutdown(wait=False)
+            await end
+
+    def _begin_import(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
+        try:
+            conn.execute(f"PRAGMA busy_timeout = {int(self._busy_timeout_ms)}")
+            conn.execute("PRAGMA synchronous = NORMAL")
+            conn.execute("PRAGMA foreign_keys = ON")
+            conn.execute("PRAGMA cache_size = -65536")  # bounded: big imports spill to the WAL
+            conn.execute("BEGIN IMMEDIATE")
+        except BaseException:
+            conn.close()
+            raise
+        return conn
 
     async def get_member(self, member_id: str) -> Member | None:
         """The member, or None if unknown or erased."""
@@ -691,6 +774,8 @@ class SqliteStore:
                 updates.append(
                     (
                         state,
+                        # A hold made no sending try: take back the claim's attempt (see base).
+                        o.state == State.HELD,
                         keep_lease,
                         due,
                         keep_lease,
@@ -710,12 +795,14 @@ class SqliteStore:
                     events.append((o.delivery_id, state, now, reason))
             conn.executemany(
                 "UPDATE deliveries SET state = ?,"
+                " attempts = CASE WHEN ? THEN max(attempts - 1, 0) ELSE attempts END,"
                 " due_at = CASE WHEN ? THEN due_at ELSE ? END,"
                 " lease_owner = CASE WHEN ? THEN lease_owner END,"
                 " lease_expires_at = CASE WHEN ? THEN lease_expires_at END,"
                 " retry_at = ?, last_error = coalesce(?, last_error),"
                 " language = coalesce(?, language), format = coalesce(?, format),"
-                " language_fallback = coalesce(?, language_fallback), message_id = coalesce(?, message_id), updated_at = ?"
+                " language_fallback = coalesce(?, language_fallback),"
+                " message_id = coalesce(?, message_id), updated_at = ?"
                 " WHERE id = ?",
                 updates,
             )
