@@ -223,8 +223,8 @@ async def _lazily(
         while (batch := await asyncio.to_thread(next, it, done)) is not done:
             yield batch
     except Exception as exc:
-        # Raised by the source itself (at a yield it is the consumer's error: not caught,
-        # since the consumer never throws into this generator).
+        # Raised by the source itself. (The consumer's failures reach this generator only as
+        # GeneratorExit from aclose(), a BaseException, which passes untouched.)
         raise _SourceFailed(exc) from exc
 
 
