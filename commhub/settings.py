@@ -111,6 +111,7 @@ CMS_INSERT_LANGUAGES = (
 class LanguageSettings:
     policy: str = "fallback"  # fallback | block | machine_with_notice
     footer_languages: tuple[str, ...] = CMS_INSERT_LANGUAGES
+    relay_footer: str = "full"  # full | short (member's language + English only)
 
 
 @dataclass(frozen=True)

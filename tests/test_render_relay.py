@@ -136,3 +136,27 @@ def test_member_text_with_symbols_stays_tty_safe() -> None:
     assert "PHARMACY: SMITH AND SONS NO. 2 (" in result.text
     assert "WWW" not in result.text and "X.COM" not in result.text  # TT-5
     assert baudot.decode(baudot.encode(result.text)) == result.text
+
+
+@pytest.mark.parametrize("lang", ["es", "en", "ru"])
+def test_short_relay_footer_keeps_the_members_language_and_english(lang: str) -> None:
+    from commhub.checks import check_relay
+    from commhub.content.topics import load_topics
+    from commhub.languages import LANGUAGES
+    from commhub.render.pipeline import Renderer
+    from tests.test_render_support import ROOT, member, real_catalogs, settings
+
+    topics = load_topics(ROOT / "templates" / "topics")
+    data = topics["refill_reminder"].sample
+    full = Renderer(settings(), topics, real_catalogs()).render_sync(
+        "refill_reminder", member(lang, "relay_text", relay="r@relay.example.org"), data, 1
+    )
+    short = Renderer(settings(relay_footer="short"), topics, real_catalogs()).render_sync(
+        "refill_reminder", member(lang, "relay_text", relay="r@relay.example.org"), data, 1
+    )
+    tty = LANGUAGES[lang].tty_encodable
+    assert check_relay(short.text, tty_encodable=tty, lang=lang) == []
+    footer_lines = short.text[short.core_chars or 0 :].strip().split("\r\n")[:-1]  # before SK
+    assert 1 <= len([line for line in footer_lines if "711" in line]) <= 2
+    assert len(short.text) < len(full.text)
+    assert short.text[: short.core_chars] == full.text[: full.core_chars]  # same message

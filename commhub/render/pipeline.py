@@ -106,6 +106,15 @@ class Renderer:
 
     # -- preparation (once per topic, language plan and output kind) ---------------------
 
+    def _footer_languages(self, kind: str) -> tuple[str, ...]:
+        """LA-3 footer languages after the member's own (and English).
+
+        `language.relay_footer = "short"` keeps relay text to those two: each footer line
+        costs a TTY reader about 40 seconds at 45.45 baud (TT-7).
+        """
+        lang = self.settings.language
+        return () if kind == "relay" and lang.relay_footer == "short" else lang.footer_languages
+
     def _help_number(self, topic: Topic, key: str) -> str:
         line = self.settings.plan.phones.get(key) or self.settings.plan.phones.get(topic.phone_line)
         if line is None:
@@ -153,7 +162,7 @@ class Renderer:
             for lang, text in language_help_lines(
                 self.catalogs,
                 plan.member_lang,
-                self.settings.language.footer_languages,
+                self._footer_languages(kind),
                 footer_number,
             )
         ]
