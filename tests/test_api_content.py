@@ -47,8 +47,18 @@ async def test_templates_list_variables_sample_formats_and_language_readiness(ap
     topic = api.deps.topics["refill_reminder"]
     assert en["reviewed"] > len(set(topic.msgids()))
     for lang, state in refill["languages"].items():
-        assert set(state) == {"ready", "reviewed", "fuzzy", "missing", "voice"}, lang
+        assert set(state) == {"ready", "reviewed", "fuzzy", "missing", "voice", "formats"}, lang
         assert state["ready"] == (state["fuzzy"] == 0 and state["missing"] == 0)
+        assert state["formats"] == {
+            "large_print_email": state["ready"],
+            "audio": state["ready"] and state["voice"] is not None,
+            "relay_text": state["ready"],
+        }, lang
+    # Readiness per format: Somali is reviewed but has no voice; French has a voice but
+    # ships only the footer strings.
+    so, fr = refill["languages"]["so"], refill["languages"]["fr"]
+    assert so["formats"] == {"large_print_email": True, "audio": False, "relay_text": True}
+    assert fr["formats"] == {"large_print_email": False, "audio": False, "relay_text": False}
     # The voice named is the one the speech service would use for that language.
     assert refill["languages"]["es"]["voice"] == api.deps.voices.describe("es")  # type: ignore[union-attr]
     assert refill["languages"]["es"]["voice"] is not None

@@ -58,6 +58,9 @@ class PreviewRendererLike(Protocol):
         self, topic: str, lang: str, fmt: Format, data: Mapping[str, Any] | None = None
     ) -> Awaitable[Any]: ...
 
+    def message_msgids(self, topic: Topic) -> list[str]:
+        """Every string a message of `topic` uses (readiness is counted on these)."""
+
 
 @dataclass
 class ApiDeps:

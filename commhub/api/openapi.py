@@ -141,6 +141,12 @@ def _schemas() -> dict[str, Any]:
                 "fuzzy": {"type": "integer"},
                 "missing": {"type": "integer"},
                 "voice": {"type": ["string", "null"], "examples": ["espeak-ng:es-419"]},
+                "formats": {
+                    "type": "object",
+                    "description": "per format: can it go out in this language as is "
+                    "(audio also needs a voice)",
+                    "additionalProperties": {"type": "boolean"},
+                },
             },
         },
         "Template": {

@@ -28,14 +28,9 @@ def message_msgids(deps: ApiDeps, topic: Topic) -> list[str]:
     """Every string a message of `topic` uses: its own and the shared ones (greeting, phone
     lines, footer). Readiness must be counted on the same strings the renderer checks, or a
     template could show "ready" while its messages fall back to English."""
-    renderer = deps.renderer
-    public = getattr(renderer, "message_msgids", None)
-    if callable(public):
-        return list(public(topic))
-    private = getattr(type(renderer), "_message_msgids", None)  # until it is public
-    if callable(private):
-        return list(private(topic))
-    return topic.msgids()
+    if deps.renderer is None:
+        return topic.msgids()
+    return list(deps.renderer.message_msgids(topic))
 
 
 def language_state(deps: ApiDeps, topic: Topic, lang: str) -> dict[str, Any]:
@@ -54,6 +49,13 @@ def language_state(deps: ApiDeps, topic: Topic, lang: str) -> dict[str, Any]:
         "fuzzy": fuzzy,
         "missing": missing,
         "voice": voice,
+        # Per format: can a member with this language and format get the message as is?
+        # Audio also needs a voice for the language (never another language's voice, TS-7).
+        "formats": {
+            Format.LARGE_PRINT_EMAIL.value: ready,
+            Format.AUDIO.value: ready and voice is not None,
+            Format.RELAY_TEXT.value: ready,
+        },
     }
 
 

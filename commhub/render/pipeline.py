@@ -94,10 +94,10 @@ class Renderer:
         # Per prepared (topic, language, kind): the LA-3 footer ends of the HTML and text
         # parts, the same for every member; rendered once and encoded once (mime.encode_body).
         self._tails: dict[int, tuple[str, str]] = {}
-        self._msgids = {name: self._message_msgids(t) for name, t in self.topics.items()}
+        self._msgids = {name: self.message_msgids(t) for name, t in self.topics.items()}
 
     @staticmethod
-    def _message_msgids(topic: Topic) -> list[str]:
+    def message_msgids(topic: Topic) -> list[str]:
         """Every string a message of `topic` uses: a language is ready only if all are."""
         line_names = set(strings.LINE_NAMES.values())
         shared = [s for s in strings.SHARED if s not in line_names]
