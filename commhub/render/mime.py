@@ -19,8 +19,13 @@ import re
 from dataclasses import dataclass
 from email.utils import formatdate
 from functools import lru_cache
+from typing import TYPE_CHECKING, NotRequired, TypedDict
 
 from commhub.errors import RenderError
+
+if TYPE_CHECKING:
+    # typing.Unpack for **kwargs is Python 3.12; annotations are never evaluated at run time.
+    from typing_extensions import Unpack
 
 CRLF = b"\r\n"
 _SPECIALS = re.compile(r'[()<>@,;:\\".\[\]]')
@@ -173,6 +178,18 @@ def _part(content_type: str, body: Body, extra: str = "") -> bytes:
     return head.encode("ascii") + body.data + CRLF
 
 
+class Envelope(TypedDict):
+    """What every message's header block needs, whatever its body (keyword arguments)."""
+
+    delivery_id: int  # boundaries derive from it
+    to: str
+    subject: str
+    message_id: str
+    lang: str  # Content-Language
+    date: NotRequired[str | None]  # RFC 5322 date; now when absent
+    extra: NotRequired[dict[str, str] | None]  # more header lines, checked for line breaks
+
+
 class MimeBuilder:
     """Builds the raw bytes of each format's message for one sender."""
 
@@ -183,61 +200,32 @@ class MimeBuilder:
             head += f"Reply-To: {format_address('', reply_to)}\r\n"
         self._constant = head.encode("ascii")
 
-    def _headers(
-        self,
-        *,
-        to: str,
-        subject: str,
-        message_id: str,
-        lang: str,
-        content_type: str,
-        date: str | None,
-        extra: dict[str, str] | None,
-    ) -> bytes:
+    def _headers(self, content_type: str, envelope: Envelope) -> bytes:
+        message_id, lang = envelope["message_id"], envelope["lang"]
         header_safe(message_id, "Message-ID")
         header_safe(lang, "Content-Language")
         head = (
-            f"To: {format_address('', to)}\r\n"
-            f"Subject: {encode_header_text(subject)}\r\n"
-            f"Date: {date or formatdate(usegmt=True)}\r\n"
+            f"To: {format_address('', envelope['to'])}\r\n"
+            f"Subject: {encode_header_text(envelope['subject'])}\r\n"
+            f"Date: {envelope.get('date') or formatdate(usegmt=True)}\r\n"
             f"Message-ID: {message_id}\r\n"
             "MIME-Version: 1.0\r\n"
             f"Content-Language: {lang}\r\n"
         )
-        for name, value in (extra or {}).items():
+        for name, value in (envelope.get("extra") or {}).items():
             head += f"{name}: {header_safe(value, name)}\r\n"
         head += f"Content-Type: {content_type}\r\n\r\n"
         if not head.isascii():
             raise RenderError("header values must be ASCII once encoded")
         return self._constant + head.encode("ascii")
 
-    def alternative(
-        self,
-        *,
-        delivery_id: int,
-        to: str,
-        subject: str,
-        message_id: str,
-        lang: str,
-        text: Text,
-        html: Text,
-        date: str | None = None,
-        extra: dict[str, str] | None = None,
-    ) -> bytes:
+    def alternative(self, *, text: Text, html: Text, **envelope: Unpack[Envelope]) -> bytes:
         """multipart/alternative: text/plain first, then text/html (EM-12).
 
         `text` and `html` are whole strings or (head, tail) pairs (see `encode_body`).
         """
-        boundary = f"=_commhub-{delivery_id}-alt"
-        head = self._headers(
-            to=to,
-            subject=subject,
-            message_id=message_id,
-            lang=lang,
-            content_type=f'multipart/alternative; boundary="{boundary}"',
-            date=date,
-            extra=extra,
-        )
+        boundary = f"=_commhub-{envelope['delivery_id']}-alt"
+        head = self._headers(f'multipart/alternative; boundary="{boundary}"', envelope)
         return head + self._alternative_body(boundary, text, html)
 
     @staticmethod
@@ -256,33 +244,19 @@ class MimeBuilder:
     def with_audio(
         self,
         *,
-        delivery_id: int,
-        to: str,
-        subject: str,
-        message_id: str,
-        lang: str,
         text: Text,
         html: Text,
         mp3: bytes,
         audio_name: str = AUDIO_NAME,
-        date: str | None = None,
-        extra: dict[str, str] | None = None,
+        **envelope: Unpack[Envelope],
     ) -> bytes:
         """multipart/mixed: [multipart/alternative(text, html transcript), audio/mpeg]."""
         header_safe(audio_name, "audio file name")
         if '"' in audio_name or not audio_name.isascii():
             raise RenderError("the audio file name must be ASCII without quotes")
-        mixed = f"=_commhub-{delivery_id}-mixed"
-        alt = f"=_commhub-{delivery_id}-alt"
-        head = self._headers(
-            to=to,
-            subject=subject,
-            message_id=message_id,
-            lang=lang,
-            content_type=f'multipart/mixed; boundary="{mixed}"',
-            date=date,
-            extra=extra,
-        )
+        mixed = f"=_commhub-{envelope['delivery_id']}-mixed"
+        alt = f"=_commhub-{envelope['delivery_id']}-alt"
+        head = self._headers(f'multipart/mixed; boundary="{mixed}"', envelope)
         sep = f"--{mixed}\r\n".encode("ascii")
         audio_head = (
             f'Content-Type: audio/mpeg; name="{audio_name}"\r\n'
@@ -302,30 +276,11 @@ class MimeBuilder:
             )
         )
 
-    def plain(
-        self,
-        *,
-        delivery_id: int,
-        to: str,
-        subject: str,
-        message_id: str,
-        lang: str,
-        text: str,
-        ascii_only: bool,
-        date: str | None = None,
-        extra: dict[str, str] | None = None,
-    ) -> bytes:
+    def plain(self, *, text: str, ascii_only: bool, **envelope: Unpack[Envelope]) -> bytes:
         """A single text/plain message (relay text): us-ascii when TTY-safe, else utf-8."""
         if ascii_only and not text.isascii():
             raise RenderError("TTY-safe relay text must be ASCII")
-        body = encode_text(text, f"=_commhub-{delivery_id}", ascii_charset="us-ascii")
-        head = self._headers(
-            to=to,
-            subject=subject,
-            message_id=message_id,
-            lang=lang,
-            content_type=f'text/plain; charset="{body.charset}"',
-            date=date,
-            extra={**(extra or {}), "Content-Transfer-Encoding": body.encoding},
-        )
+        body = encode_text(text, f"=_commhub-{envelope['delivery_id']}", ascii_charset="us-ascii")
+        extra = {**(envelope.get("extra") or {}), "Content-Transfer-Encoding": body.encoding}
+        head = self._headers(f'text/plain; charset="{body.charset}"', {**envelope, "extra": extra})
         return head + body.data

@@ -31,7 +31,7 @@ from commhub.errors import PolicyHold, RenderError
 from commhub.languages import LANGUAGES, display_name
 from commhub.render.large_print import DEFAULT_TEMPLATES, LargePrintLayout, text_head, text_tail
 from commhub.render.message_parts import Parts, Passage, Prepared, prepare
-from commhub.render.mime import MimeBuilder, header_safe
+from commhub.render.mime import Envelope, MimeBuilder, header_safe
 from commhub.render.relay_text import relay_text, to_tty
 from commhub.render.speech_text import MAX_SECONDS, speech_text, speech_variants
 from commhub.render.values import Kind, write_values
@@ -243,15 +243,22 @@ class Renderer:
             raise RenderError(f"member {member.member_id} has no email address")
         return member.email
 
+    def _envelope(self, delivery_id: int, to: str, subject: str, plan: LanguagePlan) -> Envelope:
+        """The header fields every format's message shares."""
+        return Envelope(
+            delivery_id=delivery_id,
+            to=to,
+            subject=subject,
+            message_id=message_id_for(delivery_id, self.settings.server.base_domain),
+            lang=plan.lang,
+        )
+
     def _result(
         self,
         *,
         plan: LanguagePlan,
-        member: Member,
-        delivery_id: int,
+        envelope: Envelope,
         fmt: Format,
-        to: str,
-        subject: str,
         raw: bytes,
         text: str,
         notes: list[str],
@@ -270,14 +277,14 @@ class Renderer:
         if audio is not None:
             meta["voice"] = f"{audio.engine}:{audio.voice}"
         message = OutgoingMessage(
-            delivery_id=delivery_id,
-            message_id=message_id_for(delivery_id, self.settings.server.base_domain),
+            delivery_id=envelope["delivery_id"],
+            message_id=envelope["message_id"],
             sender=self.settings.plan.from_address,
-            recipients=(to,),
+            recipients=(envelope["to"],),
             raw=raw,
             format=fmt,
             language=plan.lang,
-            subject=subject,
+            subject=envelope["subject"],
             tty_encodable=tty,
             audio=audio.mp3 if audio else None,
             text=spoken if spoken is not None else text,
@@ -319,28 +326,17 @@ class Renderer:
         prepared = self._prepare(topic, plan, "print", False)
         parts = self._fill(prepared, member, values, "print")
         html_head, html_tail, text_head_, text_tail_ = self._bodies(prepared, parts)
-        to = self._email_to(member)
+        envelope = self._envelope(delivery_id, self._email_to(member), parts.subject, plan)
         raw = self.mime.alternative(
-            delivery_id=delivery_id,
-            to=to,
-            subject=parts.subject,
-            message_id=message_id_for(delivery_id, self.settings.server.base_domain),
-            lang=plan.lang,
-            text=(text_head_, text_tail_),
-            html=(html_head, html_tail),
+            text=(text_head_, text_tail_), html=(html_head, html_tail), **envelope
         )
-        html = html_head + html_tail
-        text = text_head_ + text_tail_
         return self._result(
             plan=plan,
-            member=member,
-            delivery_id=delivery_id,
+            envelope=envelope,
             fmt=Format.LARGE_PRINT_EMAIL,
-            to=to,
-            subject=parts.subject,
             raw=raw,
-            text=text,
-            html=html,
+            text=text_head_ + text_tail_,
+            html=html_head + html_tail,
             notes=notes or [],
         )
 
@@ -407,24 +403,12 @@ class Renderer:
         )
         html = self.layout.html(transcript)
         text = text_head(transcript) + text_tail(transcript)
-        to = self._email_to(member)
-        raw = self.mime.with_audio(
-            delivery_id=delivery_id,
-            to=to,
-            subject=printed.subject,
-            message_id=message_id_for(delivery_id, self.settings.server.base_domain),
-            lang=plan.lang,
-            text=text,
-            html=html,
-            mp3=audio.mp3,
-        )
+        envelope = self._envelope(delivery_id, self._email_to(member), printed.subject, plan)
+        raw = self.mime.with_audio(text=text, html=html, mp3=audio.mp3, **envelope)
         return self._result(
             plan=plan,
-            member=member,
-            delivery_id=delivery_id,
+            envelope=envelope,
             fmt=Format.AUDIO,
-            to=to,
-            subject=printed.subject,
             raw=raw,
             text=text,
             html=html,
@@ -450,23 +434,13 @@ class Renderer:
         if not to:
             raise RenderError(f"member {member.member_id} has no relay address or email")
         subject = to_tty(parts.subject) if tty else header_safe(parts.subject, "Subject")
-        raw = self.mime.plain(
-            delivery_id=delivery_id,
-            to=to,
-            subject=subject,
-            message_id=message_id_for(delivery_id, self.settings.server.base_domain),
-            lang=plan.lang,
-            text=relay.text,
-            ascii_only=tty,
-            extra={TTY_HEADER: "yes" if tty else "no"},
-        )
+        envelope = self._envelope(delivery_id, to, subject, plan)
+        envelope["extra"] = {TTY_HEADER: "yes" if tty else "no"}
+        raw = self.mime.plain(text=relay.text, ascii_only=tty, **envelope)
         return self._result(
             plan=plan,
-            member=member,
-            delivery_id=delivery_id,
+            envelope=envelope,
             fmt=Format.RELAY_TEXT,
-            to=to,
-            subject=subject,
             raw=raw,
             text=relay.text,
             notes=[],
