@@ -28,12 +28,10 @@ from commhub.settings import PhoneLine, PlanSettings
 from commhub.speech.spoken import SpeechStyle, phone_for_speech
 
 
-@dataclass(frozen=True)
-class Passage:
-    """A line in its own language (EM-2): a notice, a tagline or an LA-3 footer line."""
+class _Directed:
+    """Writing direction from the `lang` of the dataclass that inherits it (EM-2, EM-3)."""
 
     lang: str
-    text: str
 
     @property
     def rtl(self) -> bool:
@@ -43,6 +41,14 @@ class Passage:
     @property
     def dir(self) -> str:
         return "rtl" if self.rtl else "ltr"
+
+
+@dataclass(frozen=True)
+class Passage(_Directed):
+    """A line in its own language (EM-2): a notice, a tagline or an LA-3 footer line."""
+
+    lang: str
+    text: str
 
     @property
     def align(self) -> str:
@@ -76,7 +82,7 @@ class Contact:
 
 
 @dataclass(frozen=True)
-class Parts:
+class Parts(_Directed):
     """Everything one message says, localized and filled, for one output kind."""
 
     lang: str
@@ -90,15 +96,6 @@ class Parts:
     thanks: str
     notices: tuple[Passage, ...]  # fallback tagline or machine-translation notice
     footer: tuple[Passage, ...]  # LA-3 language-help lines
-
-    @property
-    def rtl(self) -> bool:
-        language = LANGUAGES.get(self.lang)
-        return bool(language and language.rtl)
-
-    @property
-    def dir(self) -> str:
-        return "rtl" if self.rtl else "ltr"
 
     @property
     def align(self) -> str:
