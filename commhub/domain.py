@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import enum
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -61,6 +62,21 @@ def _timezones() -> frozenset[str]:
     return _TIMEZONES
 
 
+# A member record's fields, in the order of JSON objects, CSV columns and `Member.record()`.
+MEMBER_FIELDS = (
+    "member_id",
+    "given_name",
+    "family_name",
+    "language",
+    "format",
+    "email",
+    "phone",
+    "relay_address",
+    "timezone",
+    "opted_out",
+)
+
+
 @dataclass(frozen=True)
 class Member:
     member_id: str
@@ -85,21 +101,41 @@ class Member:
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
 
+    def record(self) -> tuple[Any, ...]:
+        """The values of MEMBER_FIELDS, in order, as JSON values (format a string, lists)."""
+        opted = self.opted_out if isinstance(self.opted_out, bool) else list(self.opted_out)
+        return (
+            self.member_id,
+            self.given_name,
+            self.family_name,
+            self.language,
+            str(self.format),
+            self.email,
+            self.phone,
+            self.relay_address,
+            self.timezone,
+            opted,
+        )
+
+    @classmethod
+    def from_record(cls, values: Sequence[Any]) -> Member:
+        """The member whose `record()` gave `values` (already validated: no checks here)."""
+        mid, given, family, lang, fmt, email, phone, relay, tz, opted = values
+        return cls(
+            member_id=mid,
+            given_name=given,
+            family_name=family,
+            language=lang,
+            format=Format(fmt),
+            email=email,
+            phone=phone,
+            relay_address=relay,
+            timezone=tz,
+            opted_out=opted if isinstance(opted, bool) else tuple(opted),
+        )
+
     def to_json(self) -> dict[str, Any]:
-        return {
-            "member_id": self.member_id,
-            "given_name": self.given_name,
-            "family_name": self.family_name,
-            "language": self.language,
-            "format": str(self.format),
-            "email": self.email,
-            "phone": self.phone,
-            "relay_address": self.relay_address,
-            "timezone": self.timezone,
-            "opted_out": self.opted_out
-            if isinstance(self.opted_out, bool)
-            else list(self.opted_out),
-        }
+        return dict(zip(MEMBER_FIELDS, self.record(), strict=True))
 
 
 def _header_safe(value: str) -> bool:
@@ -118,20 +154,8 @@ def parse_member(
     if not isinstance(body, dict):
         bad("body", "must be a JSON object")
         return None, problems
-    known = {
-        "member_id",
-        "given_name",
-        "family_name",
-        "language",
-        "format",
-        "email",
-        "phone",
-        "relay_address",
-        "timezone",
-        "opted_out",
-    }
     for key in body:
-        if key not in known:
+        if key not in MEMBER_FIELDS:
             bad(key, "unknown field")
     if not isinstance(member_id, str) or not MEMBER_ID_RE.match(member_id):
         bad("member_id", "must be 1-64 letters, digits or . _ : - and start with a letter or digit")

@@ -29,22 +29,10 @@ from commhub.api.bodies import (
 )
 from commhub.api.deps import DEPS
 from commhub.api.errors import MAX_PROBLEMS, ApiError, invalid
-from commhub.domain import Format, Member, Role, parse_member
+from commhub.domain import MEMBER_FIELDS, Member, Role, parse_member
 from commhub.errors import Problem
 from commhub.store.base import Store
 
-MEMBER_FIELDS = (
-    "member_id",
-    "given_name",
-    "family_name",
-    "language",
-    "format",
-    "email",
-    "phone",
-    "relay_address",
-    "timezone",
-    "opted_out",
-)
 IMPORT_BATCH = 2000
 _CHUNK = 64 * 1024  # ~700 rows: validating one chunk holds the event loop ~10 ms
 _TRUE = {"true", "yes", "1"}
@@ -183,40 +171,8 @@ class MemberImport:
             return
         self.valid += 1
         if self.problem_count == 0:  # once one row is bad nothing is stored: stop spooling
-            self.spool.write(json.dumps(_compact(member), ensure_ascii=False))
+            self.spool.write(json.dumps(member.record(), ensure_ascii=False))
             self.spool.write("\n")
-
-
-def _compact(m: Member) -> list[Any]:
-    opted = m.opted_out if isinstance(m.opted_out, bool) else list(m.opted_out)
-    return [
-        m.member_id,
-        m.given_name,
-        m.family_name,
-        m.language,
-        str(m.format),
-        m.email,
-        m.phone,
-        m.relay_address,
-        m.timezone,
-        opted,
-    ]
-
-
-def _expand(row: list[Any]) -> Member:
-    mid, given, family, lang, fmt, email, phone, relay, tz, opted = row
-    return Member(
-        member_id=mid,
-        given_name=given,
-        family_name=family,
-        language=lang,
-        format=Format(fmt),
-        email=email,
-        phone=phone,
-        relay_address=relay,
-        timezone=tz,
-        opted_out=opted if isinstance(opted, bool) else tuple(opted),
-    )
 
 
 def spooled_batches(spool: IO[str], size: int = IMPORT_BATCH) -> Iterator[list[Member]]:
@@ -224,7 +180,7 @@ def spooled_batches(spool: IO[str], size: int = IMPORT_BATCH) -> Iterator[list[M
     spool.seek(0)
     batch: dict[str, Member] = {}
     for text in spool:
-        member = _expand(json.loads(text))
+        member = Member.from_record(json.loads(text))
         batch.pop(member.member_id, None)  # the later row wins, and keeps file order
         batch[member.member_id] = member
         if len(batch) >= size:
