@@ -197,6 +197,26 @@ class RecipientCheck:
                 )
 
 
+def _head(
+    source: Mapping[str, Any],
+    topics: Mapping[str, Topic],
+    problems: list[Problem],
+    *,
+    csv_body: bool,
+) -> tuple[dict[str, Any], RecipientCheck]:
+    """template, name and send_at (from a JSON body or a CSV upload's query string), and the
+    recipient check for that template, holding `problems` and those found here."""
+    topic = parse_template(source.get("template"), topics, problems)
+    head = {
+        "template": topic.name if topic else "",
+        "name": parse_name(source.get("name"), problems),
+        "send_at": parse_send_at(source.get("send_at"), problems),
+    }
+    check = RecipientCheck(topic, csv_body=csv_body)
+    check.problems.extend(problems)
+    return head, check
+
+
 def _from_json(body: Any, topics: Mapping[str, Topic]) -> tuple[dict[str, Any], RecipientCheck]:
     problems: list[Problem] = []
     if not isinstance(body, dict):
@@ -204,14 +224,7 @@ def _from_json(body: Any, topics: Mapping[str, Topic]) -> tuple[dict[str, Any], 
     for key in body:
         if key not in _FIELDS:
             problems.append(Problem(str(key), "unknown field"))
-    topic = parse_template(body.get("template"), topics, problems)
-    head = {
-        "template": topic.name if topic else "",
-        "name": parse_name(body.get("name"), problems),
-        "send_at": parse_send_at(body.get("send_at"), problems),
-    }
-    check = RecipientCheck(topic, csv_body=False)
-    check.problems.extend(problems)
+    head, check = _head(body, topics, problems, csv_body=False)
     recipients = body.get("recipients")
     if not isinstance(recipients, list) or not recipients:
         check.problems.append(Problem("recipients", "must be a non-empty list of recipients"))
@@ -231,15 +244,8 @@ def _from_json(body: Any, topics: Mapping[str, Topic]) -> tuple[dict[str, Any], 
 def _from_csv(
     text: str, query: Mapping[str, str], topics: Mapping[str, Topic]
 ) -> tuple[dict[str, Any], RecipientCheck]:
-    problems: list[Problem] = []
-    topic = parse_template(query.get("template"), topics, problems)
-    head = {
-        "template": topic.name if topic else "",
-        "name": parse_name(query.get("name"), problems),
-        "send_at": parse_send_at(query.get("send_at"), problems),
-    }
-    check = RecipientCheck(topic, csv_body=True)
-    check.problems.extend(problems)
+    head, check = _head(query, topics, [], csv_body=True)
+    topic = check.topic
     splitter = RecordSplitter(quoted=True)
     records = splitter.feed(text) + splitter.finish()
     if not records:
