@@ -74,6 +74,16 @@ def _flags(*texts: str) -> list[str]:
     return ["python-format"] if any(placeholders(t) for t in texts) else []
 
 
+def _add_shared(catalog: Catalog, msgid: str, where: str) -> None:
+    """Add a string of commhub/content/strings.py, used by every topic's messages."""
+    catalog.add(
+        msgid,
+        locations=[("commhub/content/strings.py", 0)],
+        auto_comments=_comment(where, msgid),
+        flags=_flags(msgid),
+    )
+
+
 def build_template(topics: dict[str, Topic], extra_msgids: Iterable[str] = ()) -> Catalog:
     """The message template as a Babel catalog (no locale)."""
     catalog = Catalog(
@@ -119,13 +129,7 @@ def build_template(topics: dict[str, Topic], extra_msgids: Iterable[str] = ()) -
                 )
     names = _shared_names()
     for msgid in strings.SHARED:
-        where = f"shared, every message: {names.get(msgid, 'strings.SHARED')}"
-        catalog.add(
-            msgid,
-            locations=[("commhub/content/strings.py", 0)],
-            auto_comments=_comment(where, msgid),
-            flags=_flags(msgid),
-        )
+        _add_shared(catalog, msgid, f"shared, every message: {names.get(msgid, 'strings.SHARED')}")
     purposes = {
         strings.LANGUAGE_HELP: "LA-3 footer line (CMS multi-language insert), shown in its "
         "own language on every message",
@@ -137,12 +141,7 @@ def build_template(topics: dict[str, Topic], extra_msgids: Iterable[str] = ()) -
     }
     for msgid in strings.LANGUAGE_ACCESS:
         where = f"language access, {names.get(msgid, '')}: {purposes.get(msgid, '')}"
-        catalog.add(
-            msgid,
-            locations=[("commhub/content/strings.py", 0)],
-            auto_comments=_comment(where, msgid),
-            flags=_flags(msgid),
-        )
+        _add_shared(catalog, msgid, where)
     for msgid in extra_msgids:
         catalog.add(msgid, auto_comments=_comment("extra string", msgid), flags=_flags(msgid))
     return catalog
