@@ -16,15 +16,15 @@ from tests.a11y.harness import (
     describe,
     horizontal_overflow,
 )
-from tests.test_render_support import TOPICS, fake_catalogs, member, real_catalogs, settings
+from tests.test_render_support import TOPICS, fake_renderer, member, real_renderer
 
 from commhub.render import Renderer  # isort: skip
 
 pytestmark = pytest.mark.real
 
-REAL = real_catalogs()
-REAL_RENDERER = Renderer(settings(), TOPICS, REAL)
-FAKE_RENDERER = Renderer(settings(), TOPICS, fake_catalogs("ar", "zh-Hans"))
+REAL_RENDERER = real_renderer()
+REAL = REAL_RENDERER.catalogs
+FAKE_RENDERER = fake_renderer("ar", "zh-Hans")
 # Every topic in English, Arabic and Chinese; the longest topic in every other language (the
 # layout is shared, so more pairs would only add browser time).
 CASES = (

@@ -6,8 +6,6 @@ land), and made-up catalogs for the scripts that matter (RTL, CJK, Cyrillic, acc
 
 from __future__ import annotations
 
-import email
-import email.policy
 import re
 from email.message import EmailMessage
 
@@ -24,27 +22,20 @@ from tests.test_render_support import (
     FAKE_LANGS,
     TOPICS,
     fake_catalog,
-    fake_catalogs,
+    fake_renderer,
     member,
-    real_catalogs,
+    parse_email,
+    real_renderer,
     settings,
 )
 
-REAL = real_catalogs()
-REAL_RENDERER = Renderer(settings(), TOPICS, REAL)
-FAKE_RENDERER = Renderer(settings(), TOPICS, fake_catalogs(*FAKE_LANGS))
-
-
-def parse(raw: bytes) -> EmailMessage:
-    msg = email.message_from_bytes(raw, policy=email.policy.default)
-    assert isinstance(msg, EmailMessage)
-    for part in msg.walk():
-        assert part.defects == []
-    return msg
+REAL_RENDERER = real_renderer()
+REAL = REAL_RENDERER.catalogs
+FAKE_RENDERER = fake_renderer()
 
 
 def parts_of(result: RenderResult) -> tuple[EmailMessage, str, str]:
-    msg = parse(result.message.raw)
+    msg = parse_email(result.message.raw)
     plain, html = list(msg.iter_parts())
     assert isinstance(plain, EmailMessage) and isinstance(html, EmailMessage)
     return msg, str(plain.get_content()), str(html.get_content())
@@ -225,7 +216,7 @@ def test_message_id_is_stable_for_a_delivery() -> None:
     a = render(REAL_RENDERER, "refill_reminder", "en").message
     b = render(REAL_RENDERER, "refill_reminder", "en").message
     assert a.message_id == b.message_id == "<delivery-11@commhub.example.org>"
-    assert parse(a.raw)["Message-ID"] == a.message_id
+    assert parse_email(a.raw)["Message-ID"] == a.message_id
 
 
 def test_head_and_tail_sections_make_the_whole_document() -> None:

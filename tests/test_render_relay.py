@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import email
-import email.policy
 import re
-from email.message import EmailMessage
 
 import pytest
 
@@ -18,26 +15,20 @@ from tests import baudot
 from tests.test_render_support import (
     FAKE_LANGS,
     TOPICS,
-    fake_catalogs,
+    fake_renderer,
     member,
-    real_catalogs,
-    settings,
+    parse_email,
+    real_renderer,
 )
 
-REAL = real_catalogs()
-REAL_RENDERER = Renderer(settings(), TOPICS, REAL)
-FAKE_RENDERER = Renderer(settings(), TOPICS, fake_catalogs(*FAKE_LANGS))
+REAL_RENDERER = real_renderer()
+REAL = REAL_RENDERER.catalogs
+FAKE_RENDERER = fake_renderer()
 
 
 def relay(renderer: Renderer, topic: str, lang: str, **kw: str | None) -> RenderResult:
     m = member(lang, Format.RELAY_TEXT, **kw)  # type: ignore[arg-type]
     return renderer.render_sync(topic, m, TOPICS[topic].sample, delivery_id=21)
-
-
-def parse(raw: bytes) -> EmailMessage:
-    msg = email.message_from_bytes(raw, policy=email.policy.default)
-    assert isinstance(msg, EmailMessage) and msg.defects == []
-    return msg
 
 
 def test_to_tty_transliterates_and_replaces_what_a_tty_cannot_print() -> None:
@@ -59,7 +50,7 @@ CASES = [(REAL_RENDERER, t, lang) for t in TOPICS for lang in REAL.languages()] 
 def test_relay_text_meets_the_tt_rules(renderer: Renderer, topic: str, lang: str) -> None:
     result = relay(renderer, topic, lang)
     text = result.text
-    msg = parse(result.message.raw)
+    msg = parse_email(result.message.raw)
     body = msg.get_payload(decode=True)
     assert isinstance(body, bytes)
     tty = LANGUAGES[result.lang].tty_encodable
@@ -124,7 +115,7 @@ def test_russian_relay_is_utf8_and_marked_not_tty_encodable() -> None:
 def test_relay_goes_to_the_relay_address_when_there_is_one() -> None:
     with_relay = relay(REAL_RENDERER, "refill_reminder", "en", relay="ana@relay.example.org")
     assert with_relay.message.recipients == ("ana@relay.example.org",)
-    assert parse(with_relay.message.raw)["To"] == "ana@relay.example.org"
+    assert parse_email(with_relay.message.raw)["To"] == "ana@relay.example.org"
     without = relay(REAL_RENDERER, "refill_reminder", "en")
     assert without.message.recipients == ("ana@example.org",)
 

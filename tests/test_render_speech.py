@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import email
-import email.policy
 import io
 from dataclasses import replace
-from email.message import EmailMessage
 
 import pytest
 from mutagen.mp3 import MP3
@@ -22,12 +19,13 @@ from tests.test_render_support import (
     TOPICS,
     fake_catalogs,
     member,
-    real_catalogs,
+    parse_email,
+    real_renderer,
     settings,
 )
 
-REAL = real_catalogs()
-RENDERER = Renderer(settings(), TOPICS, REAL)
+RENDERER = real_renderer()
+REAL = RENDERER.catalogs
 
 
 def spoken(renderer: Renderer, topic: str, lang: str) -> tuple[str, tuple[str, ...]]:
@@ -108,9 +106,7 @@ async def test_audio_email_carries_the_mp3_and_its_transcript(lang: str) -> None
     m = member(lang, Format.AUDIO)
     result = await renderer.render("screening_reminder", m, TOPICS["screening_reminder"].sample, 8)
     assert result.audio is not None and result.spoken is not None
-    msg = email.message_from_bytes(result.message.raw, policy=email.policy.default)
-    assert isinstance(msg, EmailMessage)
-    assert all(p.defects == [] for p in msg.walk())
+    msg = parse_email(result.message.raw)
     assert check_message(result.message.raw) == []
     alt, audio = list(msg.iter_parts())
     plain, html = list(alt.iter_parts())

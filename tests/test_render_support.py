@@ -7,6 +7,10 @@ pipeline before real translations exist. Real catalogs under templates/i18n are 
 
 from __future__ import annotations
 
+import email
+import email.policy
+from email.message import EmailMessage
+from functools import cache
 from pathlib import Path
 
 from babel.messages.catalog import Catalog
@@ -16,6 +20,7 @@ from commhub.content.i18n import Catalogs
 from commhub.content.topics import Plural, Topic, load_topics
 from commhub.domain import Format, Member
 from commhub.languages import LANGUAGES
+from commhub.render import Renderer
 from commhub.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -73,6 +78,27 @@ FAKE_LANGS = ("es", "vi", "ar", "zh-Hans", "ru", "ja")
 
 def real_catalogs() -> Catalogs:
     return Catalogs.load(ROOT / "templates" / "i18n")
+
+
+@cache
+def real_renderer() -> Renderer:
+    """One renderer per test process on the default settings and the real catalogs."""
+    return Renderer(settings(), TOPICS, real_catalogs())
+
+
+@cache
+def fake_renderer(*langs: str) -> Renderer:
+    """One renderer per test process with made-up catalogs for `langs` (default FAKE_LANGS)."""
+    return Renderer(settings(), TOPICS, fake_catalogs(*(langs or FAKE_LANGS)))
+
+
+def parse_email(raw: bytes) -> EmailMessage:
+    """The message as a mail client reads it; no part of it may have a defect."""
+    msg = email.message_from_bytes(raw, policy=email.policy.default)
+    assert isinstance(msg, EmailMessage)
+    for part in msg.walk():
+        assert part.defects == []
+    return msg
 
 
 def settings(**language: object) -> Settings:
