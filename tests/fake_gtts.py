@@ -4,22 +4,26 @@ It parses gTTS's `f.req` form body, records (text, lang) for each request, and a
 Google: `)]}'`, a blank line, then a `wrb.fr` line carrying a base64 MP3 (a real MP3 made
 with LAME, 24 kHz 32 kbps mono like Google's, 60 ms of tone per character of text). The
 `mode` switches to the error answers gTTS must survive: HTTP 500, a `null` audio line, or
-an answer slower than the client's timeout.
+an answer slower than the client's timeout. `mp3_info` and `id3` read MP3s back with
+mutagen, an independent reader, for every speech test.
 """
 
 from __future__ import annotations
 
 import asyncio
 import base64
+import io
 import json
 import math
 import struct
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 from urllib.parse import parse_qs
 
 import lameenc
 from aiohttp import web
+from mutagen.id3 import ID3
+from mutagen.mp3 import MP3
 
 Mode = Literal["ok", "http500", "null_audio", "slow"]
 RPC_PATH = "/_/TranslateWebserverUi/data/batchexecute"
@@ -41,6 +45,18 @@ def tone_mp3(seconds: float) -> bytes:
     enc.set_bit_rate(32)
     enc.set_quality(7)
     return bytes(enc.encode(pcm)) + bytes(enc.flush())
+
+
+def mp3_info(data: bytes) -> Any:
+    """mutagen's stream info of an MP3 (this one's or commhub's); mutagen is untyped."""
+    info = MP3(io.BytesIO(data)).info  # type: ignore[no-untyped-call]
+    assert info is not None
+    return info
+
+
+def id3(data: bytes) -> Any:
+    """mutagen's ID3 frames."""
+    return ID3(io.BytesIO(data))  # type: ignore[no-untyped-call]
 
 
 def rpc_line(payload: object) -> str:

@@ -6,36 +6,20 @@ Nothing here leaves 127.0.0.1: gTTS reads proxy variables itself, so they are cl
 from __future__ import annotations
 
 import asyncio
-import io
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
 
 import gtts.tts
 import pytest
-from mutagen.id3 import ID3
-from mutagen.mp3 import MP3
 
 from commhub.errors import SpeechError
 from commhub.settings import SpeechSettings
 from commhub.speech import SpeechService
 from commhub.speech.gtts_engine import GTTSEngine
-from tests.fake_gtts import FakeGTTS
+from tests.fake_gtts import FakeGTTS, id3, mp3_info
 
 VOICES = Path(__file__).resolve().parent.parent / "voices"
 PROXY_VARS = ("http_proxy", "https_proxy", "all_proxy", "no_proxy")
-
-
-def mp3_info(data: bytes) -> Any:
-    """mutagen's stream info (mutagen is untyped)."""
-    info = MP3(io.BytesIO(data)).info  # type: ignore[no-untyped-call]
-    assert info is not None
-    return info
-
-
-def id3(data: bytes) -> Any:
-    """mutagen's ID3 frames."""
-    return ID3(io.BytesIO(data))  # type: ignore[no-untyped-call]
 
 
 @pytest.fixture

@@ -2,28 +2,13 @@
 
 from __future__ import annotations
 
-import io
 import math
 import struct
-from typing import Any
 
 import pytest
-from mutagen.id3 import ID3
-from mutagen.mp3 import MP3
 
 from commhub.speech import mp3
-
-
-def mp3_info(data: bytes) -> Any:
-    """mutagen's stream info (mutagen is untyped)."""
-    info = MP3(io.BytesIO(data)).info  # type: ignore[no-untyped-call]
-    assert info is not None
-    return info
-
-
-def id3(data: bytes) -> Any:
-    """mutagen's ID3 frames."""
-    return ID3(io.BytesIO(data))  # type: ignore[no-untyped-call]
+from tests.fake_gtts import id3, mp3_info
 
 
 def tone(seconds: float, rate: int = 22050) -> bytes:

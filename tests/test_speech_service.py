@@ -3,35 +3,20 @@
 from __future__ import annotations
 
 import asyncio
-import io
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
 
 import pytest
-from mutagen.id3 import ID3
-from mutagen.mp3 import MP3
 
 from commhub.errors import ConfigError, PolicyHold
 from commhub.settings import SpeechSettings
 from commhub.speech import NoVoice, SpeechService
+from tests.fake_gtts import id3, mp3_info
 
 pytestmark = pytest.mark.real
 
 VOICES = Path(__file__).resolve().parent.parent / "voices"
 MESSAGE = "Su receta está lista. Llame al 1-800-555-0100, TTY 711."
-
-
-def mp3_info(data: bytes) -> Any:
-    """mutagen's stream info (mutagen is untyped)."""
-    info = MP3(io.BytesIO(data)).info  # type: ignore[no-untyped-call]
-    assert info is not None
-    return info
-
-
-def id3(data: bytes) -> Any:
-    """mutagen's ID3 frames."""
-    return ID3(io.BytesIO(data))  # type: ignore[no-untyped-call]
 
 
 @pytest.fixture
