@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from babel.messages.pofile import read_po
-
 from commhub.content import strings
 from commhub.content.topics import load_topics
 from commhub.translate.draft import protect, restore, verify
 from commhub.translate.extract import extract, update
 from commhub.translate.status import format_status, status
+from tests.tiny_argos import VI_PO_START, read_po_file
 
 ROOT = Path(__file__).resolve().parent.parent
 TOPICS_DIR = ROOT / "templates" / "topics"
@@ -18,15 +17,10 @@ TOPICS = load_topics(TOPICS_DIR)
 REFILL_PLURAL = "You have %(refills_left)s refill left."
 
 
-def read(path: Path):  # type: ignore[no-untyped-def]
-    with path.open("rb") as f:
-        return read_po(f)
-
-
 def test_extract_writes_every_string_with_comments_flags_and_plurals(tmp_path: Path) -> None:
     out = tmp_path / "messages.pot"
     count = extract(TOPICS_DIR, out, extra_msgids=["An extra string for %(plan)s"])
-    pot = read(out)
+    pot = read_po_file(out)
     entries = {m.id[0] if isinstance(m.id, tuple) else m.id: m for m in pot if m.id}
     assert count == len(entries)
     for topic in TOPICS.values():
@@ -55,19 +49,10 @@ def test_extract_does_not_rewrite_an_unchanged_template(tmp_path: Path) -> None:
     assert out.read_bytes() == before  # only the date would differ: file left alone
 
 
-VI_PO = """\
-# Vietnamese translations for commhub (test).
-msgid ""
-msgstr ""
-"Language: vi\\n"
-"Plural-Forms: nplurals=1; plural=0;\\n"
-"Content-Type: text/plain; charset=utf-8\\n"
-
-# Reviewed by A. Translator
-#, python-format
-msgid "Hello %(name)s,"
-msgstr "Xin chào %(name)s,"
-
+VI_PO = (
+    "# Vietnamese translations for commhub (test).\n"
+    + VI_PO_START
+    + """
 # machine draft: argostranslate 1.12.1, model translate-en_vi 1.9
 #, fuzzy
 msgid "Thank you. Goodbye."
@@ -76,6 +61,7 @@ msgstr "Cảm ơn. Tạm biệt."
 msgid "A string that was removed from the source"
 msgstr "Một chuỗi đã bị xóa"
 """
+)
 
 
 def test_update_merges_new_strings_and_keeps_translations(tmp_path: Path) -> None:
@@ -88,7 +74,7 @@ def test_update_merges_new_strings_and_keeps_translations(tmp_path: Path) -> Non
     assert result.lang == "vi" and result.changed
     assert "A string that was removed from the source" in result.obsolete
     assert strings.CALL_LINE in result.added
-    po = read(i18n / "vi.po")
+    po = read_po_file(i18n / "vi.po")
     assert po.get(strings.GREETING).string == "Xin chào %(name)s,"
     assert "fuzzy" not in po.get(strings.GREETING).flags
     assert po.get(strings.GREETING).user_comments == ["Reviewed by A. Translator"]

@@ -14,7 +14,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from babel.messages.pofile import read_po
 
 from commhub.content import strings
 from commhub.content.i18n import Catalogs, plan_language
@@ -25,7 +24,7 @@ from commhub.translate import commands
 from commhub.translate.argos import ArgosEngine, install_model, installed_models
 from commhub.translate.draft import MACHINE_DRAFT, draft, draft_string, verify
 from commhub.translate.status import status
-from tests.tiny_argos import build_tiny_argos_model
+from tests.tiny_argos import VI_PO_START, build_tiny_argos_model, read_po_file
 
 pytestmark = pytest.mark.real
 
@@ -58,25 +57,6 @@ def models(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     }
 
 
-def read(path: Path):  # type: ignore[no-untyped-def]
-    with path.open("rb") as f:
-        return read_po(f)
-
-
-VI_START = """\
-msgid ""
-msgstr ""
-"Language: vi\\n"
-"Plural-Forms: nplurals=1; plural=0;\\n"
-"Content-Type: text/plain; charset=utf-8\\n"
-
-# Reviewed by a person
-#, python-format
-msgid "Hello %(name)s,"
-msgstr "Xin chào %(name)s,"
-"""
-
-
 def test_draft_fills_missing_entries_with_fuzzy_verified_drafts(
     tmp_path: Path, models: dict[str, Path]
 ) -> None:
@@ -86,7 +66,7 @@ def test_draft_fills_missing_entries_with_fuzzy_verified_drafts(
     assert installed_models(packages) == [model]
     i18n = tmp_path / "i18n"
     i18n.mkdir()
-    (i18n / "vi.po").write_text(VI_START, encoding="utf-8")
+    (i18n / "vi.po").write_text(VI_PO_START, encoding="utf-8")
 
     report = draft("vi", i18n, packages, TOPICS_DIR)
 
@@ -95,7 +75,7 @@ def test_draft_fills_missing_entries_with_fuzzy_verified_drafts(
     assert report.engine.startswith("argostranslate ") and "model translate-en_vi 0.0.1" in (
         report.engine
     )
-    po = read(i18n / "vi.po")
+    po = read_po_file(i18n / "vi.po")
     hello = po.get(strings.GREETING)
     assert hello.string == "Xin chào %(name)s," and not hello.fuzzy  # reviewed: untouched
     assert strings.GREETING not in report.written
@@ -162,7 +142,7 @@ def test_draft_with_damaged_placeholder_is_refused_and_reported(
     assert refusal.draft == "You can refill your prescription on the  or after."
     assert DATED not in report.written and len(report.written) > 40
     assert f"refused {DATED!r}" in report.summary()
-    po = read(i18n / "vi.po")  # a new catalog was created for vi
+    po = read_po_file(i18n / "vi.po")  # a new catalog was created for vi
     assert po.get(DATED).string == ""  # not written
     assert po.get(strings.GREETING).string == strings.GREETING
     assert str(po.locale) == "vi"
@@ -174,7 +154,7 @@ def test_plural_drafts_fill_every_form(tmp_path: Path, models: dict[str, Path]) 
     i18n = tmp_path / "i18n"
     report = draft("ru", i18n, packages, TOPICS_DIR)
     assert report.refused == ()
-    po = read(i18n / "ru.po")
+    po = read_po_file(i18n / "ru.po")
     one, many = "You have %(refills_left)s refill left.", "You have %(refills_left)s refills left."
     assert po.get(one).string == (one, many, many)  # ru: one, few, many
     assert "nplurals=3" in (i18n / "ru.po").read_text(encoding="utf-8")

@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from babel.messages.pofile import read_po
 
 SEED = 20240601
 _WORDS = (
@@ -252,3 +253,26 @@ def build_tiny_argos_model(
                     info.compress_type = zipfile.ZIP_DEFLATED
                     zf.writestr(info, f.read_bytes())
     return out
+
+
+# -- catalogs the translate tests start from and read back --------------------------------
+
+# A Vietnamese catalog with one reviewed entry: drafting must keep it, status counts it.
+VI_PO_START = """\
+msgid ""
+msgstr ""
+"Language: vi\\n"
+"Plural-Forms: nplurals=1; plural=0;\\n"
+"Content-Type: text/plain; charset=utf-8\\n"
+
+# Reviewed by A. Translator
+#, python-format
+msgid "Hello %(name)s,"
+msgstr "Xin chào %(name)s,"
+"""
+
+
+def read_po_file(path: Path) -> Any:
+    """The catalog in a .po file, as babel reads it (babel is untyped)."""
+    with path.open("rb") as f:
+        return read_po(f)
