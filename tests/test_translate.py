@@ -64,12 +64,18 @@ msgstr "Một chuỗi đã bị xóa"
 )
 
 
-def test_update_merges_new_strings_and_keeps_translations(tmp_path: Path) -> None:
+def vi_catalog(tmp_path: Path) -> tuple[Path, Path]:
+    """A fresh template and an i18n folder holding VI_PO (not yet updated to the template)."""
     pot = tmp_path / "messages.pot"
     extract(TOPICS_DIR, pot)
     i18n = tmp_path / "i18n"
     i18n.mkdir()
     (i18n / "vi.po").write_text(VI_PO, encoding="utf-8")
+    return pot, i18n
+
+
+def test_update_merges_new_strings_and_keeps_translations(tmp_path: Path) -> None:
+    pot, i18n = vi_catalog(tmp_path)
     [result] = update(pot, i18n)
     assert result.lang == "vi" and result.changed
     assert "A string that was removed from the source" in result.obsolete
@@ -90,11 +96,7 @@ def test_update_merges_new_strings_and_keeps_translations(tmp_path: Path) -> Non
 
 
 def test_status_counts_and_ready_topics(tmp_path: Path) -> None:
-    pot = tmp_path / "messages.pot"
-    extract(TOPICS_DIR, pot)
-    i18n = tmp_path / "i18n"
-    i18n.mkdir()
-    (i18n / "vi.po").write_text(VI_PO, encoding="utf-8")
+    pot, i18n = vi_catalog(tmp_path)
     update(pot, i18n)
     # Review everything the refill reminder needs, in a copy of the catalog, by hand.
     po_text = (i18n / "vi.po").read_text(encoding="utf-8")
