@@ -2,7 +2,8 @@
 
 Every endpoint says who may call it with `@allow(Role.OUTREACH, ...)` (admin may always) or
 `@public`; an endpoint that says nothing is admin-only, so a forgotten marker fails closed.
-`auth_middleware` looks the token's SHA-256 digest up in the store: no or unknown token is a
+`auth_middleware` looks the token's SHA-256 digest up in the store (a known token's role
+is reused for a few seconds, see `commhub.api.cache`): no or unknown token is a
 401 with `WWW-Authenticate`, a known token with the wrong role a 403.
 
 Roles: `outreach` manages members and campaigns; `qa` reads templates, campaign progress
@@ -17,6 +18,7 @@ from typing import Final, TypeVar
 
 from aiohttp import web
 
+from commhub.api.cache import api_caches
 from commhub.api.deps import DEPS
 from commhub.api.errors import ApiError, Handler
 from commhub.domain import Role
@@ -78,7 +80,11 @@ async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamR
         raise _unauthorized("the Authorization header must be 'Bearer <token>'", "invalid_request")
     if not _TOKEN.match(token):
         raise _unauthorized("the token is not valid", "invalid_token")
-    role = await request.app[DEPS].store.role_for_token(hash_token(token))
+    # Known tokens' roles are reused for cache.ROLE_FRESH_SECONDS (a revoked token keeps
+    # working that long in a running API process); unknown tokens are asked every time.
+    digest = hash_token(token)
+    store = request.app[DEPS].store
+    role = await api_caches(request.app).roles.get(digest, lambda: store.role_for_token(digest))
     if role is None:
         raise _unauthorized("the token is not valid", "invalid_token")
     if role not in allowed:
