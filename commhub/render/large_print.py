@@ -10,6 +10,7 @@ from pathlib import Path
 
 import jinja2
 
+from commhub.render.bidi import inline_html
 from commhub.render.message_parts import Parts
 
 DEFAULT_TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
@@ -31,6 +32,7 @@ class LargePrintLayout:
             keep_trailing_newline=True,
             auto_reload=False,
         )
+        env.filters["bidi"] = inline_html
         self._template = env.get_template(LAYOUT)
 
     def html(self, parts: Parts, section: str = "all") -> str:

@@ -23,6 +23,7 @@ from commhub.content.topics import Plural, Text, Topic
 from commhub.content.variables import Phone
 from commhub.errors import RenderError
 from commhub.languages import LANGUAGES
+from commhub.render.bidi import isolate
 from commhub.render.values import Kind, locale_for, write_time
 from commhub.settings import PhoneLine, PlanSettings
 from commhub.speech.spoken import SpeechStyle, phone_for_speech
@@ -147,7 +148,7 @@ def hours_text(line: PhoneLine, tr: Translator, lang: str, kind: Kind) -> str:
 
 
 @dataclass(frozen=True)
-class Prepared:
+class Prepared(_Directed):
     """The translated strings of one topic for one language and output kind (built once)."""
 
     lang: str
@@ -169,8 +170,16 @@ class Prepared:
     def fill(
         self, name: str, values: Mapping[str, str], counts: Mapping[str, int] | None = None
     ) -> Parts:
-        """The parts for one member: `values` are the variables written for this kind."""
-        v = {**values, **self.builtins, "name": name}
+        """The parts for one member: `values` are the variables written for this kind.
+
+        In print, each inserted value is isolated (bidi.isolate) in everything but the
+        subject, so an address or a name keeps its own direction in a right-to-left message.
+        """
+        plain = {**values, **self.builtins, "name": name}
+        v = plain
+        if self.kind == "print":
+            rtl = self.rtl
+            v = {k: isolate(x, rtl) for k, x in plain.items()}
         paragraphs = []
         for p in self.paragraphs:
             if isinstance(p, str):
@@ -186,10 +195,11 @@ class Prepared:
         for label, var in self.fact_labels:
             if var not in values:
                 continue  # an optional variable with no value: no fact line
-            facts.append(Fact(label, values[var]))
+            value = values[var]
+            facts.append(Fact(label, isolate(value, self.rtl) if self.kind == "print" else value))
         return Parts(
             lang=self.lang,
-            subject=fill_template(self.subject, v, "the subject"),
+            subject=fill_template(self.subject, plain, "the subject"),
             heading=fill_template(self.heading, v, "the heading"),
             greeting=fill_template(self.greeting, v, "the greeting"),
             paragraphs=tuple(paragraphs),
