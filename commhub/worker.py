@@ -15,12 +15,12 @@ import random
 import socket
 import time as _time
 import uuid
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from commhub.domain import ClaimedDelivery, DeliveryOutcome, Format, Member, OutgoingMessage, State
-from commhub.errors import PermanentError, PolicyHold, RenderError, TransientError
+from commhub.errors import PermanentError, PolicyHold, RenderError, SpeechError, TransientError
 from commhub.settings import QuietHoursSettings, Settings
 from commhub.store.base import Store
 from commhub.transports.base import Transport
@@ -131,7 +131,12 @@ class Worker:
                     await asyncio.wait_for(stop.wait(), timeout=poll)
 
     async def run_once(self) -> int:
-        """Claim one batch, process it, record the outcomes; return how many were claimed."""
+        """Claim one batch, render it, mark it sending, send it, record the outcomes.
+
+        Returns how many deliveries were claimed. Marking the batch `sending` (one store
+        round trip) before the first byte goes out tells staff, after a crash, which
+        deliveries may have reached the member; the retry then carries the same Message-ID.
+        """
         w = self.settings.workers
         batch = await self.store.claim(self.id, w.batch_size, w.lease_seconds, self._clock())
         if not batch:
@@ -139,20 +144,46 @@ class Worker:
         self._held.update(d.id for d in batch)
         sem = asyncio.Semaphore(w.concurrency)
 
-        async def one(d: ClaimedDelivery) -> tuple[DeliveryOutcome, float]:
+        async def prepare(d: ClaimedDelivery) -> DeliveryOutcome | RenderResult:
+            async with sem:
+                return await self.prepare(d)
+
+        prepared = await asyncio.gather(*(prepare(d) for d in batch))
+        outcomes = [p for p in prepared if isinstance(p, DeliveryOutcome)]
+        ready = [
+            (d, p)
+            for d, p in zip(batch, prepared, strict=True)
+            if not isinstance(p, DeliveryOutcome)
+        ]
+        if ready:
+            await self.store.record(
+                self.id,
+                [
+                    DeliveryOutcome(
+                        d.id,
+                        State.SENDING,
+                        language=r.lang,
+                        format=r.message.format,
+                        language_fallback=r.fallback,
+                        message_id=r.message.message_id,
+                    )
+                    for d, r in ready
+                ],
+                self._clock(),
+            )
+
+        async def send(d: ClaimedDelivery, r: RenderResult) -> tuple[DeliveryOutcome, float]:
             async with sem:
                 started = _time.perf_counter()
-                outcome = await self.process(d)
+                outcome = await self.send(d, r)
                 return outcome, _time.perf_counter() - started
 
-        try:
-            results = await asyncio.gather(*(one(d) for d in batch))
-        except asyncio.CancelledError:
-            raise
-        await self.store.record(self.id, [o for o, _ in results], self._clock())
+        sent = await asyncio.gather(*(send(d, r) for d, r in ready))
+        outcomes += [o for o, _ in sent]
+        await self.store.record(self.id, outcomes, self._clock())
         self._held.difference_update(d.id for d in batch)
         if self._on_outcome is not None:
-            for outcome, seconds in results:
+            for outcome, seconds in sent:
                 self._on_outcome(outcome, seconds)
         return len(batch)
 
@@ -167,7 +198,8 @@ class Worker:
         return total
 
     # -- one delivery ---------------------------------------------------------------------
-    async def process(self, d: ClaimedDelivery) -> DeliveryOutcome:
+    async def prepare(self, d: ClaimedDelivery) -> DeliveryOutcome | RenderResult:
+        """Decide whether the delivery goes out now and render it; or say why not."""
         now = self._clock()
         member = d.member
         if member is None:
@@ -186,65 +218,62 @@ class Worker:
                 d.id, State.HELD, "quiet hours in the member's time zone", retry_at=until
             )
         try:
-            result = await self._render(d.template, member, d.data, d.id)
+            return await self._render(d.template, member, d.data, d.id)
         except PolicyHold as hold:
             return DeliveryOutcome(d.id, State.HELD, hold.reason, retry_at=hold.until)
         except RenderError as exc:
             return DeliveryOutcome(d.id, State.FAILED, f"render: {exc}")
+        except SpeechError as exc:  # every speech engine failed: worth another try later
+            return self._retry_or_fail(d, now, f"speech: {exc}", None)
+        except Exception as exc:  # a bug must fail one delivery, not wedge the batch's leases
+            log.exception("worker %s: rendering delivery %d failed", self.id, d.id)
+            return DeliveryOutcome(
+                d.id, State.FAILED, f"render: internal error ({type(exc).__name__})"
+            )
+
+    async def send(self, d: ClaimedDelivery, result: RenderResult) -> DeliveryOutcome:
+        """Hand the rendered message to its transport and say what happened."""
         message = result.message
-        lang, fallback = result.lang, result.fallback
         transport = self.transports[message.format]
         try:
             await transport.send(message)
         except PermanentError as exc:
-            return DeliveryOutcome(
-                d.id,
-                State.FAILED,
-                f"{transport.name}: {exc}",
-                language=lang,
-                format=message.format,
-                language_fallback=fallback,
-                message_id=message.message_id,
-            )
+            return self._outcome(d, State.FAILED, f"{transport.name}: {exc}", result)
         except TransientError as exc:
-            attempts = d.attempts + 1
-            w = self.settings.workers
-            if attempts >= w.max_attempts:
-                return DeliveryOutcome(
-                    d.id,
-                    State.FAILED,
-                    f"gave up after {attempts} attempts: {transport.name}: {exc}",
-                    language=lang,
-                    format=message.format,
-                    language_fallback=fallback,
-                    message_id=message.message_id,
-                )
-            delay = backoff_seconds(
-                attempts, w.backoff_base_seconds, w.backoff_max_seconds, self._rng
+            return self._retry_or_fail(d, self._clock(), f"{transport.name}: {exc}", result)
+        return self._outcome(d, State.SENT, None, result)
+
+    def _retry_or_fail(
+        self, d: ClaimedDelivery, now: datetime, reason: str, result: RenderResult | None
+    ) -> DeliveryOutcome:
+        attempts = d.attempts + 1
+        w = self.settings.workers
+        if attempts >= w.max_attempts:
+            return self._outcome(
+                d, State.FAILED, f"gave up after {attempts} attempts: {reason}", result
             )
-            return DeliveryOutcome(
-                d.id,
-                State.RETRY_WAIT,
-                f"{transport.name}: {exc}",
-                retry_at=now + timedelta(seconds=delay),
-                language=lang,
-                format=message.format,
-                language_fallback=fallback,
-                message_id=message.message_id,
-            )
-        return DeliveryOutcome(
-            d.id,
-            State.SENT,
-            None,
-            language=lang,
-            format=message.format,
-            language_fallback=fallback,
-            message_id=message.message_id,
+        delay = backoff_seconds(attempts, w.backoff_base_seconds, w.backoff_max_seconds, self._rng)
+        return self._outcome(
+            d, State.RETRY_WAIT, reason, result, retry_at=now + timedelta(seconds=delay)
         )
 
-
-def summarize(outcomes: Sequence[DeliveryOutcome]) -> dict[str, int]:
-    counts: dict[str, int] = {}
-    for o in outcomes:
-        counts[o.state] = counts.get(o.state, 0) + 1
-    return counts
+    @staticmethod
+    def _outcome(
+        d: ClaimedDelivery,
+        state: State,
+        reason: str | None,
+        result: RenderResult | None,
+        retry_at: datetime | None = None,
+    ) -> DeliveryOutcome:
+        if result is None:
+            return DeliveryOutcome(d.id, state, reason, retry_at=retry_at)
+        return DeliveryOutcome(
+            d.id,
+            state,
+            reason,
+            retry_at=retry_at,
+            language=result.lang,
+            format=result.message.format,
+            language_fallback=result.fallback,
+            message_id=result.message.message_id,
+        )

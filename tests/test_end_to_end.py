@@ -9,6 +9,7 @@ from __future__ import annotations
 import email
 import email.policy
 import inspect
+import itertools
 import json
 import os
 import signal
@@ -87,6 +88,10 @@ async def test_campaign_reaches_every_inbox(env: HubEnv, smtp_server: SmtpTestSe
     rows = body["deliveries"]
     assert {row["member_id"] for row in rows} == {f"M-{i}" for i in range(5)} | {"M-relay"}
     assert {row["message_id"] for row in rows} == set(message_ids)
+    # Every state change is recorded, in order, with its time.
+    history = await env.hub.store.delivery_history(rows[0]["id"])
+    assert [h.state for h in history] == ["queued", "rendering", "sending", "sent"]
+    assert all(a.at <= b.at for a, b in itertools.pairwise(history))
     status, body = await env.call("GET", f"/v1/campaigns/{cid}/deliveries?state=skipped")
     assert [row["member_id"] for row in body["deliveries"]] == ["M-out"]
     assert "opted out" in body["deliveries"][0]["last_error"]
