@@ -19,6 +19,7 @@ import time
 from collections import Counter
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -291,3 +292,32 @@ async def test_killed_worker_loses_no_member(
         for rcpt in duplicates:
             ids = {parse(r.content)["Message-ID"] for r in received if r.rcpt_tos[0] == rcpt}
             assert len(ids) == 1
+
+
+async def test_a_render_bug_fails_one_delivery_and_speech_outages_retry(
+    env: HubEnv, smtp_server: SmtpTestServer
+) -> None:
+    from commhub.errors import SpeechError
+
+    for m in ("M-bug", "M-speech", "M-ok"):
+        await env.add_member(m)
+    cid = await env.campaign(
+        "refill_reminder", [{"member_id": m, "data": REFILL} for m in ("M-bug", "M-speech", "M-ok")]
+    )
+    real = env.hub.renderer.render
+    speech_down = [True]
+
+    async def render(topic: str, member: Any, data: dict[str, Any], delivery_id: int) -> Any:
+        if member.member_id == "M-bug":
+            raise KeyError("a bug in a renderer")
+        if member.member_id == "M-speech" and speech_down[0]:
+            raise SpeechError("every engine failed")
+        return await real(topic, member, data, delivery_id)
+
+    worker = Worker(env.settings, env.hub.store, render, env.hub.transports)
+    await worker.run_once()
+    assert await env.counts(cid) == {"failed": 1, "retry_wait": 1, "sent": 1}
+    speech_down[0] = False
+    assert await env.drain(cid, worker) == {"failed": 1, "sent": 2}
+    _, body = await env.call("GET", f"/v1/campaigns/{cid}/deliveries?state=failed")
+    assert body["deliveries"][0]["last_error"] == "render: internal error (KeyError)"
