@@ -19,7 +19,7 @@ import re
 from dataclasses import dataclass
 from email.utils import formatdate
 from functools import lru_cache
-from typing import TYPE_CHECKING, NotRequired, TypedDict
+from typing import TYPE_CHECKING, NotRequired, Protocol, TypedDict
 
 from commhub.errors import RenderError
 
@@ -133,11 +133,18 @@ def encode_text(text: str, boundary: str, *, ascii_charset: str = "utf-8") -> Bo
     return Body("utf-8", "base64", encode_base64(raw.replace(b"\n", CRLF)))
 
 
-Text = str | tuple[str, str]  # a whole body, or (head, tail) with a constant tail
+class Encodable(Protocol):
+    """A body that encodes itself (chunked.Filled: constant chunks encoded once)."""
+
+    def encode(self) -> Body: ...
+
+
+# A whole body, (head, tail) with a constant tail, or a pre-encoded chunked body.
+Text = str | tuple[str, str] | Encodable
 
 
 def encode_body(text: Text, boundary: str) -> Body:
-    """Encode a body given whole or as (head, tail).
+    """Encode a body given whole, as (head, tail), or as an Encodable.
 
     The tail (the LA-3 footer: the same for every member of a language) is encoded once and
     cached; quoted-printable works line by line, so when the head ends with a line break the
@@ -145,6 +152,8 @@ def encode_body(text: Text, boundary: str) -> Body:
     """
     if isinstance(text, str):
         return encode_text(text, boundary)
+    if not isinstance(text, tuple):
+        return text.encode()  # quoted-printable or base64: never holds a `=_` boundary
     head, tail = text
     if not tail:
         return encode_text(head, boundary)

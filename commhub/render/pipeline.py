@@ -29,7 +29,15 @@ from commhub.content.variables import Phone
 from commhub.domain import Format, Member, OutgoingMessage, message_id_for
 from commhub.errors import PolicyHold, RenderError
 from commhub.languages import LANGUAGES, display_name
-from commhub.render.large_print import DEFAULT_TEMPLATES, LargePrintLayout, text_head, text_tail
+from commhub.render.chunked import ChunkedBody, Filled
+from commhub.render.large_print import (
+    DEFAULT_TEMPLATES,
+    LargePrintLayout,
+    SlottedHead,
+    head_shape,
+    text_head,
+    text_tail,
+)
 from commhub.render.message_parts import Parts, Passage, Prepared, prepare
 from commhub.render.mime import Envelope, MimeBuilder, header_safe
 from commhub.render.relay_text import relay_text, to_tty
@@ -66,6 +74,12 @@ class RenderResult:
     extras: dict[str, str] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class _HtmlBody:
+    body: ChunkedBody
+    slotted: SlottedHead | None  # None: the whole head is one slot
+
+
 def _is_tty_language(tag: str) -> bool:
     lang = LANGUAGES.get(tag)
     return bool(lang and lang.tty_encodable)
@@ -91,9 +105,11 @@ class Renderer:
         plan = settings.plan
         self.mime = MimeBuilder(plan.name, plan.from_address, plan.reply_to)
         self._prepared: dict[tuple[Any, ...], Prepared] = {}
-        # Per prepared (topic, language, kind): the LA-3 footer ends of the HTML and text
-        # parts, the same for every member; rendered once and encoded once (mime.encode_body).
-        self._tails: dict[int, tuple[str, str]] = {}
+        # Per prepared (topic, language, kind) and head shape: the HTML and text bodies as
+        # constant chunks (markup, contact block, LA-3 footer) encoded once, with slots for
+        # what each member's message says (chunked.ChunkedBody).
+        self._html_bodies: dict[tuple[int, tuple[object, ...]], _HtmlBody] = {}
+        self._text_bodies: dict[int, ChunkedBody] = {}
         self._msgids = {name: self.message_msgids(t) for name, t in self.topics.items()}
 
     @staticmethod
@@ -304,15 +320,27 @@ class Renderer:
             optional_lines=optional_lines,
         )
 
-    def _bodies(self, prepared: Prepared, parts: Parts) -> tuple[str, str, str, str]:
-        """(html head, html tail, text head, text tail) of a large-print body."""
-        tails = self._tails.get(id(prepared))
-        if tails is None:
-            tails = self._tails[id(prepared)] = (
-                self.layout.html(parts, "tail"),
-                text_tail(parts),
-            )
-        return self.layout.html(parts, "head"), tails[0], text_head(parts), tails[1]
+    def _bodies(self, prepared: Prepared, parts: Parts) -> tuple[Filled, Filled]:
+        """The (text, html) bodies of a large-print message, as chunks and slots."""
+        key = (id(prepared), head_shape(parts))
+        html = self._html_bodies.get(key)
+        if html is None:
+            slotted = self.layout.slotted_head(parts)
+            tail = self.layout.html(parts, "tail")
+            if slotted is None:  # pragma: no cover - a layout showing a field twice
+                html = self._html_bodies[key] = _HtmlBody(ChunkedBody(("", ""), tail), None)
+            else:
+                html = self._html_bodies[key] = _HtmlBody(
+                    ChunkedBody(slotted.pieces, tail), slotted
+                )
+        if html.slotted is None:  # pragma: no cover
+            html_slots: tuple[str, ...] = (self.layout.html(parts, "head"),)
+        else:
+            html_slots = html.slotted.slots(parts)
+        text = self._text_bodies.get(id(prepared))
+        if text is None:
+            text = self._text_bodies[id(prepared)] = ChunkedBody(("", ""), text_tail(parts))
+        return Filled(text, (text_head(parts),)), Filled(html.body, html_slots)
 
     def _large_print(
         self,
@@ -325,18 +353,16 @@ class Renderer:
     ) -> RenderResult:
         prepared = self._prepare(topic, plan, "print", False)
         parts = self._fill(prepared, member, values, "print")
-        html_head, html_tail, text_head_, text_tail_ = self._bodies(prepared, parts)
+        text, html = self._bodies(prepared, parts)
         envelope = self._envelope(delivery_id, self._email_to(member), parts.subject, plan)
-        raw = self.mime.alternative(
-            text=(text_head_, text_tail_), html=(html_head, html_tail), **envelope
-        )
+        raw = self.mime.alternative(text=text, html=html, **envelope)
         return self._result(
             plan=plan,
             envelope=envelope,
             fmt=Format.LARGE_PRINT_EMAIL,
             raw=raw,
-            text=text_head_ + text_tail_,
-            html=html_head + html_tail,
+            text=text.text(),
+            html=html.text(),
             notes=notes or [],
         )
 

@@ -101,9 +101,25 @@ def write_value(
     raise RenderError(f"cannot write a value of type {type(value).__name__}")
 
 
+@lru_cache(maxsize=8192, typed=True)
+def _written(value: Any, lang: str, kind: Kind, speech_style: SpeechStyle) -> str:
+    # A campaign repeats the same dates, times and amounts for thousands of members: Babel's
+    # formatting (~10 us a value) runs once per distinct (value, language, kind). `typed`
+    # keeps 1 and Decimal("1") apart; every value type here is immutable and hashable.
+    return write_value(value, locale_for(lang), kind, speech_style)
+
+
 def write_values(
     values: dict[str, Any], lang: str, kind: Kind, speech_style: SpeechStyle = "espeak"
 ) -> dict[str, str]:
     """Every variable of a message written for `kind` in the language `lang`."""
-    locale = locale_for(lang)
-    return {name: write_value(v, locale, kind, speech_style) for name, v in values.items()}
+    out: dict[str, str] = {}
+    for name, v in values.items():
+        if isinstance(v, str):
+            out[name] = v
+        else:
+            try:
+                out[name] = _written(v, lang, kind, speech_style)
+            except TypeError:  # pragma: no cover - an unhashable value: write it directly
+                out[name] = write_value(v, locale_for(lang), kind, speech_style)
+    return out
