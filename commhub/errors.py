@@ -20,7 +20,9 @@ aiosmtplib, sqlite3 or asyncpg exceptions.
 
 from __future__ import annotations
 
+import traceback
 from dataclasses import dataclass, field
+from types import TracebackType
 from typing import Any
 
 
@@ -103,3 +105,13 @@ class TranslationError(CommhubError):
 
 class StoreError(CommhubError):
     """The database failed."""
+
+
+def loggable(exc_type: type[BaseException] | None, tb: TracebackType | None) -> str:
+    """An unexpected error for the log: its type and frames (file, line, function) only.
+
+    Never the message or source lines: either could quote member data (names, addresses,
+    message text), which must not reach the logs.
+    """
+    frames = "\n".join(f"  {f.filename}:{f.lineno} in {f.name}" for f in traceback.extract_tb(tb))
+    return f"{exc_type.__name__ if exc_type else '?'}\n{frames}"

@@ -12,13 +12,12 @@ from __future__ import annotations
 import logging
 import secrets
 import sys
-import traceback
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from aiohttp import web
 
-from commhub.errors import Conflict, NotFound, Problem, StoreError, ValidationError
+from commhub.errors import Conflict, NotFound, Problem, StoreError, ValidationError, loggable
 
 log = logging.getLogger("commhub.api")
 
@@ -138,15 +137,7 @@ def _log_unexpected(request: web.Request, kind: str) -> str:
     exc_type, _, tb = sys.exc_info()
     route = request.match_info.route.resource
     name = route.canonical if route is not None else "?"
-    # File, line and function only: source lines and the message could quote member data.
-    frames = "\n".join(f"  {f.filename}:{f.lineno} in {f.name}" for f in traceback.extract_tb(tb))
     log.error(
-        "%s error %s on %s %s: %s\n%s",
-        kind,
-        error_id,
-        request.method,
-        name,
-        exc_type.__name__ if exc_type else "?",
-        frames,
+        "%s error %s on %s %s: %s", kind, error_id, request.method, name, loggable(exc_type, tb)
     )
     return error_id
