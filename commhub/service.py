@@ -24,7 +24,7 @@ from commhub.store.base import Store
 from commhub.store.factory import open_store
 from commhub.transports.base import Transport
 from commhub.transports.factory import build_transports
-from commhub.worker import Worker
+from commhub.worker import OutcomeHook, Worker
 
 log = logging.getLogger("commhub")
 
@@ -41,8 +41,11 @@ class Hub:
     renderer: Renderer
     transports: dict[Format, Transport]
 
-    def worker(self, **kwargs: object) -> Worker:
-        return Worker(self.settings, self.store, self.renderer.render, self.transports, **kwargs)  # type: ignore[arg-type]
+    def worker(self, *, on_outcome: OutcomeHook | None = None) -> Worker:
+        """A worker over this hub's store, renderer and transports."""
+        return Worker(
+            self.settings, self.store, self.renderer.render, self.transports, on_outcome=on_outcome
+        )
 
 
 @contextlib.asynccontextmanager

@@ -114,8 +114,8 @@ class HubEnv:
         assert status == 201, body
         return str(body["id"])
 
-    def worker(self, **kwargs: Any) -> Worker:
-        return self.hub.worker(**kwargs)
+    def worker(self) -> Worker:
+        return self.hub.worker()
 
     async def counts(self, campaign_id: str) -> dict[str, int]:
         status, body = await self.call("GET", f"/v1/campaigns/{campaign_id}")
