@@ -23,6 +23,7 @@ timeout, shutdown and error plumbing. Not worth it: aiosmtplib stays.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import logging
 import re
@@ -46,53 +47,32 @@ _MAX_REASON = 200
 _CONFIG_CODES = frozenset({530, 534, 535, 538})
 
 
-# -- aiosmtplib's per-message regexes, skipped when they would change nothing ------------------
-# Profiling a worker (py-spy --gil, 32 KB large-print emails to smtp-sink) showed ~38% of its
-# CPU in two regex passes aiosmtplib makes over every message: line-ending normalization
-# (twice when the server offers SIZE: once to compute the size, once before DATA) and
-# dot-stuffing. commhub's messages are CRLF-only, so a cheap check finds there is nothing to
-# normalize, and dot-stuffing is a `bytes.replace` (together ~0.1 ms instead of ~0.4 ms per
-# message). The output is byte for byte the same (checked against the library's code).
-_normalize_slow = aiosmtplib.protocol.normalize_message_line_endings
+# -- the DATA payload, built with as few whole-message passes as possible ------------------------
+# Profiling a worker (py-spy --gil, 30 KB large-print emails to smtp-sink) showed ~45% of the
+# event loop's time in whole-message byte passes: aiosmtplib's sendmail normalizes line endings
+# with a regex (twice with SIZE), dot-stuffs with another, appends the terminator (a copy of the
+# message), then writes. Each pass over a fresh 30 KB message misses the CPU cache, so the count
+# of passes is what costs. The transport therefore runs the SMTP transaction itself on
+# aiosmtplib's public commands (MAIL, RCPT, RSET; the protocol's write and read_response) and
+# builds the payload once: three `count`s find a CRLF-only message (nothing to normalize), one
+# `replace` dot-stuffs (no copy when no line starts with a dot), and the terminator goes out as
+# its own write. The bytes on the wire are the same as aiosmtplib's (tests/test_smtp_wire.py).
+def wire_payload(raw: bytes) -> tuple[int, bytes]:
+    """The SIZE of `raw` and the bytes DATA sends before the final `.` line.
 
-
-# With SIZE, aiosmtplib normalizes the same message twice (MAIL's size, then DATA): the
-# result waits here between the two, keyed by identity (the entry holds the message, so its
-# id cannot be reused while it is here). At most one entry per send in flight.
-_pending: dict[int, tuple[bytes, bytes]] = {}
-_PENDING_MAX = 256
-
-
-def normalize_line_endings(message: bytes) -> bytes:
-    """aiosmtplib's `normalize_message_line_endings` (lone CR/LF -> CRLF, final CRLF), with a
-    fast path for messages that are CRLF-only already."""
-    hit = _pending.pop(id(message), None)
-    if hit is not None and hit[0] is message:
-        return hit[1]
-    crlf = message.count(b"\r\n")
-    if message.count(b"\n") == crlf and message.count(b"\r") == crlf:
-        result = message if message.endswith(b"\r\n") else message + b"\r\n"
-    else:
-        result = _normalize_slow(message)
-    if len(_pending) >= _PENDING_MAX:  # sends that failed between MAIL and DATA
-        _pending.clear()
-    _pending[id(message)] = (message, result)
-    return result
-
-
-class DotStuffing:
-    """Stands in for aiosmtplib's `PERIOD_REGEX` (`(?m)^\\.`): `sub(b"..", message)` doubles
-    the dot that starts a line with two C-speed `bytes` operations instead of a regex pass."""
-
-    def __init__(self, pattern: re.Pattern[bytes]) -> None:
-        self.pattern = pattern
-
-    def sub(self, repl: bytes, string: bytes) -> bytes:
-        if repl != b"..":  # not the call this stands in for: let the pattern do it
-            return self.pattern.sub(repl, string)
-        # `^` matches at the start and after every LF; "\n." occurrences cannot overlap.
-        stuffed = string.replace(b"\n.", b"\n..")
-        return b"." + stuffed if stuffed.startswith(b".") else stuffed
+    As aiosmtplib does it: lone CR or LF become CRLF and a final CRLF is added (the SIZE is
+    that length, RFC 1870), then a dot starting a line is doubled (RFC 5321 4.5.2).
+    """
+    crlf = raw.count(b"\r\n")
+    if raw.count(b"\n") != crlf or raw.count(b"\r") != crlf:  # a lone CR or LF somewhere
+        raw = aiosmtplib.protocol.normalize_message_line_endings(raw)
+    elif not raw.endswith(b"\r\n"):
+        raw += b"\r\n"
+    size = len(raw)
+    stuffed = raw.replace(b"\n.", b"\n..")  # `raw` itself when there is nothing to double
+    if stuffed.startswith(b"."):
+        stuffed = b"." + stuffed
+    return size, stuffed
 
 
 # aiosmtplib parses each address with `email.utils.parseaddr` four times per message (sendmail
@@ -115,19 +95,12 @@ def quote_address(address: str) -> str:
 
 
 def _install_fast_paths() -> None:
-    """Swap the helpers in (once); a future aiosmtplib without them is left alone."""
-    protocol, smtp = aiosmtplib.protocol, aiosmtplib.smtp
-    if getattr(protocol, "normalize_message_line_endings", None) is _normalize_slow:
-        protocol.normalize_message_line_endings = normalize_line_endings
-    if getattr(smtp, "normalize_message_line_endings", None) is _normalize_slow:
-        setattr(smtp, "normalize_message_line_endings", normalize_line_endings)  # noqa: B010
+    """Swap the memoized address parse in (once); a future aiosmtplib without it is left alone."""
+    smtp = aiosmtplib.smtp
     if getattr(smtp, "parse_address", None) is _parse_slow:
         setattr(smtp, "parse_address", parse_address)  # noqa: B010
     if getattr(smtp, "quote_address", None) is _quote_slow:
         setattr(smtp, "quote_address", quote_address)  # noqa: B010
-    pattern = getattr(protocol, "PERIOD_REGEX", None)
-    if isinstance(pattern, re.Pattern) and pattern.pattern == rb"(?m)^\.":
-        setattr(protocol, "PERIOD_REGEX", DotStuffing(pattern))  # noqa: B010 (typed as Pattern)
 
 
 _install_fast_paths()
@@ -227,12 +200,7 @@ class SmtpTransport:
             if fresh:
                 await self._connect(client)
             try:
-                await client.sendmail(
-                    message.sender,
-                    message.recipients,
-                    message.raw,
-                    mail_options=self._mail_options(client, message),
-                )
+                await self._transaction(client, message)
                 # Partial acceptance returns normally: the accepted recipients have the
                 # message, so a retry would duplicate it; the refused ones are logged by id.
                 return
@@ -271,6 +239,65 @@ class SmtpTransport:
                 await self._drop(client)
                 raise TransientError(f"smtp error: {type(exc).__name__}") from None
 
+    async def _transaction(self, client: aiosmtplib.SMTP, message: OutgoingMessage) -> None:
+        """MAIL, RCPT for each recipient, DATA: aiosmtplib's `sendmail` (same commands, same
+        errors, RSET after a refusal) with the payload built once (see `wire_payload`).
+
+        Raises SMTPRecipientsRefused only when every recipient was refused; a partial
+        acceptance returns normally. No lock: the pool lends a connection to one send at a time.
+        """
+        # Check every address before the envelope starts (ValueError: cannot be sent).
+        parse_address(message.sender)
+        for recipient in message.recipients:
+            parse_address(recipient)
+        options = self._mail_options(client, message) or []
+        utf8 = "SMTPUTF8" in options
+        if utf8 and not client.supports_extension("smtputf8"):
+            raise aiosmtplib.SMTPNotSupported("SMTPUTF8 is not supported by this server")
+        size, payload = wire_payload(message.raw)
+        if client.supports_extension("size"):
+            options.insert(0, f"size={size}")
+        encoding = "utf-8" if utf8 else "ascii"
+        try:
+            await client.mail(message.sender, options=options, encoding=encoding)
+            refused: list[aiosmtplib.SMTPRecipientRefused] = []
+            for recipient in message.recipients:
+                try:
+                    await client.rcpt(recipient, encoding=encoding)
+                except aiosmtplib.SMTPRecipientRefused as exc:
+                    refused.append(exc)
+            if len(refused) == len(message.recipients):
+                raise aiosmtplib.SMTPRecipientsRefused(refused)
+            await self._data(client, payload)
+        except (aiosmtplib.SMTPResponseException, aiosmtplib.SMTPRecipientsRefused):
+            # Reset the envelope for the connection's next message; a failing RSET would
+            # only hide the error that matters.
+            with contextlib.suppress(ConnectionError, aiosmtplib.SMTPResponseException):
+                await client.rset()
+            raise
+
+    @staticmethod
+    async def _data(client: aiosmtplib.SMTP, payload: bytes) -> None:
+        """DATA, the payload, the `.` line (aiosmtplib's data command without its passes)."""
+        protocol = client.protocol
+        if protocol is None:
+            raise aiosmtplib.SMTPServerDisconnected("Connection lost")
+        try:
+            # read_response arms the protocol for the reply before it first yields, so a
+            # reply cannot arrive unnoticed between a write and its read.
+            protocol.write(b"DATA\r\n")
+            start = await protocol.read_response(timeout=client.timeout)
+            if start.code != 354:
+                raise aiosmtplib.SMTPDataError(start.code, start.message)
+            protocol.write(payload)
+            protocol.write(b".\r\n")
+            done = await protocol.read_response(timeout=client.timeout)
+        except (aiosmtplib.SMTPServerDisconnected, aiosmtplib.SMTPTimeoutError):
+            client.close()  # the reply stream is out of step: never reuse the connection
+            raise
+        if done.code != 250:
+            raise aiosmtplib.SMTPDataError(done.code, done.message)
+
     @staticmethod
     def _mail_options(client: aiosmtplib.SMTP, message: OutgoingMessage) -> list[str] | None:
         if message.raw.isascii() and message.sender.isascii():
@@ -287,6 +314,15 @@ class SmtpTransport:
     async def _connect(self, client: aiosmtplib.SMTP) -> None:
         try:
             await client.connect()
+            # EHLO now, so the server's extensions (SIZE, SMTPUTF8, 8BITMIME) are known before
+            # the first MAIL; HELO when the server does not speak ESMTP.
+            if client.is_ehlo_or_helo_needed:
+                try:
+                    await client.ehlo()
+                except aiosmtplib.SMTPHeloError:
+                    if not client.is_connected:
+                        raise
+                    await client.helo()
         except aiosmtplib.SMTPAuthenticationError as exc:
             await self._drop(client)
             raise TransientError(

@@ -1,0 +1,48 @@
+"""The SMTP transport's DATA payload is byte for byte what aiosmtplib would send."""
+
+from __future__ import annotations
+
+import random
+
+import aiosmtplib.protocol
+import pytest
+
+from commhub.transports.smtp import wire_payload
+
+
+def reference(raw: bytes) -> tuple[int, bytes]:
+    """aiosmtplib's own steps: normalize (its length is the SIZE), then dot-stuff."""
+    normalized = aiosmtplib.protocol.normalize_message_line_endings(raw)
+    return len(normalized), aiosmtplib.protocol.PERIOD_REGEX.sub(b"..", normalized)
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b"Subject: x\r\n\r\nbody\r\n",
+        b"Subject: x\r\n\r\nno final line ending",
+        b".starts with a dot\r\n..two dots\r\nmiddle . dot\r\n.\r\n",
+        b"lone LF\nlone CR\rmixed\r\n.after LF\n.after CR\r.end",
+        b"LF before CR\n\rx\r\n",
+        b"",
+        b".",
+        b"\r\n.\r\n",
+    ],
+)
+def test_payload_matches_aiosmtplib(raw: bytes) -> None:
+    assert wire_payload(raw) == reference(raw)
+
+
+def test_random_messages_match_aiosmtplib() -> None:
+    rng = random.Random(5)
+    alphabet = b"ab.\r\n \xc3\xa9"
+    for _ in range(2000):
+        raw = bytes(rng.choice(alphabet) for _ in range(rng.randrange(0, 40)))
+        assert wire_payload(raw) == reference(raw), raw
+
+
+def test_crlf_message_without_leading_dots_is_not_copied() -> None:
+    raw = b"Subject: x\r\n\r\n" + b"QUJD\r\n" * 1000
+    size, payload = wire_payload(raw)
+    assert size == len(raw)
+    assert payload is raw
