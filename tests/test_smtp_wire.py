@@ -46,3 +46,9 @@ def test_crlf_message_without_leading_dots_is_not_copied() -> None:
     size, payload = wire_payload(raw)
     assert size == len(raw)
     assert payload is raw
+
+
+def test_many_dots_before_a_line_starting_with_one() -> None:
+    raw = b"Subject: x\r\n\r\n" + b"a. b. c. d.\r\n" * 20 + b".hidden\r\n"
+    assert wire_payload(raw) == reference(raw)
+    assert wire_payload(raw)[1].endswith(b"\r\n..hidden\r\n")
