@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import random
 
+import aiosmtplib.email
 import aiosmtplib.protocol
 import pytest
 
-from commhub.transports.smtp import wire_payload
+from commhub.transports.smtp import parse_address, wire_payload
 
 
 def reference(raw: bytes) -> tuple[int, bytes]:
@@ -52,3 +53,23 @@ def test_many_dots_before_a_line_starting_with_one() -> None:
     raw = b"Subject: x\r\n\r\n" + b"a. b. c. d.\r\n" * 20 + b".hidden\r\n"
     assert wire_payload(raw) == reference(raw)
     assert wire_payload(raw)[1].endswith(b"\r\n..hidden\r\n")
+
+
+def test_address_parse_matches_aiosmtplib() -> None:
+    rng = random.Random(7)
+    plain, odd = "ab.-_+%@9", 'ab.-_+%@9 <>"()é,:'
+    samples = ["member.1+x@example-mail.org", "Name <a@b.org>", "a..b@c.org", ".a@b", "a@b."]
+    for alphabet in (plain, odd):
+        samples += [
+            "".join(rng.choice(alphabet) for _ in range(rng.randrange(1, 14))) for _ in range(20000)
+        ]
+    for address in samples:
+        try:
+            expected: str | type[ValueError] = aiosmtplib.email.parse_address(address)
+        except ValueError:
+            expected = ValueError
+        try:
+            got: str | type[ValueError] = parse_address(address)
+        except ValueError:
+            got = ValueError
+        assert got == expected, address
