@@ -32,6 +32,7 @@ from commhub.store.rows import (
     EPOCH,
     FINAL,
     OPEN_STATES,
+    campaign_counts,
     campaign_status,
     check_unique_members,
     member_from_fields,
@@ -589,20 +590,7 @@ class PostgresStore:
             )
         if found is None:
             raise NotFound(f"no campaign {campaign_id}")
-        by_state = {str(s): 0 for s in State}
-        by_language: dict[str, int] = {}
-        by_format: dict[str, int] = {}
-        total = fallback = 0
-        for state, language, fmt, lang_fallback, n in rows:
-            total += n
-            by_state[state] = by_state.get(state, 0) + n
-            if language is not None:
-                by_language[language] = by_language.get(language, 0) + n
-            if fmt is not None:
-                by_format[fmt] = by_format.get(fmt, 0) + n
-            if lang_fallback:
-                fallback += n
-        return CampaignCounts(total, by_state, by_language, by_format, fallback)
+        return campaign_counts(rows)
 
     async def list_deliveries(
         self, campaign_id: str, state: str | None = None, limit: int = 100, after_id: int = 0

@@ -9,6 +9,7 @@ from typing import Any
 
 from commhub.domain import FINAL_STATES, Format, Member, State
 from commhub.errors import Problem, ValidationError
+from commhub.store.base import CampaignCounts
 
 # States a delivery is in while work remains; "done" means none of these is left.
 OPEN_STATES: tuple[str, ...] = tuple(str(s) for s in State if s not in FINAL_STATES)
@@ -103,3 +104,21 @@ def unknown_members_error(member_ids: Sequence[str], known: set[str]) -> Validat
     if problems:
         return ValidationError("unknown members in recipients", problems)
     return None
+
+
+def campaign_counts(rows: Sequence[tuple[Any, ...]]) -> CampaignCounts:
+    """Fold `(state, language, format, language_fallback, n)` rows into a campaign's counts."""
+    by_state = {str(s): 0 for s in State}
+    by_language: dict[str, int] = {}
+    by_format: dict[str, int] = {}
+    total = fallback = 0
+    for state, language, fmt, lang_fallback, n in rows:
+        total += n
+        by_state[state] = by_state.get(state, 0) + n
+        if language is not None:
+            by_language[language] = by_language.get(language, 0) + n
+        if fmt is not None:
+            by_format[fmt] = by_format.get(fmt, 0) + n
+        if lang_fallback:
+            fallback += n
+    return CampaignCounts(total, by_state, by_language, by_format, fallback)

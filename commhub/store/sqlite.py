@@ -36,6 +36,7 @@ from commhub.store.rows import (
     FINAL,
     LEASED_STATES,
     OPEN_STATES,
+    campaign_counts,
     campaign_status,
     check_unique_members,
     member_from_fields,
@@ -550,7 +551,7 @@ class SqliteStore:
                 conn.execute("COMMIT")
             if found is None:
                 raise NotFound(f"no campaign {campaign_id}")
-            return _counts(rows)
+            return campaign_counts(rows)
 
         return await self._run(read)
 
@@ -875,23 +876,6 @@ class SqliteStore:
             return totals
 
         return await self._run(read)
-
-
-def _counts(rows: Sequence[tuple[Any, ...]]) -> CampaignCounts:
-    by_state = {str(s): 0 for s in State}
-    by_language: dict[str, int] = {}
-    by_format: dict[str, int] = {}
-    total = fallback = 0
-    for state, language, fmt, lang_fallback, n in rows:
-        total += n
-        by_state[state] = by_state.get(state, 0) + n
-        if language is not None:
-            by_language[language] = by_language.get(language, 0) + n
-        if fmt is not None:
-            by_format[fmt] = by_format.get(fmt, 0) + n
-        if lang_fallback:
-            fallback += n
-    return CampaignCounts(total, by_state, by_language, by_format, fallback)
 
 
 def _statements(script: str) -> Iterator[str]:
