@@ -28,10 +28,10 @@ from benchmarks.common import (
     header,
     machine,
     make_members,
-    postgres_available,
     run,
     serve,
     smtp_section,
+    usable_stores,
     workdir,
     write_config,
 )
@@ -127,10 +127,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     )
     results: dict[str, Any] = {}
     with smtp_sink() as smtp:
-        for kind in args.stores:
-            if kind == "postgres" and not postgres_available():
-                print("PostgreSQL unreachable: skipped")
-                continue
+        for kind in usable_stores(args.stores):
             results[kind] = measure(kind, args.n, args.concurrency, args.seconds, smtp)
     print("target: p99 < 50 ms")
     return results

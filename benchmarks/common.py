@@ -149,6 +149,14 @@ def postgres_available() -> bool:
     return bool(asyncio.run(ping()))
 
 
+def usable_stores(kinds: list[str]) -> list[str]:
+    """`kinds` without PostgreSQL when it is unreachable (said once, not per benchmark)."""
+    if "postgres" in kinds and not postgres_available():
+        print("PostgreSQL unreachable: its runs are skipped")
+        return [k for k in kinds if k != "postgres"]
+    return kinds
+
+
 @contextlib.contextmanager
 def workdir(prefix: str) -> Iterator[Path]:
     with tempfile.TemporaryDirectory(prefix=f"commhub-bench-{prefix}-") as d:

@@ -27,11 +27,11 @@ from benchmarks.common import (
     header,
     machine,
     make_members,
-    postgres_available,
     reset_peak_rss,
     rss_mb,
     run,
     serve,
+    usable_stores,
     workdir,
     write_config,
 )
@@ -115,10 +115,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     args = parser.parse_args(argv)
     header(f"Campaign intake: POST /v1/campaigns with {args.n:,} recipients; {machine()}")
     results: dict[str, Any] = {}
-    for kind in args.stores:
-        if kind == "postgres" and not postgres_available():
-            print("PostgreSQL unreachable: skipped")
-            continue
+    for kind in usable_stores(args.stores):
         results[kind] = measure(kind, args.n)
     print("target: >= 20,000 recipients/s")
     return results

@@ -24,11 +24,11 @@ from benchmarks.common import (
     free_port,
     header,
     machine,
-    postgres_available,
     reset_peak_rss,
     rss_mb,
     run,
     serve,
+    usable_stores,
     workdir,
     write_config,
 )
@@ -93,10 +93,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     args = parser.parse_args(argv)
     header(f"Member import: {args.rows:,}-row CSV streamed to POST /v1/members/import; {machine()}")
     results: dict[str, Any] = {}
-    for kind in args.stores:
-        if kind == "postgres" and not postgres_available():
-            print("PostgreSQL unreachable: skipped")
-            continue
+    for kind in usable_stores(args.stores):
         results[kind] = measure(kind, args.rows)
     print("target: streaming, server peak RSS < 250 MB")
     return results
