@@ -35,8 +35,7 @@ class State(enum.StrEnum):
     CANCELLED = "cancelled"
 
 
-# States a worker may claim (when due) and states that are final.
-CLAIMABLE_STATES = (State.QUEUED, State.RETRY_WAIT, State.HELD)
+# States no worker will touch again (the store's due rules say what is claimable).
 FINAL_STATES = (State.SENT, State.FAILED, State.SKIPPED, State.CANCELLED)
 
 

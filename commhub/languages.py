@@ -73,10 +73,6 @@ LANGUAGES: dict[str, Language] = {
 DEFAULT_LANGUAGE = "en"
 
 
-def get(tag: str) -> Language:
-    return LANGUAGES[tag]
-
-
 def display_name(given: str, family: str, tag: str) -> str:
     """The member's name in the order their language uses."""
     lang = LANGUAGES.get(tag)
