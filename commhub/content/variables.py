@@ -12,6 +12,9 @@ from datetime import date, time
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+# Line breaks and other C0 control characters (checked per value: a regex, not a loop)
+_CONTROL = re.compile(r"[\x00-\x1f]")
+
 TYPES = ("text", "date", "time", "phone", "money", "integer")
 _PHONE_DIGITS = re.compile(r"\d")
 _PHONE_SHAPE = re.compile(r"^\+?[0-9][0-9 ().-]{6,24}$")
@@ -71,7 +74,7 @@ class VarSpec:
                 raise ValueError("must not be empty")
             if len(value) > self.max_length:
                 raise ValueError(f"must be at most {self.max_length} characters")
-            if any(ord(c) < 32 for c in value):
+            if _CONTROL.search(value):
                 raise ValueError("must not contain line breaks or control characters")
             return value
         if kind == "date":

@@ -13,7 +13,6 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 import jinja2
-from markupsafe import escape
 
 from commhub.render.bidi import inline_html
 from commhub.render.message_parts import Fact, Parts
@@ -64,6 +63,7 @@ class LargePrintLayout:
             facts=tuple(Fact(f.label, next(marks)) for f in parts.facts),
             action=next(marks) if parts.action else "",
             thanks=next(marks) if parts.thanks else "",
+            html=None,
         )
         split = _MARK_RE.split(self.html(skeleton, "head"))
         order = tuple(int(i) for i in split[1::2])
@@ -107,18 +107,17 @@ class SlottedHead:
     """The HTML head of one (prepared strings, shape) rendered once, with slots for the
     per-message strings: `pieces[0] slot pieces[1] ... pieces[n]`.
 
-    `order[i]` is the index in `head_fields()` of slot i. The subject (in <title>) is plain
-    escaped; every other field goes through the same `bidi` filter as in the layout.
+    `order[i]` is the index in `head_fields()` of slot i.
     """
 
     pieces: tuple[str, ...]
     order: tuple[int, ...]
 
     def slots(self, parts: Parts) -> tuple[str, ...]:
-        fields = head_fields(parts)
-        return tuple(
-            str(escape(fields[i])) if i == 0 else str(inline_html(fields[i])) for i in self.order
-        )
+        """The slot values: `parts.html` (written by `Prepared.fill` for print) in slot order."""
+        if parts.html is None:
+            raise ValueError("slots need print parts (Prepared.fill writes their HTML)")
+        return tuple(parts.html[i] for i in self.order)
 
 
 def text_part(parts: Parts) -> str:

@@ -12,10 +12,12 @@ Parts are plain text. The HTML layout escapes them (jinja2 autoescape), so membe
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import time
+from functools import lru_cache
 
 from babel.dates import format_time
+from markupsafe import escape
 
 from commhub.content import strings
 from commhub.content.i18n import Translator
@@ -23,7 +25,7 @@ from commhub.content.topics import Plural, Text, Topic
 from commhub.content.variables import Phone
 from commhub.errors import RenderError
 from commhub.languages import LANGUAGES
-from commhub.render.bidi import isolate
+from commhub.render.bidi import inline_html, isolate
 from commhub.render.values import Kind, locale_for, write_time
 from commhub.settings import PhoneLine, PlanSettings
 from commhub.speech.spoken import SpeechStyle, phone_for_speech
@@ -97,6 +99,9 @@ class Parts(_Directed):
     thanks: str
     notices: tuple[Passage, ...]  # fallback tagline or machine-translation notice
     footer: tuple[Passage, ...]  # LA-3 language-help lines
+    # Print only: the HTML of each per-message string, in `large_print.head_fields` order,
+    # as the layout's `bidi` filter writes it (None: not computed; `replace()` must reset it).
+    html: tuple[str, ...] | None = None
 
     @property
     def align(self) -> str:
@@ -166,6 +171,14 @@ class Prepared(_Directed):
     notices: tuple[Passage, ...]
     footer: tuple[Passage, ...]
     speech_style: SpeechStyle = "espeak"
+    # Print: the builtins (plan, line, phone) isolated, and as HTML (the same for everyone).
+    isolated_builtins: Mapping[str, str] = field(init=False)
+    html_builtins: Mapping[str, str] = field(init=False)
+
+    def __post_init__(self) -> None:
+        isolated = {k: isolate(x, self.rtl) for k, x in self.builtins.items()}
+        object.__setattr__(self, "isolated_builtins", isolated)
+        object.__setattr__(self, "html_builtins", {k: html_value(x) for k, x in isolated.items()})
 
     def fill(
         self, name: str, values: Mapping[str, str], counts: Mapping[str, int] | None = None
@@ -173,43 +186,99 @@ class Prepared(_Directed):
         """The parts for one member: `values` are the variables written for this kind.
 
         In print, each inserted value is isolated (bidi.isolate) in everything but the
-        subject, so an address or a name keeps its own direction in a right-to-left message.
+        subject, so an address or a name keeps its own direction in a right-to-left message;
+        and each string is also written as HTML (`Parts.html`) by filling the template's HTML
+        with each value's HTML: escaping a short value beats escaping the filled paragraph
+        (the template's own HTML is cached), and the result is the same string.
         """
         plain = {**values, **self.builtins, "name": name}
-        v = plain
-        if self.kind == "print":
-            rtl = self.rtl
-            v = {k: isolate(x, rtl) for k, x in plain.items()}
-        paragraphs = []
+        if self.kind != "print":
+            return self._parts(plain, plain, values, counts, html=False)
+        rtl = self.rtl
+        own = {k: isolate(x, rtl) for k, x in values.items()}
+        isolated = {**own, **self.isolated_builtins, "name": isolate(name, rtl)}
+        return self._parts(plain, isolated, own, counts, html=True)
+
+    def _parts(
+        self,
+        plain: dict[str, str],
+        v: dict[str, str],
+        values: Mapping[str, str],
+        counts: Mapping[str, int] | None,
+        *,
+        html: bool,
+    ) -> Parts:
+        """Fill every string: the subject from `plain`, the others from `v`; fact lines show
+        the member's own `values` (as given: isolated in print)."""
+        paragraph_templates: list[str] = []
         for p in self.paragraphs:
             if isinstance(p, str):
-                paragraphs.append(fill_template(p, v, "a paragraph"))
+                paragraph_templates.append(p)
             else:
                 singular, plural, count = p
                 n = (counts or {}).get(count)
                 if n is None:
                     raise RenderError(f"missing count {count!r} for a plural paragraph")
-                text = self.translator.ngettext(singular, plural, n)
-                paragraphs.append(fill_template(text, v, "a paragraph"))
-        facts = []
-        for label, var in self.fact_labels:
-            if var not in values:
-                continue  # an optional variable with no value: no fact line
-            value = values[var]
-            facts.append(Fact(label, isolate(value, self.rtl) if self.kind == "print" else value))
+                paragraph_templates.append(self.translator.ngettext(singular, plural, n))
+        facts = [
+            (label, values[var])
+            for label, var in self.fact_labels
+            if var in values  # an optional variable with no value: no fact line
+        ]
+        subject = fill_template(self.subject, plain, "the subject")
+        templates = [
+            (self.heading, "the heading"),
+            (self.greeting, "the greeting"),
+            *((p, "a paragraph") for p in paragraph_templates),
+            (self.action, "the action"),
+            (self.thanks, "the thanks line"),
+        ]
+        texts = [fill_template(t, v, where) for t, where in templates]
+        heading, greeting, *paragraphs, action, thanks = texts
+        head_html: tuple[str, ...] | None = None
+        if html:
+            h = {k: html_value(x) for k, x in v.items() if k not in self.builtins}
+            h.update(self.html_builtins)
+            # In `head_fields` order: subject, heading, greeting?, paragraphs, facts,
+            # action?, thanks? (empty strings are left out, as there).
+            filled = [fill_template(html_template(t), h, where) for t, where in templates]
+            head_html = (
+                str(escape(subject)),
+                filled[0],
+                *([filled[1]] if greeting else []),
+                *filled[2:-2],
+                *(html_value(value) for _, value in facts),
+                *([filled[-2]] if action else []),
+                *([filled[-1]] if thanks else []),
+            )
         return Parts(
             lang=self.lang,
-            subject=fill_template(self.subject, plain, "the subject"),
-            heading=fill_template(self.heading, v, "the heading"),
-            greeting=fill_template(self.greeting, v, "the greeting"),
+            subject=subject,
+            heading=heading,
+            greeting=greeting,
             paragraphs=tuple(paragraphs),
-            facts=tuple(facts),
-            action=fill_template(self.action, v, "the action"),
+            facts=tuple(Fact(label, value) for label, value in facts),
+            action=action,
             contact=self.contact,
-            thanks=fill_template(self.thanks, v, "the thanks line"),
+            thanks=thanks,
             notices=self.notices,
             footer=self.footer,
+            html=head_html,
         )
+
+
+@lru_cache(maxsize=4096)
+def html_template(text: str) -> str:
+    """A translated string's HTML, placeholders kept: `%(name)s` has nothing to escape, and
+    `%%` stays `%%`. Cached: a process has a few hundred templates."""
+    return str(inline_html(text))
+
+
+@lru_cache(maxsize=16384)
+def html_value(value: str) -> str:
+    """An (isolated) value's HTML, as the layout's `bidi` filter writes it. Dates, pharmacy
+    names and the plan's builtins repeat across a campaign; the cache is bounded."""
+    return str(inline_html(value))
 
 
 def line_name(key: str, line: PhoneLine, tr: Translator) -> str:

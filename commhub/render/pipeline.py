@@ -423,6 +423,7 @@ class Renderer:
             printed,
             greeting="",
             paragraphs=(attached, *segments),
+            html=None,
             facts=(),
             action="",
             thanks="",
