@@ -487,6 +487,116 @@ async def test_sending_keeps_the_lease_and_final_states_clear_it(store: Store) -
     assert states == ["queued", "rendering", "sending", "sent"]
 
 
+async def test_a_worker_dying_mid_send_leaves_the_delivery_due_at_its_lease_expiry(
+    store: Store,  # noqa: F811
+) -> None:
+    campaign_id = await campaign_of(store, 1)
+    (got,) = await claim(store, "w1")
+    await record(store, "w1", [DeliveryOutcome(got.id, State.SENDING, message_id="<m@x>")])
+    assert await claim(store, "w2", at=NOW + timedelta(seconds=LEASE - 1)) == []
+    (again,) = await claim(store, "w2", at=NOW + timedelta(seconds=LEASE + 1))
+    assert again.id == got.id and again.attempts == 1
+    (row,) = await store.list_deliveries(campaign_id)
+    assert (row.state, row.message_id) == ("rendering", "<m@x>")
+    assert row.last_error is not None and "lease expired" in row.last_error
+
+
+async def test_record_keeps_what_an_outcome_leaves_out(store: Store) -> None:  # noqa: F811
+    campaign_id = await campaign_of(store, 2)
+    a, b = await claim(store, "w1")
+    await record(
+        store, "w1", [DeliveryOutcome(a.id, State.RETRY_WAIT, reason="421 busy", retry_at=NOW)]
+    )
+    (a,) = await claim(store, "w1")
+    sending = [
+        DeliveryOutcome(
+            i,
+            State.SENDING,
+            language="en",
+            format=Format.AUDIO,
+            language_fallback=True,
+            message_id=f"<{i}@x>",
+        )
+        for i in (a.id, b.id)
+    ]
+    await record(store, "w1", sending)
+    await record(store, "w1", sending)  # the same state again: no new history entry
+    # One batch, different outcomes: each delivery gets its own.
+    await record(
+        store,
+        "w1",
+        [
+            DeliveryOutcome(a.id, State.SENT),
+            DeliveryOutcome(b.id, State.RETRY_WAIT, reason="451 later", retry_at=NOW),
+        ],
+    )
+    rows = {r.id: r for r in await store.list_deliveries(campaign_id)}
+    assert [
+        (r.state, r.last_error, r.language, r.format, r.language_fallback, r.message_id)
+        for r in (rows[a.id], rows[b.id])
+    ] == [
+        ("sent", "421 busy", "en", "audio", True, f"<{a.id}@x>"),
+        ("retry_wait", "451 later", "en", "audio", True, f"<{b.id}@x>"),
+    ]
+    assert [h.state for h in await store.delivery_history(a.id)] == [
+        "queued", "rendering", "retry_wait", "rendering", "sending", "sent"
+    ]  # fmt: skip
+    assert [h.state for h in await store.delivery_history(b.id)] == [
+        "queued", "rendering", "sending", "retry_wait"
+    ]  # fmt: skip
+
+
+async def test_a_claim_mixes_taken_over_and_fresh_deliveries(store: Store) -> None:  # noqa: F811
+    campaign_id = await campaign_of(store, 2)
+    (dead,) = await claim(store, "w1", limit=1)
+    later = NOW + timedelta(seconds=LEASE + 1)
+    got = {c.id: c for c in await claim(store, "w2", at=later)}
+    (fresh,) = set(got) - {dead.id}
+    assert (got[dead.id].attempts, got[fresh].attempts) == (1, 0)
+    rows = {r.id: r for r in await store.list_deliveries(campaign_id)}
+    assert rows[dead.id].last_error == "lease expired; taken over"
+    assert rows[fresh].last_error is None
+    assert [(r.state, r.attempts) for r in (rows[dead.id], rows[fresh])] == [
+        ("rendering", 2),
+        ("rendering", 1),
+    ]
+    reasons = {i: (await store.delivery_history(i))[-1].reason for i in got}
+    assert reasons == {dead.id: "lease expired; taken over", fresh: "claimed"}
+
+
+async def test_a_claim_closes_an_expired_lease_of_a_cancelled_campaign(store: Store) -> None:  # noqa: F811
+    campaign_id = await campaign_of(store, 1)
+    (got,) = await claim(store, "dead")
+    assert await store.cancel_campaign(campaign_id, NOW) == 0  # leased: left to its worker
+    later = NOW + timedelta(seconds=LEASE + 1)
+    assert await claim(store, "w2", at=later) == []
+    (row,) = await store.list_deliveries(campaign_id)
+    assert row.state == "cancelled" and await store.queue_depth(later) == 0
+    last = (await store.delivery_history(got.id))[-1]
+    assert (last.state, last.reason) == ("cancelled", "campaign cancelled")
+
+
+async def test_batches_larger_than_a_statement_are_recorded_whole(store: Store) -> None:  # noqa: F811
+    # More deliveries than one SQLite statement takes parameters for: split, none lost.
+    n = 1_100
+    campaign_id = await campaign_of(store, n)
+    got = await claim(store, "w1", limit=n)
+    assert len(got) == n
+    for state in (State.SENDING, State.SENT):
+        await record(
+            store,
+            "w1",
+            [DeliveryOutcome(c.id, state, language="en", message_id=f"<{c.id}@x>") for c in got],
+        )
+    rows = await store.list_deliveries(campaign_id, limit=n)
+    assert len(rows) == n
+    assert all((r.state, r.language, r.message_id) == ("sent", "en", f"<{r.id}@x>") for r in rows)
+    assert (await store.state_totals())["sent"] == n
+    for c in (got[0], got[n // 2], got[-1]):
+        states = [h.state for h in await store.delivery_history(c.id)]
+        assert states == ["queued", "rendering", "sending", "sent"]
+
+
 async def test_retry_wait_is_due_at_retry_at(store: Store) -> None:  # noqa: F811
     campaign_id = await campaign_of(store, 1)
     (got,) = await claim(store, "w1")
