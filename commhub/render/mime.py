@@ -16,6 +16,7 @@ from __future__ import annotations
 import base64
 import binascii
 import re
+import time
 from dataclasses import dataclass
 from email.utils import formatdate
 from functools import lru_cache
@@ -100,6 +101,19 @@ def format_address(display_name: str, address: str) -> str:
         quoted = display_name.replace("\\", "\\\\").replace('"', '\\"')
         return f'"{quoted}" <{address}>'
     return f"{display_name} <{address}>"
+
+
+_date_second: tuple[int, str] = (0, "")
+
+
+def _date_now() -> str:
+    """The RFC 5322 date of this second (formatting it costs ~2 us; a second has thousands
+    of messages)."""
+    global _date_second
+    second = int(time.time())
+    if _date_second[0] != second:
+        _date_second = (second, formatdate(second, usegmt=True))
+    return _date_second[1]
 
 
 @dataclass(frozen=True)
@@ -216,7 +230,7 @@ class MimeBuilder:
         head = (
             f"To: {format_address('', envelope['to'])}\r\n"
             f"Subject: {encode_header_text(envelope['subject'])}\r\n"
-            f"Date: {envelope.get('date') or formatdate(usegmt=True)}\r\n"
+            f"Date: {envelope.get('date') or _date_now()}\r\n"
             f"Message-ID: {message_id}\r\n"
             "MIME-Version: 1.0\r\n"
             f"Content-Language: {lang}\r\n"
