@@ -8,13 +8,16 @@ from email.message import EmailMessage
 
 import pytest
 
+from commhub.domain import Format
 from commhub.errors import RenderError
+from commhub.languages import LANGUAGES
 from commhub.render.mime import (
     MimeBuilder,
     encode_header_text,
     encode_text,
     format_address,
 )
+from tests.test_render_support import TOPICS, member, real_renderer
 
 BUILDER = MimeBuilder("Evergreen Community Health Plan", "outreach@evergreen-health.example")
 
@@ -237,3 +240,41 @@ def test_a_constant_tail_encoded_apart_decodes_to_the_whole_body() -> None:
     plain, html = list(msg.iter_parts())
     assert content(plain) == head + tail
     assert content(html) == "<p>" + head + tail
+
+
+def assert_crlf_lines(raw: bytes) -> None:
+    """What OutgoingMessage.crlf_lines promises: CRLF after every line, no lone CR or LF."""
+    assert raw.endswith(b"\r\n")
+    assert raw.count(b"\r\n") == raw.count(b"\r") == raw.count(b"\n")
+
+
+@pytest.mark.parametrize("fmt", [Format.LARGE_PRINT_EMAIL, Format.RELAY_TEXT])
+def test_rendered_messages_are_crlf_only_as_they_claim(fmt: Format) -> None:
+    # The SMTP transport trusts the flag and skips its own line-ending checks.
+    renderer = real_renderer()
+    for name, topic in TOPICS.items():
+        for lang in LANGUAGES:
+            data = {
+                k: f"{v}\nwith a line break" if isinstance(v, str) and not v[:1].isdigit() else v
+                for k, v in topic.sample.items()
+            }
+            for sample in (topic.sample, data):
+                try:
+                    message = renderer.render_sync(name, member(lang, fmt), sample, 9).message
+                except RenderError:
+                    assert sample is data  # a line break is refused in some values
+                    continue
+                assert message.crlf_lines
+                assert_crlf_lines(message.raw)
+    assert_crlf_lines(
+        BUILDER.with_audio(
+            delivery_id=3,
+            to="ana@example.org",
+            subject="Audio",
+            message_id="<delivery-3@commhub.example.org>",
+            lang="es",
+            text="transcript\rwith a CR\n",
+            html="<p>transcript</p>\r\n",
+            mp3=bytes(range(256)) * 7,
+        )
+    )

@@ -73,3 +73,15 @@ def test_address_parse_matches_aiosmtplib() -> None:
         except ValueError:
             got = ValueError
         assert got == expected, address
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b"Subject: x\r\n\r\nbody\r\n",
+        b".starts with a dot\r\n..two dots\r\nmiddle . dot\r\n.\r\n",
+        b"\r\n.\r\n",
+    ],
+)
+def test_a_message_known_to_be_crlf_only_goes_out_the_same(raw: bytes) -> None:
+    assert wire_payload(raw, crlf_lines=True) == reference(raw)

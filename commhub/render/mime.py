@@ -126,13 +126,13 @@ class Body:
 
 
 def encode_text(text: str, boundary: str, *, ascii_charset: str = "utf-8") -> Body:
-    """Encode a text body (lines separated by `\\n` or CRLF) for a MIME part."""
-    text = text.replace("\r\n", "\n")
+    """Encode a text body for a MIME part. Line breaks may be `\\n`, CRLF or a lone CR: all
+    come out as CRLF, and only so (OutgoingMessage.crlf_lines)."""
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
     if text.isascii():
         raw = text.encode("ascii")
         if (
             boundary not in text
-            and "\r" not in text
             and max(map(len, raw.split(b"\n"))) <= _MAX_LINE
             and "\x00" not in text
         ):

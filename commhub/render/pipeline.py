@@ -305,6 +305,7 @@ class Renderer:
             audio=audio.mp3 if audio else None,
             text=spoken if spoken is not None else text,
             meta=meta,
+            crlf_lines=True,  # MimeBuilder's output (tests/test_render_mime.py checks it)
         )
         return RenderResult(
             message=message,
