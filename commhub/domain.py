@@ -304,6 +304,13 @@ class OutgoingMessage:
     crlf_lines: bool = False
 
 
-def message_id_for(delivery_id: int, domain: str) -> str:
-    """The stable Message-ID of a delivery: a retry after a crash sends the same id."""
-    return f"<delivery-{delivery_id}@{domain}>"
+def message_id_for(delivery_id: int, domain: str, campaign_id: str = "") -> str:
+    """The stable Message-ID of a delivery: a retry after a crash sends the same id.
+
+    The campaign id (random, 80 bits) makes it unique beyond one database: delivery ids
+    start again at 1 in a new database (a reset SQLite file, a move to PostgreSQL), and a
+    mail provider may drop a message whose Message-ID it has seen before. Previews, which
+    belong to no campaign, leave it out.
+    """
+    campaign = f".{campaign_id}" if campaign_id else ""
+    return f"<delivery-{delivery_id}{campaign}@{domain}>"

@@ -47,8 +47,9 @@ class RenderResult(Protocol):
     def fallback(self) -> bool: ...
 
 
-# async (topic, member, data, delivery_id) -> RenderResult; raises PolicyHold or RenderError.
-RenderFn = Callable[[str, Member, dict[str, Any], int], Awaitable[RenderResult]]
+# async (topic, member, data, delivery_id, campaign_id) -> RenderResult; raises PolicyHold or
+# RenderError.
+RenderFn = Callable[[str, Member, dict[str, Any], int, str], Awaitable[RenderResult]]
 OutcomeHook = Callable[[DeliveryOutcome, float], None]
 
 
@@ -267,7 +268,7 @@ class Worker:
                 d.id, State.HELD, "quiet hours in the member's time zone", retry_at=until
             )
         try:
-            return await self._render(d.template, member, d.data, d.id)
+            return await self._render(d.template, member, d.data, d.id, d.campaign_id)
         except PolicyHold as hold:
             return DeliveryOutcome(d.id, State.HELD, hold.reason, retry_at=hold.until)
         except RenderError as exc:

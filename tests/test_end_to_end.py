@@ -66,6 +66,9 @@ async def test_campaign_reaches_every_inbox(env: HubEnv, smtp_server: SmtpTestSe
     }
     message_ids = [parse(r.content)["Message-ID"] for r in received]
     assert len(set(message_ids)) == 6, "every delivery has its own Message-ID"
+    # The campaign's random id in each one keeps them unique beyond this database, whose
+    # delivery ids another database (a reset, a move to PostgreSQL) would use again.
+    assert all(m.endswith(f".{cid}@commhub.example.org>") for m in message_ids), message_ids
 
     msg = parse(by_rcpt[("m-0@example.org",)].content)
     assert msg["Subject"] == "Time to refill your prescription"
@@ -307,12 +310,14 @@ async def test_a_render_bug_fails_one_delivery_and_speech_outages_retry(
     real = env.hub.renderer.render
     speech_down = [True]
 
-    async def render(topic: str, member: Any, data: dict[str, Any], delivery_id: int) -> Any:
+    async def render(
+        topic: str, member: Any, data: dict[str, Any], delivery_id: int, campaign_id: str
+    ) -> Any:
         if member.member_id == "M-bug":
             raise KeyError("a bug in a renderer")
         if member.member_id == "M-speech" and speech_down[0]:
             raise SpeechError("every engine failed")
-        return await real(topic, member, data, delivery_id)
+        return await real(topic, member, data, delivery_id, campaign_id)
 
     worker = Worker(env.settings, env.hub.store, render, env.hub.transports)
     await worker.run_once()

@@ -217,6 +217,11 @@ def test_message_id_is_stable_for_a_delivery() -> None:
     b = render(REAL_RENDERER, "refill_reminder", "en").message
     assert a.message_id == b.message_id == "<delivery-11@commhub.example.org>"
     assert parse_email(a.raw)["Message-ID"] == a.message_id
+    # A campaign delivery's id carries the campaign: unique across databases too.
+    sample = TOPICS["refill_reminder"].sample
+    c = REAL_RENDERER.render_sync("refill_reminder", member("en"), sample, 11, "cmp_0a1b")
+    assert c.message.message_id == "<delivery-11.cmp_0a1b@commhub.example.org>"
+    assert parse_email(c.message.raw)["Message-ID"] == c.message.message_id
 
 
 def test_head_and_tail_sections_make_the_whole_document() -> None:

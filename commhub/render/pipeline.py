@@ -54,6 +54,8 @@ TTY_HEADER = "X-Commhub-TTY-Encodable"
 PREVIEW_EMAIL = "member@example.org"
 # The LA-3 notice and taglines give the general number (interpreters), not the topic's line.
 HELP_LINE = "member_services"
+# (delivery id, campaign id): what a message's Message-ID and MIME boundaries derive from.
+DeliveryKey = tuple[int, str]
 
 
 @dataclass(frozen=True)
@@ -221,19 +223,31 @@ class Renderer:
         )
 
     async def render(
-        self, topic: str, member: Member, data: Mapping[str, Any], delivery_id: int
+        self,
+        topic: str,
+        member: Member,
+        data: Mapping[str, Any],
+        delivery_id: int,
+        campaign_id: str = "",
     ) -> RenderResult:
-        """Render one delivery. Raises RenderError (bad data) or PolicyHold (hold it)."""
+        """Render one delivery (of `campaign_id`; "" for a preview). Raises RenderError (bad
+        data) or PolicyHold (hold it)."""
         t, values = self._parse(topic, data)
         plan = self.plan(t, member.language)
+        key = (delivery_id, campaign_id)
         if member.format is Format.AUDIO:
-            return await self._audio(t, member, values, plan, delivery_id)
+            return await self._audio(t, member, values, plan, key)
         if member.format is Format.RELAY_TEXT:
-            return self._relay(t, member, values, plan, delivery_id)
-        return self._large_print(t, member, values, plan, delivery_id)
+            return self._relay(t, member, values, plan, key)
+        return self._large_print(t, member, values, plan, key)
 
     def render_sync(
-        self, topic: str, member: Member, data: Mapping[str, Any], delivery_id: int
+        self,
+        topic: str,
+        member: Member,
+        data: Mapping[str, Any],
+        delivery_id: int,
+        campaign_id: str = "",
     ) -> RenderResult:
         """`render` for large print and relay text, without an event loop (no audio)."""
         if member.format is Format.AUDIO:
@@ -241,8 +255,8 @@ class Renderer:
         t, values = self._parse(topic, data)
         plan = self.plan(t, member.language)
         if member.format is Format.RELAY_TEXT:
-            return self._relay(t, member, values, plan, delivery_id)
-        return self._large_print(t, member, values, plan, delivery_id)
+            return self._relay(t, member, values, plan, (delivery_id, campaign_id))
+        return self._large_print(t, member, values, plan, (delivery_id, campaign_id))
 
     def _name(self, member: Member) -> str:
         return display_name(member.given_name, member.family_name, member.language)
@@ -259,13 +273,14 @@ class Renderer:
             raise RenderError(f"member {member.member_id} has no email address")
         return member.email
 
-    def _envelope(self, delivery_id: int, to: str, subject: str, plan: LanguagePlan) -> Envelope:
+    def _envelope(self, key: DeliveryKey, to: str, subject: str, plan: LanguagePlan) -> Envelope:
         """The header fields every format's message shares."""
+        delivery_id, campaign_id = key
         return Envelope(
             delivery_id=delivery_id,
             to=to,
             subject=subject,
-            message_id=message_id_for(delivery_id, self.settings.server.base_domain),
+            message_id=message_id_for(delivery_id, self.settings.server.base_domain, campaign_id),
             lang=plan.lang,
         )
 
@@ -349,13 +364,13 @@ class Renderer:
         member: Member,
         values: dict[str, Any],
         plan: LanguagePlan,
-        delivery_id: int,
+        key: DeliveryKey,
         notes: list[str] | None = None,
     ) -> RenderResult:
         prepared = self._prepare(topic, plan, "print", False)
         parts = self._fill(prepared, member, values, "print")
         text, html = self._bodies(prepared, parts)
-        envelope = self._envelope(delivery_id, self._email_to(member), parts.subject, plan)
+        envelope = self._envelope(key, self._email_to(member), parts.subject, plan)
         raw = self.mime.alternative(text=text, html=html, **envelope)
         return self._result(
             plan=plan,
@@ -397,7 +412,7 @@ class Renderer:
         member: Member,
         values: dict[str, Any],
         plan: LanguagePlan,
-        delivery_id: int,
+        key: DeliveryKey,
     ) -> RenderResult:
         variants = self.spoken_variants(topic, member, values, plan)
         print_prepared = self._prepare(topic, plan, "print", False)
@@ -416,7 +431,7 @@ class Renderer:
             if self.settings.speech.no_voice_policy == "hold":
                 raise PolicyHold(reason=reason) from None
             notes.append(f"{reason}: sent the transcript as large print")
-            return self._large_print(topic, member, values, plan, delivery_id, notes)
+            return self._large_print(topic, member, values, plan, key, notes)
         if audio.fell_back:
             notes.append(f"speech fell back to {audio.engine}:{audio.voice}")
         attached = plan.translator.gettext(strings.AUDIO_ATTACHED)
@@ -431,7 +446,7 @@ class Renderer:
         )
         html = self.layout.html(transcript)
         text = text_head(transcript) + text_tail(transcript)
-        envelope = self._envelope(delivery_id, self._email_to(member), printed.subject, plan)
+        envelope = self._envelope(key, self._email_to(member), printed.subject, plan)
         raw = self.mime.with_audio(text=text, html=html, mp3=audio.mp3, **envelope)
         return self._result(
             plan=plan,
@@ -451,7 +466,7 @@ class Renderer:
         member: Member,
         values: dict[str, Any],
         plan: LanguagePlan,
-        delivery_id: int,
+        key: DeliveryKey,
     ) -> RenderResult:
         # The text's language decides (TT-9): English sent as a fallback is TTY-safe, and a
         # tagline in a script a TTY cannot show is left out of it.
@@ -462,7 +477,7 @@ class Renderer:
         if not to:
             raise RenderError(f"member {member.member_id} has no relay address or email")
         subject = to_tty(parts.subject) if tty else header_safe(parts.subject, "Subject")
-        envelope = self._envelope(delivery_id, to, subject, plan)
+        envelope = self._envelope(key, to, subject, plan)
         envelope["extra"] = {TTY_HEADER: "yes" if tty else "no"}
         raw = self.mime.plain(text=relay.text, ascii_only=tty, **envelope)
         return self._result(
