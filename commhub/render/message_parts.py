@@ -237,8 +237,11 @@ class Prepared(_Directed):
         heading, greeting, *paragraphs, action, thanks = texts
         head_html: tuple[str, ...] | None = None
         if html:
-            h = {k: html_value(x) for k, x in v.items() if k not in self.builtins}
+            # Values repeat across a campaign (cached); a name hardly does, and member names
+            # are not kept in a process-wide cache.
+            h = {k: html_value(x) for k, x in v.items() if k not in self.builtins and k != "name"}
             h.update(self.html_builtins)
+            h["name"] = str(inline_html(v["name"]))
             # In `head_fields` order: subject, heading, greeting?, paragraphs, facts,
             # action?, thanks? (empty strings are left out, as there).
             filled = [fill_template(html_template(t), h, where) for t, where in templates]
