@@ -100,6 +100,7 @@ CASES: list[tuple[str, str, str]] = [
     ("EM-1", '<html lang="en" dir="ltr">', '<html lang="english" dir="ltr">'),
     ("EM-1", '<div lang="en" dir="ltr"', '<div dir="ltr"'),
     ("EM-2", "Where</h2>", "Где</h2>"),
+    ("EM-2", "Where</h2>", "<bdi>Where</bdi> أين</h2>"),  # after the isolated value
     ("EM-3", '<html lang="en" dir="ltr">', '<html lang="en" dir="rtl">'),
     ("EM-4", "<title>Reminder", "<title>Hello"),
     ("EM-4", f"<title>{SUBJECT}</title>", ""),
@@ -162,6 +163,13 @@ def test_one_bad_wrapper_style_is_reported_a_bounded_number_of_times() -> None:
     contrast = [v for v in found if v.rule == "LP-16"]
     assert 2 <= len(contrast) <= 6
     assert contrast[-1].message.startswith("… and ")
+
+
+def test_em2_leaves_isolated_inserted_values_alone() -> None:
+    # A member's name in Arabic script inside an English message: the renderer isolates it
+    # in a <bdi> and cannot know its language (WCAG 3.1.2 exempts proper names).
+    name = bad("Where</h2>", 'Where <bdi>محمد حداد</bdi> <bdi dir="ltr">Wei</bdi></h2>')
+    assert "EM-2" not in rules(name)
 
 
 def test_em15_html_over_100_kb() -> None:

@@ -140,3 +140,12 @@ async def test_chromium_shows_the_address_in_order_and_the_number_on_one_line(
     if width == 800:
         assert found["road"] < found["zip"]
     assert found["phones"] > 1 and set(found["lines"]) == {1}
+
+
+def test_an_english_message_to_a_member_named_in_arabic_script_meets_every_rule() -> None:
+    m = member("en", given="محمد", family="حداد")
+    sample = TOPICS["appointment_reminder"].sample
+    result = real_renderer().render_sync("appointment_reminder", m, sample, 3)
+    _, html = decoded_parts(result)
+    assert "<bdi>محمد حداد</bdi>" in html
+    assert check_message(result.message.raw) == []
