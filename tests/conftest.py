@@ -2,7 +2,8 @@
 
 Tests marked `real` need a real external component (PostgreSQL, Chromium + axe-core,
 espeak-ng, argostranslate). On a developer machine without one they skip with the reason;
-in CI (COMMHUB_REQUIRE_REAL=1) a skipped `real` test is a failure, so nothing hides.
+in CI (COMMHUB_REQUIRE_REAL=1) every skip is a failure, so nothing hides, not even a test
+that needs a component and forgot its marker: the suite has no skip meant to stay.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ def pytest_runtest_makereport(
 ) -> Generator[None, None, None]:
     outcome = yield
     report = outcome.get_result()
-    if REQUIRE_REAL and report.skipped and item.get_closest_marker("real") is not None:
+    if REQUIRE_REAL and report.skipped:
         reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
         report.outcome = "failed"
         report.longrepr = f"real component missing in CI (COMMHUB_REQUIRE_REAL=1): {reason}"
