@@ -12,6 +12,7 @@ import pytest
 from commhub.domain import Format
 from commhub.errors import RenderError
 from commhub.languages import LANGUAGES
+from commhub.render.chunked import ChunkedBody, Filled
 from commhub.render.mime import (
     MimeBuilder,
     encode_header_text,
@@ -119,18 +120,22 @@ def test_ascii_body_is_7bit_unless_it_holds_the_boundary() -> None:
     assert content(next(msg.iter_parts())) == "body with --=_commhub-5-alt inside\n"
 
 
-def test_audio_message_is_mixed_with_base64_mp3_in_76_char_lines() -> None:
-    mp3 = bytes(range(256)) * 40
-    raw = BUILDER.with_audio(
+def audio_message(text: str, html: str, mp3: bytes) -> bytes:
+    return BUILDER.with_audio(
         delivery_id=3,
         to="ana@example.org",
         subject="Audio",
         message_id="<delivery-3@commhub.example.org>",
         lang="es",
-        text="transcript\n",
-        html="<p>transcript</p>\n",
+        text=text,
+        html=html,
         mp3=mp3,
     )
+
+
+def test_audio_message_is_mixed_with_base64_mp3_in_76_char_lines() -> None:
+    mp3 = bytes(range(256)) * 40
+    raw = audio_message("transcript\n", "<p>transcript</p>\n", mp3)
     msg = assert_clean(raw)
     assert msg.get_content_type() == "multipart/mixed"
     alt, audio = list(msg.iter_parts())
@@ -230,26 +235,26 @@ def test_encoded_words_never_split_a_character() -> None:
         assert len(word) <= 75
 
 
-def test_a_constant_tail_encoded_apart_decodes_to_the_whole_body() -> None:
-    from commhub.render.mime import encode_body
-
+@pytest.mark.parametrize("encoding", ["quoted-printable", "base64"])
+def test_a_constant_tail_encoded_apart_decodes_to_the_whole_body(encoding: str) -> None:
     head = "Hello Ana García,\n" + "x" * 200 + "\n"
     tail = "\n----\nمرحبا 1-800-555-0100\n" + "日本語 " * 40 + "\n"
-    body = encode_body((head, tail), "=_b")
-    assert body.encoding == "quoted-printable"
+    text, html = ChunkedBody(("", ""), tail), ChunkedBody(("<p>", ""), tail)
+    text.encoding = html.encoding = encoding
     raw = BUILDER.alternative(
         delivery_id=2,
         to="ana@example.org",
         subject="S",
         message_id="<d@x>",
         lang="en",
-        text=(head, tail),
-        html=("<p>" + head, tail),
+        text=Filled(text, (head,)),
+        html=Filled(html, (head,)),
     )
     msg = assert_clean(raw)
-    plain, html = list(msg.iter_parts())
+    plain, html_part = list(msg.iter_parts())
+    assert plain["Content-Transfer-Encoding"] == html_part["Content-Transfer-Encoding"] == encoding
     assert content(plain) == head + tail
-    assert content(html) == "<p>" + head + tail
+    assert content(html_part) == "<p>" + head + tail
 
 
 def assert_crlf_lines(raw: bytes) -> None:
@@ -277,14 +282,5 @@ def test_rendered_messages_are_crlf_only_as_they_claim(fmt: Format) -> None:
                 assert message.crlf_lines
                 assert_crlf_lines(message.raw)
     assert_crlf_lines(
-        BUILDER.with_audio(
-            delivery_id=3,
-            to="ana@example.org",
-            subject="Audio",
-            message_id="<delivery-3@commhub.example.org>",
-            lang="es",
-            text="transcript\rwith a CR\n",
-            html="<p>transcript</p>\r\n",
-            mp3=bytes(range(256)) * 7,
-        )
+        audio_message("transcript\rwith a CR\n", "<p>transcript</p>\r\n", bytes(range(256)) * 7)
     )

@@ -49,11 +49,6 @@ def isolate(value: str, rtl_message: bool) -> str:
     return LRI + value + PDI if rtl_message else value
 
 
-def strip_isolates(text: str) -> str:
-    """`text` without Unicode isolate characters."""
-    return text.translate(_STRIP)
-
-
 def _phone(m: re.Match[str]) -> str:
     return PHONE_OPEN + (m[1] or m[2]) + "</bdi>"
 

@@ -18,44 +18,20 @@ quoted-printable and base64 is smaller (non-Latin scripts are ~3x in QP, ~1.33x 
 
 from __future__ import annotations
 
-import binascii
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from commhub.render.mime import CRLF, Body
+from commhub.render.mime import CRLF, Body, encode_base64, encode_quoted_printable, lf_lines
 
 _SOFT = b"=" + CRLF
-
-
-def _qp(raw: bytes) -> bytes:
-    encoded = binascii.b2a_qp(raw, quotetabs=False, istext=True, header=False)
-    return encoded.replace(b"\r\n", b"\n").replace(b"\n", CRLF)
 
 
 def _qp_chunk(text: str) -> bytes:
     """Quoted-printable of one chunk, always ending at the start of a new encoded line."""
     if not text:
         return b""
-    encoded = _qp(text.encode("utf-8"))
+    encoded = encode_quoted_printable(text.encode("utf-8"))
     return encoded if text.endswith("\n") else encoded + _SOFT
-
-
-# Up to 76 base64 characters: `findall` cuts the lines in one C call (a slice per line in
-# Python costs about twice as much on a 6 KB body).
-_B64_LINE = re.compile(b".{1,76}", re.DOTALL)
-
-
-def _b64_lines(raw: bytes) -> bytes:
-    """Base64 of `raw` in lines of at most 76 characters, each ending with CRLF."""
-    if not raw:
-        return b""
-    return CRLF.join(_B64_LINE.findall(binascii.b2a_base64(raw, newline=False))) + CRLF
-
-
-def _lf(text: str) -> str:
-    """`text` with `\n` line breaks only (a member value could hold a bare CR)."""
-    return text.replace("\r\n", "\n").replace("\r", "\n") if "\r" in text else text
 
 
 def _canonical(text: str) -> bytes:
@@ -74,8 +50,8 @@ class ChunkedBody:
     def __init__(self, pieces: Sequence[str], tail: str) -> None:
         if not pieces:
             raise ValueError("a chunked body needs at least one piece")
-        self.pieces = tuple(_lf(p) for p in pieces)
-        self.tail = _lf(tail)
+        self.pieces = tuple(lf_lines(p) for p in pieces)
+        self.tail = lf_lines(tail)
         self.encoding = ""  # chosen on the first message: "quoted-printable" or "base64"
         self._format = "%s".join(p.replace("%", "%%") for p in self.pieces)
         self._qp_pieces = tuple(_qp_chunk(p) for p in self.pieces)
@@ -87,7 +63,7 @@ class ChunkedBody:
         """The body before the tail, as text: the pieces and slots in one `%` (C) call."""
         if len(slots) != len(self.pieces) - 1:
             raise ValueError(f"expected {len(self.pieces) - 1} slots, got {len(slots)}")
-        return _lf(self._format % tuple(slots))
+        return lf_lines(self._format % tuple(slots))
 
     def encode(self, slots: Sequence[str], head: str | None = None) -> Body:
         """The encoded body with these slot values (one per gap between pieces); `head` is
@@ -105,7 +81,7 @@ class ChunkedBody:
     def _quoted_printable(self, slots: Sequence[str]) -> bytes:
         out: list[bytes] = [self._qp_pieces[0]]
         for slot, piece in zip(slots, self._qp_pieces[1:], strict=True):
-            out.append(_qp_chunk(_lf(slot)))
+            out.append(_qp_chunk(lf_lines(slot)))
             out.append(piece)
         out.append(self._qp_tail)
         return b"".join(out)
@@ -115,11 +91,11 @@ class ChunkedBody:
         tail = self._raw_tail
         offset = -len(head) % 3
         if offset >= len(tail):
-            return _b64_lines(head + tail)
+            return encode_base64(head + tail)
         rest = self._b64_tails.get(offset)
         if rest is None:
-            rest = self._b64_tails[offset] = _b64_lines(tail[offset:])
-        return _b64_lines(head + tail[:offset]) + rest
+            rest = self._b64_tails[offset] = encode_base64(tail[offset:])
+        return encode_base64(head + tail[:offset]) + rest
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ slots; `html()` renders a whole document (previews, audio transcripts).
 
 from __future__ import annotations
 
+import itertools
 import re
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -51,23 +52,31 @@ class LargePrintLayout:
 
     def slotted_head(self, parts: Parts) -> SlottedHead | None:
         """The head of `parts`' shape with a slot per message string (None if the layout
-        does not show each of them exactly once: then render each message whole)."""
-        fields = head_fields(parts)
-        marks = iter(_MARK.format(i) for i in range(len(fields)))
+        does not show each of them exactly once: then render each message whole).
+
+        The strings are numbered in the order `Prepared.fill` writes `Parts.html`: subject,
+        heading, greeting, paragraphs, fact values, action, thanks (empty ones left out).
+        """
+        numbers = itertools.count()
+
+        def mark() -> str:
+            return _MARK.format(next(numbers))
+
         skeleton = replace(
             parts,
-            subject=next(marks),
-            heading=next(marks),
-            greeting=next(marks) if parts.greeting else "",
-            paragraphs=tuple(next(marks) for _ in parts.paragraphs),
-            facts=tuple(Fact(f.label, next(marks)) for f in parts.facts),
-            action=next(marks) if parts.action else "",
-            thanks=next(marks) if parts.thanks else "",
+            subject=mark(),
+            heading=mark(),
+            greeting=mark() if parts.greeting else "",
+            paragraphs=tuple(mark() for _ in parts.paragraphs),
+            facts=tuple(Fact(f.label, mark()) for f in parts.facts),
+            action=mark() if parts.action else "",
+            thanks=mark() if parts.thanks else "",
             html=None,
         )
+        count = next(numbers)
         split = _MARK_RE.split(self.html(skeleton, "head"))
         order = tuple(int(i) for i in split[1::2])
-        if sorted(order) != list(range(len(fields))):
+        if sorted(order) != list(range(count)):
             return None
         return SlottedHead(tuple(split[0::2]), order)
 
@@ -88,26 +97,12 @@ def head_shape(parts: Parts) -> tuple[object, ...]:
     )
 
 
-def head_fields(parts: Parts) -> list[str]:
-    """The per-message strings of the HTML head, subject first (see `SlottedHead`)."""
-    out = [parts.subject, parts.heading]
-    if parts.greeting:
-        out.append(parts.greeting)
-    out.extend(parts.paragraphs)
-    out.extend(f.value for f in parts.facts)
-    if parts.action:
-        out.append(parts.action)
-    if parts.thanks:
-        out.append(parts.thanks)
-    return out
-
-
 @dataclass(frozen=True)
 class SlottedHead:
     """The HTML head of one (prepared strings, shape) rendered once, with slots for the
     per-message strings: `pieces[0] slot pieces[1] ... pieces[n]`.
 
-    `order[i]` is the index in `head_fields()` of slot i.
+    `order[i]` is the index in `Parts.html` of slot i.
     """
 
     pieces: tuple[str, ...]

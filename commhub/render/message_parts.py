@@ -99,7 +99,7 @@ class Parts(_Directed):
     thanks: str
     notices: tuple[Passage, ...]  # fallback tagline or machine-translation notice
     footer: tuple[Passage, ...]  # LA-3 language-help lines
-    # Print only: the HTML of each per-message string, in `large_print.head_fields` order,
+    # Print only: the HTML of each per-message string, in `large_print.slotted_head` order,
     # as the layout's `bidi` filter writes it (None: not computed; `replace()` must reset it).
     html: tuple[str, ...] | None = None
 
@@ -242,7 +242,7 @@ class Prepared(_Directed):
             h = {k: html_value(x) for k, x in v.items() if k not in self.builtins and k != "name"}
             h.update(self.html_builtins)
             h["name"] = str(inline_html(v["name"]))
-            # In `head_fields` order: subject, heading, greeting?, paragraphs, facts,
+            # In `slotted_head` order: subject, heading, greeting?, paragraphs, facts,
             # action?, thanks? (empty strings are left out, as there).
             filled = [fill_template(html_template(t), h, where) for t, where in templates]
             head_html = (

@@ -128,7 +128,7 @@ class Body:
 def encode_text(text: str, boundary: str, *, ascii_charset: str = "utf-8") -> Body:
     """Encode a text body for a MIME part. Line breaks may be `\\n`, CRLF or a lone CR: all
     come out as CRLF, and only so (OutgoingMessage.crlf_lines)."""
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    text = lf_lines(text)
     if text.isascii():
         raw = text.encode("ascii")
         if (
@@ -137,12 +137,12 @@ def encode_text(text: str, boundary: str, *, ascii_charset: str = "utf-8") -> Bo
             and "\x00" not in text
         ):
             return Body(ascii_charset, "7bit", raw.replace(b"\n", CRLF))
-        return Body(ascii_charset, "quoted-printable", _qp(raw))
+        return Body(ascii_charset, "quoted-printable", encode_quoted_printable(raw))
     raw = text.encode("utf-8")
     # Mostly-Latin text stays readable and small as quoted-printable; other scripts are 2-3
     # bytes a character, which base64 encodes in a third of the size.
     if (len(raw) - len(text)) * 4 < len(text):
-        return Body("utf-8", "quoted-printable", _qp(raw))
+        return Body("utf-8", "quoted-printable", encode_quoted_printable(raw))
     # Text in base64 carries its line breaks in canonical form, CRLF (RFC 2046 4.1.1).
     return Body("utf-8", "base64", encode_base64(raw.replace(b"\n", CRLF)))
 
@@ -153,42 +153,37 @@ class Encodable(Protocol):
     def encode(self) -> Body: ...
 
 
-# A whole body, (head, tail) with a constant tail, or a pre-encoded chunked body.
-Text = str | tuple[str, str] | Encodable
+Text = str | Encodable  # a whole body, or a chunked body with one message's slots
 
 
 def encode_body(text: Text, boundary: str) -> Body:
-    """Encode a body given whole, as (head, tail), or as an Encodable.
-
-    The tail (the LA-3 footer: the same for every member of a language) is encoded once and
-    cached; quoted-printable works line by line, so when the head ends with a line break the
-    two encodings simply concatenate.
-    """
+    """Encode a body given whole (`encode_text`) or one that encodes itself."""
     if isinstance(text, str):
         return encode_text(text, boundary)
-    if not isinstance(text, tuple):
-        return text.encode()  # quoted-printable or base64: never holds a `=_` boundary
-    head, tail = text
-    if not tail:
-        return encode_text(head, boundary)
-    if (head.isascii() and tail.isascii()) or not head.endswith("\n") or "\r" in head + tail:
-        return encode_text(head + tail, boundary)
-    return Body("utf-8", "quoted-printable", _qp(head.encode("utf-8")) + _qp_tail(tail))
+    return text.encode()  # quoted-printable or base64: never holds a `=_` boundary
 
 
-@lru_cache(maxsize=1024)
-def _qp_tail(tail: str) -> bytes:
-    return _qp(tail.encode("utf-8"))
+def lf_lines(text: str) -> str:
+    """`text` with `\\n` line breaks only (CRLF and a lone CR become `\\n`)."""
+    return text.replace("\r\n", "\n").replace("\r", "\n") if "\r" in text else text
 
 
-def _qp(raw: bytes) -> bytes:
+def encode_quoted_printable(raw: bytes) -> bytes:
+    """Quoted-printable of text bytes with `\\n` line breaks, in CRLF lines."""
     encoded = binascii.b2a_qp(raw, quotetabs=False, istext=True, header=False)
     return encoded.replace(b"\r\n", b"\n").replace(b"\n", CRLF)
 
 
+# Up to 76 base64 characters: `findall` cuts the lines in one C call (a slice per line in
+# Python costs about twice as much on a 6 KB body).
+_B64_LINE = re.compile(b".{1,76}", re.DOTALL)
+
+
 def encode_base64(raw: bytes) -> bytes:
-    """Base64 in 76-character lines with CRLF (RFC 2045)."""
-    return base64.encodebytes(raw).replace(b"\n", CRLF)
+    """Base64 in lines of at most 76 characters, each ending with CRLF (RFC 2045)."""
+    if not raw:
+        return b""
+    return CRLF.join(_B64_LINE.findall(binascii.b2a_base64(raw, newline=False))) + CRLF
 
 
 def _part(content_type: str, body: Body, extra: str = "") -> bytes:
@@ -245,7 +240,7 @@ class MimeBuilder:
     def alternative(self, *, text: Text, html: Text, **envelope: Unpack[Envelope]) -> bytes:
         """multipart/alternative: text/plain first, then text/html (EM-12).
 
-        `text` and `html` are whole strings or (head, tail) pairs (see `encode_body`).
+        `text` and `html` are whole strings or chunked bodies (see `encode_body`).
         """
         boundary = f"=_commhub-{envelope['delivery_id']}-alt"
         head = self._headers(f'multipart/alternative; boundary="{boundary}"', envelope)

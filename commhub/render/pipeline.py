@@ -36,6 +36,7 @@ from commhub.render.large_print import (
     SlottedHead,
     head_shape,
     text_head,
+    text_part,
     text_tail,
 )
 from commhub.render.message_parts import Parts, Passage, Prepared, prepare
@@ -232,14 +233,11 @@ class Renderer:
     ) -> RenderResult:
         """Render one delivery (of `campaign_id`; "" for a preview). Raises RenderError (bad
         data) or PolicyHold (hold it)."""
+        if member.format is not Format.AUDIO:
+            return self.render_sync(topic, member, data, delivery_id, campaign_id)
         t, values = self._parse(topic, data)
         plan = self.plan(t, member.language)
-        key = (delivery_id, campaign_id)
-        if member.format is Format.AUDIO:
-            return await self._audio(t, member, values, plan, key)
-        if member.format is Format.RELAY_TEXT:
-            return self._relay(t, member, values, plan, key)
-        return self._large_print(t, member, values, plan, key)
+        return await self._audio(t, member, values, plan, (delivery_id, campaign_id))
 
     def render_sync(
         self,
@@ -445,7 +443,7 @@ class Renderer:
             thanks="",
         )
         html = self.layout.html(transcript)
-        text = text_head(transcript) + text_tail(transcript)
+        text = text_part(transcript)
         envelope = self._envelope(key, self._email_to(member), printed.subject, plan)
         raw = self.mime.with_audio(text=text, html=html, mp3=audio.mp3, **envelope)
         return self._result(

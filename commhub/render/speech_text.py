@@ -29,13 +29,9 @@ def _sentence(text: str, lang: str) -> str:
     return text
 
 
-def speech_segments(prepared: Prepared, parts: Parts, name: str) -> tuple[str, ...]:
-    """The sentences to speak, in order; `parts` were filled for the `speech` kind."""
-    return speech_variants(prepared, parts, name)[0]
-
-
 def speech_variants(prepared: Prepared, parts: Parts, name: str) -> list[tuple[str, ...]]:
-    """The sentences to speak, longest acceptable variant first, then shorter ones."""
+    """The sentences to speak, longest acceptable variant first, then shorter ones;
+    `parts` were filled for the `speech` kind."""
     tr = prepared.translator
     plan = prepared.builtins["plan"]
     intro = fill_template(
