@@ -3,8 +3,6 @@ the three not-ready policies, asserted on what the SMTP server received."""
 
 from __future__ import annotations
 
-import email
-import email.policy
 import io
 import shutil
 from collections.abc import AsyncIterator
@@ -12,7 +10,7 @@ from pathlib import Path
 
 import mutagen.mp3
 import pytest
-from babel.messages.pofile import read_po, write_po
+from babel.messages.pofile import write_po
 
 from commhub.checks import check_message, check_relay
 from commhub.content import strings
@@ -20,31 +18,13 @@ from commhub.languages import LANGUAGES
 from commhub.settings import SHIPPED_ROOT
 from tests.hub_harness import HubEnv, hub_env, write_config
 from tests.smtp_server import SmtpTestServer
+from tests.test_render_support import TOPICS, parse_email
+from tests.tiny_argos import read_po_file
 
 READY_LANGUAGES = ["en", "es", "vi", "zh-Hans", "zh-Hant", "ru", "ko", "uk", "ar", "tl", "so", "ja"]
 NO_OFFLINE_VOICE = {"ja", "tl", "so"}  # gTTS only (off by default) or no voice at all
 FORMATS = ["large_print_email", "audio", "relay_text"]
-SAMPLES = {
-    "refill_reminder": {
-        "refill_date": "2026-12-03",
-        "pharmacy_name": "Main Street Pharmacy",
-        "refills_left": 2,
-    },
-    "screening_reminder": {"due_date": "2027-01-15", "clinic_name": "Riverside Family Clinic"},
-    "coverage_change": {"effective_date": "2027-01-01", "premium": "35.00", "copay": "10.00"},
-    "appointment_reminder": {
-        "appointment_date": "2026-12-08",
-        "appointment_time": "10:30",
-        "location_name": "Riverside Family Clinic",
-        "location_address": "1200 River Road, Portland, OR 97201",
-    },
-}
-
-
-def parse(raw: bytes) -> email.message.EmailMessage:
-    msg = email.message_from_bytes(raw, policy=email.policy.default)
-    assert isinstance(msg, email.message.EmailMessage)
-    return msg
+SAMPLES = {name: topic.sample for name, topic in TOPICS.items()}
 
 
 @pytest.fixture
@@ -99,7 +79,7 @@ async def test_every_language_and_format_reaches_the_member(
     assert len(received) == len(members) - held
     for address, raw in received.items():
         lang, fmt = members[address]
-        msg = parse(raw)
+        msg = parse_email(raw)
         where = f"{topic} {lang} {fmt}"
         assert msg["Content-Language"] == lang, where  # never an English message in disguise
         if fmt == "relay_text":
@@ -145,7 +125,7 @@ async def test_fallback_policy_sends_english_with_a_tagline(
         await env.add_member("M-fr", language="fr")  # French ships the footer strings only
         cid = await env.campaign("refill_reminder", [{"member_id": "M-fr", "data": REFILL}])
         assert await env.drain(cid) == {"sent": 1}
-        msg = parse(smtp_server.messages[0].content)
+        msg = parse_email(smtp_server.messages[0].content)
         assert msg["Content-Language"] == "en"
         assert msg["Subject"] == "Time to refill your prescription"
         html = next(p for p in msg.walk() if p.get_content_type() == "text/html").get_content()
@@ -171,18 +151,16 @@ async def test_block_policy_holds_with_the_reason(
         _, body = await env.call("GET", f"/v1/campaigns/{cid}/deliveries?state=held")
         (row,) = body["deliveries"]
         assert row["member_id"] == "M-fr" and "not ready" in row["last_error"]
-        assert [parse(r.content)["Content-Language"] for r in smtp_server.messages] == ["vi"]
+        assert [parse_email(r.content)["Content-Language"] for r in smtp_server.messages] == ["vi"]
 
 
 def _catalog_with_drafts(tmp_path: Path) -> Path:
     """A copy of the shipped templates whose fr.po has a fuzzy machine draft for every string."""
     templates = tmp_path / "templates"
     shutil.copytree(SHIPPED_ROOT / "templates", templates)
-    with (templates / "messages.pot").open("rb") as f:
-        pot = read_po(f)
+    pot = read_po_file(templates / "messages.pot")
     po_path = templates / "i18n" / "fr.po"
-    with po_path.open("rb") as f:
-        catalog = read_po(f)
+    catalog = read_po_file(po_path)
     for entry in pot:
         if not entry.id or catalog.get(entry.id) is not None:
             continue
@@ -214,9 +192,8 @@ async def test_machine_with_notice_sends_drafts_with_the_la2_notice(
             "refill_reminder", [{"member_id": m, "data": REFILL} for m in ("M-fr", "M-es")]
         )
         assert await env.drain(cid) == {"sent": 2}
-        by_lang = {
-            parse(r.content)["Content-Language"]: parse(r.content) for r in smtp_server.messages
-        }
+        received = [parse_email(r.content) for r in smtp_server.messages]
+        by_lang = {msg["Content-Language"]: msg for msg in received}
         assert set(by_lang) == {"fr", "es"}
         fr_text = by_lang["fr"].get_body(("plain",)).get_content()  # type: ignore[union-attr]
         assert "[brouillon] Time to refill your prescription" in by_lang["fr"]["Subject"]

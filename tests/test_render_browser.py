@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import pytest
 
+from commhub.render import Renderer
 from tests.a11y.harness import (
     A11yBrowser,
     axe_violations,
@@ -17,8 +18,6 @@ from tests.a11y.harness import (
     horizontal_overflow,
 )
 from tests.test_render_support import TOPICS, fake_renderer, member, real_renderer
-
-from commhub.render import Renderer  # isort: skip
 
 pytestmark = pytest.mark.real
 
