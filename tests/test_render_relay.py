@@ -19,6 +19,7 @@ from tests.test_render_support import (
     member,
     parse_email,
     real_renderer,
+    settings,
 )
 
 REAL_RENDERER = real_renderer()
@@ -131,20 +132,9 @@ def test_member_text_with_symbols_stays_tty_safe() -> None:
 
 @pytest.mark.parametrize("lang", ["es", "en", "ru"])
 def test_short_relay_footer_keeps_the_members_language_and_english(lang: str) -> None:
-    from commhub.checks import check_relay
-    from commhub.content.topics import load_topics
-    from commhub.languages import LANGUAGES
-    from commhub.render.pipeline import Renderer
-    from tests.test_render_support import ROOT, member, real_catalogs, settings
-
-    topics = load_topics(ROOT / "templates" / "topics")
-    data = topics["refill_reminder"].sample
-    full = Renderer(settings(), topics, real_catalogs()).render_sync(
-        "refill_reminder", member(lang, "relay_text", relay="r@relay.example.org"), data, 1
-    )
-    short = Renderer(settings(relay_footer="short"), topics, real_catalogs()).render_sync(
-        "refill_reminder", member(lang, "relay_text", relay="r@relay.example.org"), data, 1
-    )
+    short_footer = Renderer(settings(relay_footer="short"), TOPICS, REAL)
+    full = relay(REAL_RENDERER, "refill_reminder", lang, relay="r@relay.example.org")
+    short = relay(short_footer, "refill_reminder", lang, relay="r@relay.example.org")
     tty = LANGUAGES[lang].tty_encodable
     assert check_relay(short.text, tty_encodable=tty, lang=lang) == []
     footer_lines = short.text[short.core_chars or 0 :].strip().split("\r\n")[:-1]  # before SK
