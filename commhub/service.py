@@ -13,6 +13,7 @@ import logging
 import signal
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from commhub.content.i18n import Catalogs
 from commhub.content.topics import Topic, load_topics
@@ -25,6 +26,11 @@ from commhub.store.factory import open_store
 from commhub.transports.base import Transport
 from commhub.transports.factory import build_transports
 from commhub.worker import OutcomeHook, Worker
+
+if TYPE_CHECKING:
+    from aiohttp import web
+
+    from commhub.api.metrics import Metrics
 
 log = logging.getLogger("commhub")
 
@@ -45,6 +51,22 @@ class Hub:
         """A worker over this hub's store, renderer and transports."""
         return Worker(
             self.settings, self.store, self.renderer.render, self.transports, on_outcome=on_outcome
+        )
+
+    def api_app(self, metrics: Metrics) -> web.Application:
+        """The HTTP API over this hub's store and content (`serve`, and the tests' hubs)."""
+        from commhub.api.app import ApiDeps, create_app
+
+        return create_app(
+            ApiDeps(
+                settings=self.settings,
+                store=self.store,
+                topics=self.topics,
+                catalogs=self.catalogs,
+                voices=self.speech,
+                renderer=self.renderer,
+                metrics=metrics,
+            )
         )
 
 
@@ -118,22 +140,11 @@ async def serve(settings: Settings) -> int:
     """`commhub serve`: the HTTP API and workers in one process, until SIGTERM."""
     from aiohttp import web
 
-    from commhub.api.app import ApiDeps, create_app
     from commhub.api.metrics import Metrics
 
     async with open_hub(settings) as hub:
         metrics = Metrics()
-        app = create_app(
-            ApiDeps(
-                settings=settings,
-                store=hub.store,
-                topics=hub.topics,
-                catalogs=hub.catalogs,
-                voices=hub.speech,
-                renderer=hub.renderer,
-                metrics=metrics,
-            )
-        )
+        app = hub.api_app(metrics)
         runner = web.AppRunner(app, access_log=None)
         await runner.setup()
         site = web.TCPSite(runner, settings.server.host, settings.server.port)

@@ -15,7 +15,6 @@ from typing import Any
 
 from aiohttp.test_utils import TestClient, TestServer
 
-from commhub.api.app import ApiDeps, create_app
 from commhub.api.metrics import Metrics
 from commhub.domain import FINAL_STATES, Role, State
 from commhub.service import Hub, open_hub
@@ -142,18 +141,7 @@ async def hub_env(config: Path) -> AsyncIterator[HubEnv]:
     """Open the hub for `config` and serve its API on a test server."""
     settings = load(config, env={})
     async with open_hub(settings) as hub:
-        app = create_app(
-            ApiDeps(
-                settings=settings,
-                store=hub.store,
-                topics=hub.topics,
-                catalogs=hub.catalogs,
-                voices=hub.speech,
-                renderer=hub.renderer,
-                metrics=Metrics(),
-            )
-        )
-        client = TestClient(TestServer(app))
+        client = TestClient(TestServer(hub.api_app(Metrics())))
         await client.start_server()
         try:
             token = await create_token(hub.store, Role.ADMIN, "tests")
