@@ -50,7 +50,8 @@ class RenderResult(Protocol):
 # async (topic, member, data, delivery_id, campaign_id) -> RenderResult; raises PolicyHold or
 # RenderError.
 RenderFn = Callable[[str, Member, dict[str, Any], int, str], Awaitable[RenderResult]]
-OutcomeHook = Callable[[DeliveryOutcome, float], None]
+# (outcome, seconds the send took; None when no send was tried: skips, holds, render failures)
+OutcomeHook = Callable[[DeliveryOutcome, float | None], None]
 
 
 def backoff_seconds(attempt: int, base: float, cap: float, rng: random.Random) -> float:
@@ -155,26 +156,14 @@ class Worker:
             if not isinstance(p, DeliveryOutcome)
         ]
         if ready:
-            await self.store.record(
-                self.id,
-                [
-                    DeliveryOutcome(
-                        d.id,
-                        State.SENDING,
-                        language=r.lang,
-                        format=r.message.format,
-                        language_fallback=r.fallback,
-                        message_id=r.message.message_id,
-                    )
-                    for d, r in ready
-                ],
-                self._clock(),
-            )
+            sending = [self._outcome(d, State.SENDING, None, r) for d, r in ready]
+            await self.store.record(self.id, sending, self._clock())
         sent = await self._send_batch(ready, w.concurrency)
-        outcomes += [o for o, _ in sent]
-        await self.store.record(self.id, outcomes, self._clock())
+        await self.store.record(self.id, outcomes + [o for o, _ in sent], self._clock())
         self._held.difference_update(d.id for d in batch)
         if self._on_outcome is not None:
+            for outcome in outcomes:
+                self._on_outcome(outcome, None)
             for outcome, seconds in sent:
                 self._on_outcome(outcome, seconds)
         return len(batch)

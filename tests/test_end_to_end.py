@@ -55,8 +55,11 @@ async def test_campaign_reaches_every_inbox(env: HubEnv, smtp_server: SmtpTestSe
     ids = [f"M-{i}" for i in range(5)] + ["M-relay", "M-out"]
     cid = await env.campaign("refill_reminder", [{"member_id": m, "data": REFILL} for m in ids])
 
-    counts = await env.drain(cid)
+    observed: Counter[str] = Counter()
+    worker = env.hub.worker(on_outcome=lambda outcome, _: observed.update([outcome.state]))
+    counts = await env.drain(cid, worker)
     assert counts == {"sent": 6, "skipped": 1}
+    assert observed == counts  # the metrics hook hears of skips too, not only sends
 
     received = smtp_server.messages
     assert len(received) == 6

@@ -68,16 +68,17 @@ class Metrics:
         self.send_latency = Histogram(LATENCY_BUCKETS)
         self.requests: dict[tuple[str, str, int], int] = {}
 
-    def observe_outcome(self, outcome: DeliveryOutcome, seconds: float) -> None:
-        """A worker finished one delivery attempt (`seconds` from claim to outcome).
+    def observe_outcome(self, outcome: DeliveryOutcome, seconds: float | None) -> None:
+        """A worker finished one delivery attempt (`seconds` its send took, None if none).
 
         The latency of attempts that reached the transport (sent, retry_wait, failed) goes
-        into the send latency histogram; policy holds and skips do not.
+        into the send latency histogram; policy holds, skips and render failures do not.
         """
         state = str(outcome.state)
         with self._lock:
             self.outcomes[state] = self.outcomes.get(state, 0) + 1
-            if outcome.state in (State.SENT, State.RETRY_WAIT, State.FAILED):
+            tried = outcome.state in (State.SENT, State.RETRY_WAIT, State.FAILED)
+            if tried and seconds is not None:
                 self.send_latency.observe(seconds)
 
     def observe_send(self, seconds: float) -> None:
