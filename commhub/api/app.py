@@ -18,6 +18,7 @@ from aiohttp import web
 from commhub.api import campaigns, members, previews, templates
 from commhub.api.auth import allow, auth_middleware, public
 from commhub.api.bodies import mb
+from commhub.api.cache import CACHES, ApiCaches
 from commhub.api.deps import DEPS, PARSER_POOL, ApiDeps
 from commhub.api.errors import Handler, error_middleware
 from commhub.api.openapi import openapi_json
@@ -79,6 +80,7 @@ def create_app(deps: ApiDeps) -> web.Application:
         client_max_size=mb(deps.settings.server.max_json_body_mb),
     )
     app[DEPS] = deps
+    app[CACHES] = ApiCaches()
     app.cleanup_ctx.append(parser_pool)
     r = app.router
     r.add_put("/v1/members/{member_id}", members.put_member)

@@ -14,15 +14,14 @@ sending campaign made the server run that GROUP BY 100 times a second (83% of it
 on SQLite it held the store thread the workers need). Shared, it runs about once per query
 time however many clients poll.
 
-`api_caches(app)` gives the caches of one application (created on first use, dropped with
-the app): campaign views and token roles.
+`api_caches(app)` gives the caches of one application (`app[CACHES]`, made by `create_app`):
+campaign views and token roles.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-import weakref
 from collections.abc import Awaitable, Callable, Hashable
 from dataclasses import dataclass, field
 from typing import Any, Final, Generic, TypeVar
@@ -212,12 +211,9 @@ class ApiCaches:
     )
 
 
-_BY_APP: weakref.WeakKeyDictionary[web.Application, ApiCaches] = weakref.WeakKeyDictionary()
+CACHES: Final = web.AppKey("caches", ApiCaches)
 
 
 def api_caches(app: web.Application) -> ApiCaches:
-    """The caches of `app`, made on first use and dropped with the app."""
-    caches = _BY_APP.get(app)
-    if caches is None:
-        caches = _BY_APP[app] = ApiCaches()
-    return caches
+    """The caches of `app` (made by `create_app`, dropped with the app)."""
+    return app[CACHES]
