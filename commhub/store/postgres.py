@@ -36,8 +36,8 @@ from commhub.store.rows import (
     campaign_status,
     check_unique_members,
     member_from_fields,
+    member_values,
     new_campaign_id,
-    opted_out_json,
     unknown_members_error,
     utc,
 )
@@ -193,21 +193,10 @@ ON CONFLICT (member_id) DO UPDATE SET given_name = excluded.given_name,
 
 async def _upsert_batch(conn: Any, members: Sequence[Member], now: datetime) -> None:
     """Upsert one batch in the caller's transaction; a repeated id keeps its last row."""
-    last = list({m.member_id: m for m in members}.values())
-    await conn.execute(
-        _UPSERT_MEMBERS,
-        [m.member_id for m in last],
-        [m.given_name for m in last],
-        [m.family_name for m in last],
-        [m.language for m in last],
-        [str(m.format) for m in last],
-        [m.email for m in last],
-        [m.phone for m in last],
-        [m.relay_address for m in last],
-        [m.timezone for m in last],
-        [json.dumps(opted_out_json(m)) for m in last],
-        now,
-    )
+    last = {m.member_id: m for m in members}.values()
+    # One array per column ($1..$10), in the order of member_values.
+    columns = [list(column) for column in zip(*map(member_values, last), strict=True)]
+    await conn.execute(_UPSERT_MEMBERS, *columns, now)
 
 
 async def _lazily(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import secrets
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -78,6 +79,23 @@ def member_from_fields(
 def opted_out_json(member: Member) -> bool | list[str]:
     """The JSON form of `opted_out`: a bool or a list of topics."""
     return member.opted_out if isinstance(member.opted_out, bool) else list(member.opted_out)
+
+
+def member_values(m: Member) -> tuple[Any, ...]:
+    """A member's columns as both stores' upserts list them: member_id, given_name,
+    family_name, language, format, email, phone, relay_address, timezone, opted_out (JSON)."""
+    return (
+        m.member_id,
+        m.given_name,
+        m.family_name,
+        m.language,
+        str(m.format),
+        m.email,
+        m.phone,
+        m.relay_address,
+        m.timezone,
+        json.dumps(opted_out_json(m)),
+    )
 
 
 def check_unique_members(member_ids: Sequence[str]) -> None:

@@ -41,8 +41,8 @@ from commhub.store.rows import (
     campaign_status,
     check_unique_members,
     member_from_fields,
+    member_values,
     new_campaign_id,
-    opted_out_json,
     unknown_members_error,
     utc,
 )
@@ -106,19 +106,7 @@ _UPSERT_MEMBER = (
 
 def _member_row(m: Member, now: int) -> tuple[Any, ...]:
     """A member as the parameters of `_UPSERT_MEMBER`."""
-    return (
-        m.member_id,
-        m.given_name,
-        m.family_name,
-        m.language,
-        str(m.format),
-        m.email,
-        m.phone,
-        m.relay_address,
-        m.timezone,
-        json.dumps(opted_out_json(m)),
-        now,
-    )
+    return (*member_values(m), now)
 
 
 def _translated(fn: Callable[..., T], *args: Any) -> T:
