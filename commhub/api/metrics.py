@@ -116,8 +116,8 @@ class Metrics:
                     f"{self.outcomes.get(state, 0)}"
                 )
             out.append(
-                "# HELP commhub_send_latency_seconds Time from claim to outcome of attempts "
-                "that reached a transport."
+                "# HELP commhub_send_latency_seconds Time the transport took to send one "
+                "message (attempts that reached a transport)."
             )
             out.append("# TYPE commhub_send_latency_seconds histogram")
             out.extend(self.send_latency.lines("commhub_send_latency_seconds"))
