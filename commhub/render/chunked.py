@@ -9,8 +9,10 @@ per message; the concatenation is one valid transfer-encoded body:
   followed by a soft line break (`=` CRLF), which decoders remove, so every chunk's encoding
   starts a fresh line.
 - base64 is one stream of 3-byte groups, and lines may be shorter than 76 characters
-  (RFC 2045 6.8 only caps them): the per-message head plus the first 0-2 bytes of the tail
-  make whole groups, and the rest of the tail is encoded once per those 3 offsets.
+  (RFC 2045 6.8 only caps them). Per message, a slot's bytes plus the 0-2 bytes that the
+  next constant chunk needs to start on a group boundary are encoded; the rest of each
+  constant chunk is encoded once per those 3 offsets (what it leaves over, 0-2 bytes, goes
+  with the next slot). Decoded, the stream is the same bytes as the whole body's.
 
 The encoding of each chunked body is chosen once, from its first message: whichever of
 quoted-printable and base64 is smaller (non-Latin scripts are ~3x in QP, ~1.33x in base64).
@@ -56,8 +58,11 @@ class ChunkedBody:
         self._format = "%s".join(p.replace("%", "%%") for p in self.pieces)
         self._qp_pieces = tuple(_qp_chunk(p) for p in self.pieces)
         self._qp_tail = _qp_chunk(self.tail)
-        self._raw_tail = _canonical(self.tail)
-        self._b64_tails: dict[int, bytes] = {}
+        # base64: the constant chunks as canonical bytes (the last piece and the tail are
+        # one chunk), and per (chunk, offset) its whole groups encoded and the bytes left.
+        self._raw = [_canonical(p) for p in self.pieces[:-1]]
+        self._raw.append(_canonical(self.pieces[-1]) + _canonical(self.tail))
+        self._b64: dict[tuple[int, int], tuple[bytes, bytes]] = {}
 
     def head(self, slots: Sequence[str]) -> str:
         """The body before the tail, as text: the pieces and slots in one `%` (C) call."""
@@ -71,11 +76,11 @@ class ChunkedBody:
         if head is None:
             head = self.head(slots)
         if not self.encoding:
-            qp, b64 = self._quoted_printable(slots), self._base64(head)
+            qp, b64 = self._quoted_printable(slots), self._base64(slots, head)
             self.encoding = "quoted-printable" if len(qp) <= len(b64) else "base64"
             return Body("utf-8", self.encoding, qp if len(qp) <= len(b64) else b64)
         if self.encoding == "base64":
-            return Body("utf-8", "base64", self._base64(head))
+            return Body("utf-8", "base64", self._base64(slots, head))
         return Body("utf-8", "quoted-printable", self._quoted_printable(slots))
 
     def _quoted_printable(self, slots: Sequence[str]) -> bytes:
@@ -86,16 +91,30 @@ class ChunkedBody:
         out.append(self._qp_tail)
         return b"".join(out)
 
-    def _base64(self, head_text: str) -> bytes:
-        head = _canonical(head_text)
-        tail = self._raw_tail
-        offset = -len(head) % 3
-        if offset >= len(tail):
-            return encode_base64(head + tail)
-        rest = self._b64_tails.get(offset)
-        if rest is None:
-            rest = self._b64_tails[offset] = encode_base64(tail[offset:])
-        return encode_base64(head + tail[:offset]) + rest
+    def _base64(self, slots: Sequence[str], head: str) -> bytes:
+        if any("\r" in slot for slot in slots):
+            # A CR ending one slot and the LF starting the next chunk make one line break
+            # in the whole text: encode the text as a whole (rare: values have no CRs).
+            return encode_base64(_canonical(head + self.tail))
+        out: list[bytes] = []
+        pending = b""  # bytes not yet encoded: always fewer than one line
+        for i, raw in enumerate(self._raw):
+            if i:
+                pending += _canonical(slots[i - 1])
+            offset = -len(pending) % 3
+            if len(raw) <= offset:
+                pending += raw
+                continue
+            groups = self._b64.get((i, offset))
+            if groups is None:
+                whole = offset + (len(raw) - offset) // 3 * 3
+                groups = self._b64[i, offset] = (encode_base64(raw[offset:whole]), raw[whole:])
+            pending += raw[:offset]
+            out.append(encode_base64(pending))
+            out.append(groups[0])
+            pending = groups[1]
+        out.append(encode_base64(pending))
+        return b"".join(out)
 
 
 @dataclass(frozen=True)
