@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 from commhub.content.i18n import Catalogs
 from commhub.content.topics import Topic, load_topics
 from commhub.domain import Format, Role
+from commhub.errors import ConfigError
 from commhub.render.pipeline import Renderer
 from commhub.settings import Settings
 from commhub.speech.service import SpeechService
@@ -147,9 +148,17 @@ async def serve(settings: Settings) -> int:
         app = hub.api_app(metrics)
         runner = web.AppRunner(app, access_log=None)
         await runner.setup()
-        site = web.TCPSite(runner, settings.server.host, settings.server.port)
-        await site.start()
-        log.info("commhub listening on http://%s:%d", settings.server.host, settings.server.port)
+        server = settings.server
+        site = web.TCPSite(runner, server.host, server.port, reuse_port=server.reuse_port or None)
+        try:
+            await site.start()
+        except OSError as exc:
+            await runner.cleanup()
+            hint = "" if server.reuse_port else " (server.reuse_port = true lets serves share it)"
+            raise ConfigError(
+                f"server: cannot listen on {server.host}:{server.port}: {exc.strerror}{hint}"
+            ) from None
+        log.info("commhub listening on http://%s:%d", server.host, server.port)
         stop = asyncio.Event()
         _stop_on_signals(stop)
         worker = hub.worker(on_outcome=metrics.observe_outcome)

@@ -25,6 +25,10 @@ class ServerSettings:
     max_body_mb: float = 256.0  # member imports stream (1,000,000 rows ≈ 90 MB)
     max_json_body_mb: float = 16.0
     base_domain: str = "commhub.example.org"  # right-hand side of Message-IDs
+    # Several `commhub serve` processes on one machine listen on the same port and the
+    # kernel spreads connections over them (SO_REUSEPORT): the API then uses every core.
+    # Off by default, so a second hub started by mistake fails with "address in use".
+    reuse_port: bool = False
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 
 from commhub.worker import Worker
@@ -89,3 +90,71 @@ async def test_graceful_stop_finishes_or_releases_in_flight_work(
         assert counts.get("queued", 0) > 0
         assert await env.drain(cid) == {"sent": 200}
         assert len(smtp_server.messages) == 200
+
+
+def _serve(config: Path, log: Path) -> subprocess.Popen[bytes]:
+    with log.open("wb") as out:
+        return subprocess.Popen(
+            [sys.executable, "-m", "commhub", "--config", str(config), "serve"],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env=dict(os.environ),
+        )
+
+
+def _wait_for(condition: Callable[[], bool], what: str, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.1)
+
+
+def test_serve_processes_share_a_port_only_with_reuse_port(tmp_path: Path) -> None:
+    """server.reuse_port: two serve processes on one port both listen and the port answers;
+    without it the second one stops at once, saying the address is in use and how to share."""
+    port = free_port()
+    sections = {
+        "server": {"port": port, "reuse_port": True},
+        "delivery": {"large_print_email": "outbox", "audio": "outbox", "relay_text": "outbox"},
+    }
+    for folder in ("shared", "alone"):
+        (tmp_path / folder).mkdir()
+    shared = write_config(tmp_path / "shared", "sqlite:///var/commhub.db", 25, **sections)
+    logs = [tmp_path / f"serve-{i}.log" for i in range(2)]
+    procs = [_serve(shared, log) for log in logs]
+    try:
+        for proc, log in zip(procs, logs, strict=True):
+            _wait_for(
+                lambda log=log, proc=proc: (
+                    proc.poll() is not None or b"commhub listening" in log.read_bytes()
+                ),
+                f"{log.name} to listen",
+            )
+            assert proc.poll() is None, log.read_text()
+        # Each new connection goes to one of them (the kernel picks by the client's address).
+        answers = [_get(f"http://127.0.0.1:{port}/healthz") for _ in range(20)]
+        assert all(status == 200 for status, _ in answers)
+        for proc in procs:
+            proc.send_signal(signal.SIGTERM)
+        for proc, log in zip(procs, logs, strict=True):
+            assert proc.wait(15) == 0, log.read_text()
+    finally:
+        for proc in procs:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+
+    sections["server"]["reuse_port"] = False
+    alone = write_config(tmp_path / "alone", "sqlite:///var/commhub.db", 25, **sections)
+    first = _serve(alone, tmp_path / "first.log")
+    try:
+        _wait_for(lambda: b"commhub listening" in (tmp_path / "first.log").read_bytes(), "listen")
+        second = _serve(alone, tmp_path / "second.log")
+        assert second.wait(30) != 0
+        said = (tmp_path / "second.log").read_text()
+        assert f"cannot listen on 127.0.0.1:{port}" in said, said
+        assert "server.reuse_port" in said and "Traceback" not in said, said
+        assert first.poll() is None
+    finally:
+        first.send_signal(signal.SIGTERM)
+        first.wait(15)
