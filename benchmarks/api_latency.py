@@ -1,13 +1,14 @@
 """API under load: `GET /v1/campaigns/{id}` with 200 requests in flight while the campaign sends.
 
     .venv/bin/python -m benchmarks.api_latency [--n 20000] [--concurrency 200] [--seconds 10]
-        [--stores sqlite postgres]
+        [--stores sqlite postgres] [--servers 1 2]
 
 One `commhub serve` process (API and workers together, as on a single node) sends a campaign
 of N large-print emails to `smtp-sink` while 200 keep-alive connections (a lean HTTP/1.1
-client on uvloop, in this process) each repeat GET /v1/campaigns/{id} back to back. Printed: p50/p90/p99/max
-latency, requests/s, and the messages the worker sent during the window (the load it had to
-keep up with). The client shares the 2 cores with the server.
+client on uvloop, in this process) each repeat GET /v1/campaigns/{id} back to back; then
+two serve processes sharing the port (server.reuse_port), as a node using both cores.
+Printed: p50/p90/p99/max latency, requests/s, and the messages the workers sent during the
+window (the load they had to keep up with). The client shares the 2 cores with the servers.
 """
 
 from __future__ import annotations
@@ -125,13 +126,14 @@ def pct(values: list[float], p: float) -> float:
 
 
 def measure(
-    kind: str, n: int, concurrency: int, seconds: float, smtp: tuple[str, int]
+    kind: str, n: int, concurrency: int, seconds: float, smtp: tuple[str, int], servers: int = 1
 ) -> dict[str, float]:
     with workdir(f"api-{kind}") as folder, database(kind, folder) as url:
         port = free_port()
-        config = write_config(folder, url, server={"port": port}, **smtp_section(*smtp), workers={})
+        server_section = {"port": port, "reuse_port": servers > 1}
+        config = write_config(folder, url, server=server_section, **smtp_section(*smtp), workers={})
         campaign_id = run(enqueue(url, make_members(n)))
-        with serve(config, port, log=folder / "serve.log") as server:
+        with serve(config, port, log=folder / "serve.log", processes=servers) as server:
             time.sleep(0.5)  # let the worker get going
             sent_before = run(counts(url, campaign_id)).get("sent", 0)
             latencies, errors = run(
@@ -153,8 +155,9 @@ def measure(
         "max": max(ms),
         "rps": len(ms) / seconds,
     }
+    label = f"{kind}, {servers} serve{'s' if servers > 1 else ''}"
     print(
-        f"{kind:8}: {len(ms):,} requests, {result['rps']:,.0f}/s, p50 {result['p50']:.1f} ms, "
+        f"{label:18}: {len(ms):,} requests, {result['rps']:,.0f}/s, p50 {result['p50']:.1f} ms, "
         f"p90 {result['p90']:.1f} ms, p99 {result['p99']:.1f} ms, max {result['max']:.0f} ms, "
         f"{errors} errors; worker sent {sent:,} messages meanwhile "
         f"({'still sending at the end' if still_sending else 'campaign finished during the run'})"
@@ -168,6 +171,13 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--concurrency", type=int, default=200)
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--stores", nargs="+", default=["sqlite", "postgres"])
+    parser.add_argument(
+        "--servers",
+        nargs="+",
+        type=int,
+        default=[1, 2],
+        help="serve process counts (more than 1 share the port: server.reuse_port)",
+    )
     args = parser.parse_args(argv)
     header(
         f"API under load: GET /v1/campaigns/{{id}}, {args.concurrency} in flight, while a "
@@ -176,7 +186,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     results: dict[str, Any] = {}
     with smtp_sink() as smtp:
         for kind in usable_stores(args.stores):
-            results[kind] = measure(kind, args.n, args.concurrency, args.seconds, smtp)
+            for servers in args.servers:
+                results[f"{kind}-{servers}"] = measure(
+                    kind, args.n, args.concurrency, args.seconds, smtp, servers
+                )
     print("target: p99 < 50 ms")
     return results
 

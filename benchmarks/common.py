@@ -366,26 +366,42 @@ class Server:
 
 
 @contextlib.contextmanager
-def serve(config: Path, port: int, log: Path | None = None) -> Iterator[Server]:
-    """Run `commhub serve` with `config` (which must set server.port = port) until ready."""
+def serve(config: Path, port: int, log: Path | None = None, processes: int = 1) -> Iterator[Server]:
+    """Run `commhub serve` with `config` (which must set server.port = port) until ready.
+
+    With `processes` > 1 (the config must set server.reuse_port), that many share the port;
+    each is ready when its log says it listens. `log` names the first one's log; the others
+    get `-1`, `-2`, ... before its suffix."""
     token = create_token(config)
-    proc = commhub(config, "serve", log=log)
+    logs = [
+        (log if i == 0 else log.with_stem(f"{log.stem}-{i}")) if log else None
+        for i in range(processes)
+    ]
+    procs = [commhub(config, "serve", log=each) for each in logs]
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 30
-        while True:
-            try:
-                with urllib.request.urlopen(base + "/healthz", timeout=1) as resp:
-                    if resp.status == 200:
-                        break
-            except OSError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
+        while not _serving(base, logs):
+            if any(p.poll() is not None for p in procs) or time.monotonic() > deadline:
                 raise RuntimeError("commhub serve did not start" + (f"; see {log}" if log else ""))
             time.sleep(0.1)
-        yield Server(proc, base, token)
+        yield Server(procs[0], base, token)
     finally:
-        stop([proc])
+        stop(procs)
+
+
+def _serving(base: str, logs: Sequence[Path | None]) -> bool:
+    """Whether the API answers, and every serve process with a log says it listens."""
+    try:
+        with urllib.request.urlopen(base + "/healthz", timeout=1) as resp:
+            if resp.status != 200:
+                return False
+    except OSError:
+        return False
+    return len(logs) == 1 or all(
+        log is not None and log.exists() and b"commhub listening" in log.read_bytes()
+        for log in logs
+    )
 
 
 def rate(n: float, seconds: float) -> str:
