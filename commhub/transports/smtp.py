@@ -28,6 +28,7 @@ import functools
 import logging
 import re
 import time
+from typing import cast
 
 import aiosmtplib
 import aiosmtplib.email
@@ -191,11 +192,11 @@ class SmtpTransport:
         return aiosmtplib.SMTP(
             hostname=s.host,
             port=s.port,
-            username=s.username or None,
-            password=s.password or None,
             use_tls=s.tls,
-            # Explicit: aiosmtplib's default (None) would upgrade whenever the server offers it.
-            start_tls=s.starttls,
+            # STARTTLS and AUTH are done by _connect, not by connect(): when they fail,
+            # aiosmtplib would close the connection gracefully and drop it (see _drop).
+            # Explicit False: the default (None) would upgrade whenever the server offers it.
+            start_tls=False,
             validate_certs=s.validate_certs,
             timeout=s.timeout_seconds,
         )
@@ -348,8 +349,13 @@ class SmtpTransport:
         return options
 
     async def _connect(self, client: aiosmtplib.SMTP) -> None:
+        s = self.settings
         try:
             await client.connect()
+            if s.starttls:
+                await client.starttls()  # EHLO first; fails if the server does not offer it
+            if s.username and s.password:
+                await client.login(s.username, s.password)
             # EHLO now, so the server's extensions (SIZE, SMTPUTF8, 8BITMIME) are known before
             # the first MAIL; HELO when the server does not speak ESMTP.
             if client.is_ehlo_or_helo_needed:
@@ -374,8 +380,13 @@ class SmtpTransport:
 
     @staticmethod
     async def _drop(client: aiosmtplib.SMTP) -> None:
-        if client.is_connected:
-            client.close()
+        """Discard a connection after an error: abort, not close. A graceful close of a TLS
+        connection first waits for the server's close_notify (up to 30 s), with the socket
+        held open meanwhile; abort lets it go on the loop's next turn."""
+        if client.transport is not None:
+            # A socket or TLS transport (typed as the base class; uvloop's do not subclass it).
+            cast(asyncio.Transport, client.transport).abort()
+        client.close()
 
     async def close(self) -> None:
         """Wait for in-flight sends, then QUIT every open connection."""
@@ -392,3 +403,7 @@ class SmtpTransport:
                     client.close()
         self._idle = None
         self._clients = []
+        # A closed transport lets go of its socket in a callback on the loop's next turn
+        # (also one closed by asyncio itself when a TLS handshake failed): give it that turn,
+        # so a loop that ends right after close() (a CLI command, a test) leaks no socket.
+        await asyncio.sleep(0)
