@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 import email
 import email.policy
+import gc
 import logging
+import socket
 import ssl
 import subprocess
 import time
@@ -282,6 +284,19 @@ async def test_starttls_and_auth(starttls_server: SmtpTestServer) -> None:
     assert starttls_server.wait_for(1)[0].content == message.raw
 
 
+def sockets_open_to(server: SmtpTestServer) -> list[socket.socket]:
+    """This process's open sockets connected to `server` (the client side of connections)."""
+    found = []
+    for obj in gc.get_objects():
+        if isinstance(obj, socket.socket) and obj.family == socket.AF_INET and obj.fileno() != -1:
+            try:
+                if obj.getpeername()[1] == server.port:
+                    found.append(obj)
+            except OSError:  # not connected
+                pass
+    return found
+
+
 async def test_wrong_password_is_transient_not_permanent(starttls_server: SmtpTestServer) -> None:
     transport = SmtpTransport(
         settings_for(
@@ -294,6 +309,8 @@ async def test_wrong_password_is_transient_not_permanent(starttls_server: SmtpTe
     finally:
         await transport.close()
     assert starttls_server.messages == []
+    # The failed TLS connection is gone once close() returns, not after a TLS goodbye.
+    assert sockets_open_to(starttls_server) == []
 
 
 async def test_without_starttls_the_server_refuses(starttls_server: SmtpTestServer) -> None:
@@ -317,6 +334,7 @@ async def test_self_signed_certificate_fails_when_validated(
             await transport.send(make_message(1))
     finally:
         await transport.close()
+    assert sockets_open_to(starttls_server) == []
 
 
 async def test_implicit_tls(cert_pair: tuple[Path, Path]) -> None:
