@@ -10,6 +10,7 @@ import argparse
 import asyncio
 import contextlib
 import logging
+import os
 import signal
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -149,14 +150,16 @@ async def serve(settings: Settings) -> int:
         runner = web.AppRunner(app, access_log=None)
         await runner.setup()
         server = settings.server
-        site = web.TCPSite(runner, server.host, server.port, reuse_port=server.reuse_port or None)
+        site = web.TCPSite(runner, server.host, server.port, reuse_port=server.reuse_port)
         try:
             await site.start()
         except OSError as exc:
             await runner.cleanup()
+            # The errno's own text: the loop's message repeats the address.
+            reason = os.strerror(exc.errno).lower() if exc.errno else str(exc)
             hint = "" if server.reuse_port else " (server.reuse_port = true lets serves share it)"
             raise ConfigError(
-                f"server: cannot listen on {server.host}:{server.port}: {exc.strerror}{hint}"
+                f"server: cannot listen on {server.host}:{server.port}: {reason}{hint}"
             ) from None
         log.info("commhub listening on http://%s:%d", server.host, server.port)
         stop = asyncio.Event()

@@ -10,7 +10,6 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Callable
 from pathlib import Path
 
 from commhub.worker import Worker
@@ -26,6 +25,34 @@ def _get(url: str, token: str | None = None) -> tuple[int, dict[str, object]]:
         return resp.status, json.loads(resp.read())
 
 
+def _serve(config: Path, log: Path) -> subprocess.Popen[bytes]:
+    """`commhub serve` with `config`, its output in `log`."""
+    with log.open("wb") as out:
+        return subprocess.Popen(
+            [sys.executable, "-m", "commhub", "--config", str(config), "serve"],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env=dict(os.environ),
+        )
+
+
+def _wait_listening(proc: subprocess.Popen[bytes], log: Path, timeout: float = 30) -> None:
+    """Until `proc` logs that it listens; fail at once (with its log) if it exits."""
+    deadline = time.monotonic() + timeout
+    while b"commhub listening" not in log.read_bytes():
+        assert proc.poll() is None, log.read_text()
+        assert time.monotonic() < deadline, f"timed out waiting for {log.name}"
+        time.sleep(0.1)
+
+
+def _stop(procs: list[subprocess.Popen[bytes]]) -> None:
+    """Kill what is still running (a failed test must not leave servers behind)."""
+    for proc in procs:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
 def test_serve_answers_and_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
     """The README's path: serve on a fresh folder (it migrates), then SIGTERM ends it cleanly."""
     port = free_port()
@@ -37,31 +64,16 @@ def test_serve_answers_and_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
         delivery={"large_print_email": "outbox", "audio": "outbox", "relay_text": "outbox"},
     )
     log = tmp_path / "serve.log"
-    with log.open("wb") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "commhub", "--config", str(config), "serve"],
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            env=dict(os.environ),
-        )
+    proc = _serve(config, log)
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                status, body = _get(f"http://127.0.0.1:{port}/healthz")
-                break
-            except OSError:
-                assert proc.poll() is None, log.read_text()
-                assert time.monotonic() < deadline, log.read_text()
-                time.sleep(0.1)
+        _wait_listening(proc, log)
+        status, body = _get(f"http://127.0.0.1:{port}/healthz")
         assert status == 200 and body["status"] == "ok"
         assert (tmp_path / "var" / "commhub.db").exists()
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(15) == 0, log.read_text()
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+        _stop([proc])
     assert "Traceback" not in log.read_text()
 
 
@@ -92,23 +104,6 @@ async def test_graceful_stop_finishes_or_releases_in_flight_work(
         assert len(smtp_server.messages) == 200
 
 
-def _serve(config: Path, log: Path) -> subprocess.Popen[bytes]:
-    with log.open("wb") as out:
-        return subprocess.Popen(
-            [sys.executable, "-m", "commhub", "--config", str(config), "serve"],
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            env=dict(os.environ),
-        )
-
-
-def _wait_for(condition: Callable[[], bool], what: str, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.1)
-
-
 def test_serve_processes_share_a_port_only_with_reuse_port(tmp_path: Path) -> None:
     """server.reuse_port: two serve processes on one port both listen and the port answers;
     without it the second one stops at once, saying the address is in use and how to share."""
@@ -124,13 +119,7 @@ def test_serve_processes_share_a_port_only_with_reuse_port(tmp_path: Path) -> No
     procs = [_serve(shared, log) for log in logs]
     try:
         for proc, log in zip(procs, logs, strict=True):
-            _wait_for(
-                lambda log=log, proc=proc: (
-                    proc.poll() is not None or b"commhub listening" in log.read_bytes()
-                ),
-                f"{log.name} to listen",
-            )
-            assert proc.poll() is None, log.read_text()
+            _wait_listening(proc, log)  # both bound the same port
         # Each new connection goes to one of them (the kernel picks by the client's address).
         answers = [_get(f"http://127.0.0.1:{port}/healthz") for _ in range(20)]
         assert all(status == 200 for status, _ in answers)
@@ -139,22 +128,22 @@ def test_serve_processes_share_a_port_only_with_reuse_port(tmp_path: Path) -> No
         for proc, log in zip(procs, logs, strict=True):
             assert proc.wait(15) == 0, log.read_text()
     finally:
-        for proc in procs:
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait()
+        _stop(procs)
 
     sections["server"]["reuse_port"] = False
     alone = write_config(tmp_path / "alone", "sqlite:///var/commhub.db", 25, **sections)
     first = _serve(alone, tmp_path / "first.log")
+    procs = [first]
     try:
-        _wait_for(lambda: b"commhub listening" in (tmp_path / "first.log").read_bytes(), "listen")
+        _wait_listening(first, tmp_path / "first.log")
         second = _serve(alone, tmp_path / "second.log")
+        procs.append(second)
         assert second.wait(30) != 0
         said = (tmp_path / "second.log").read_text()
-        assert f"cannot listen on 127.0.0.1:{port}" in said, said
+        assert f"cannot listen on 127.0.0.1:{port}: address already in use" in said, said
         assert "server.reuse_port" in said and "Traceback" not in said, said
         assert first.poll() is None
     finally:
         first.send_signal(signal.SIGTERM)
         first.wait(15)
+        _stop(procs)
