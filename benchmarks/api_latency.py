@@ -159,7 +159,7 @@ def measure(
     print(
         f"{label:18}: {len(ms):,} requests, {result['rps']:,.0f}/s, p50 {result['p50']:.1f} ms, "
         f"p90 {result['p90']:.1f} ms, p99 {result['p99']:.1f} ms, max {result['max']:.0f} ms, "
-        f"{errors} errors; worker sent {sent:,} messages meanwhile "
+        f"{errors} errors; worker{'s' if servers > 1 else ''} sent {sent:,} messages meanwhile "
         f"({'still sending at the end' if still_sending else 'campaign finished during the run'})"
     )
     return result

@@ -372,6 +372,8 @@ def serve(config: Path, port: int, log: Path | None = None, processes: int = 1) 
     With `processes` > 1 (the config must set server.reuse_port), that many share the port;
     each is ready when its log says it listens. `log` names the first one's log; the others
     get `-1`, `-2`, ... before its suffix."""
+    if processes > 1 and log is None:
+        raise ValueError("several serve processes need a log: it tells when each one listens")
     token = create_token(config)
     logs = [
         (log if i == 0 else log.with_stem(f"{log.stem}-{i}")) if log else None
@@ -399,8 +401,7 @@ def _serving(base: str, logs: Sequence[Path | None]) -> bool:
     except OSError:
         return False
     return len(logs) == 1 or all(
-        log is not None and log.exists() and b"commhub listening" in log.read_bytes()
-        for log in logs
+        log.exists() and b"commhub listening" in log.read_bytes() for log in logs if log
     )
 
 

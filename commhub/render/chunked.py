@@ -97,12 +97,12 @@ class ChunkedBody:
             # in the whole text: encode the text as a whole (rare: values have no CRs).
             return encode_base64(_canonical(head + self.tail))
         out: list[bytes] = []
-        pending = b""  # bytes not yet encoded: always fewer than one line
+        pending = b""  # bytes not yet encoded: a chunk's 0-2 left over, a slot, 0-2 of the next
         for i, raw in enumerate(self._raw):
             if i:
                 pending += _canonical(slots[i - 1])
             offset = -len(pending) % 3
-            if len(raw) <= offset:
+            if len(raw) <= offset:  # too short to reach a group boundary: goes with the slots
                 pending += raw
                 continue
             groups = self._b64.get((i, offset))
