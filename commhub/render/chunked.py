@@ -21,7 +21,8 @@ quoted-printable and base64 is smaller (non-Latin scripts are ~3x in QP, ~1.33x 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from functools import cached_property
 
 from commhub.render.mime import CRLF, Body, encode_base64, encode_quoted_printable, lf_lines
 
@@ -64,23 +65,24 @@ class ChunkedBody:
         self._raw.append(_canonical(self.pieces[-1]) + _canonical(self.tail))
         self._b64: dict[tuple[int, int], tuple[bytes, bytes]] = {}
 
-    def head(self, slots: Sequence[str]) -> str:
-        """The body before the tail, as text: the pieces and slots in one `%` (C) call."""
+    def _check(self, slots: Sequence[str]) -> None:
         if len(slots) != len(self.pieces) - 1:
             raise ValueError(f"expected {len(self.pieces) - 1} slots, got {len(slots)}")
+
+    def head(self, slots: Sequence[str]) -> str:
+        """The body before the tail, as text: the pieces and slots in one `%` (C) call."""
+        self._check(slots)
         return lf_lines(self._format % tuple(slots))
 
-    def encode(self, slots: Sequence[str], head: str | None = None) -> Body:
-        """The encoded body with these slot values (one per gap between pieces); `head` is
-        `self.head(slots)` when the caller has it already."""
-        if head is None:
-            head = self.head(slots)
+    def encode(self, slots: Sequence[str]) -> Body:
+        """The encoded body with these slot values (one per gap between pieces)."""
+        self._check(slots)
         if not self.encoding:
-            qp, b64 = self._quoted_printable(slots), self._base64(slots, head)
+            qp, b64 = self._quoted_printable(slots), self._base64(slots)
             self.encoding = "quoted-printable" if len(qp) <= len(b64) else "base64"
             return Body("utf-8", self.encoding, qp if len(qp) <= len(b64) else b64)
         if self.encoding == "base64":
-            return Body("utf-8", "base64", self._base64(slots, head))
+            return Body("utf-8", "base64", self._base64(slots))
         return Body("utf-8", "quoted-printable", self._quoted_printable(slots))
 
     def _quoted_printable(self, slots: Sequence[str]) -> bytes:
@@ -91,11 +93,11 @@ class ChunkedBody:
         out.append(self._qp_tail)
         return b"".join(out)
 
-    def _base64(self, slots: Sequence[str], head: str) -> bytes:
+    def _base64(self, slots: Sequence[str]) -> bytes:
         if any("\r" in slot for slot in slots):
             # A CR ending one slot and the LF starting the next chunk make one line break
             # in the whole text: encode the text as a whole (rare: values have no CRs).
-            return encode_base64(_canonical(head + self.tail))
+            return encode_base64(_canonical(self.head(slots) + self.tail))
         out: list[bytes] = []
         pending = b""  # bytes not yet encoded: a chunk's 0-2 left over, a slot, 0-2 of the next
         for i, raw in enumerate(self._raw):
@@ -123,13 +125,14 @@ class Filled:
 
     body: ChunkedBody
     slots: tuple[str, ...]
-    head: str = field(init=False)  # the text before the tail, built once
 
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "head", self.body.head(self.slots))
+    @cached_property
+    def head(self) -> str:
+        """The text before the tail (joined only when asked for: encoding does not need it)."""
+        return self.body.head(self.slots)
 
     def encode(self) -> Body:
-        return self.body.encode(self.slots, self.head)
+        return self.body.encode(self.slots)
 
     def text(self) -> str:
         """The whole decoded body, tail included."""

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -68,13 +69,22 @@ class RenderResult:
     fallback: bool  # English instead of the member's language (language_fallback)
     machine: bool  # unreviewed machine translation sent with the LA-2 notice
     notes: tuple[str, ...] = ()
-    html: str | None = None  # the text/html part, if any
+    # The text/html part, if any, as given to MimeBuilder: a whole string, or a chunked body
+    # whose ~15 KB of text is joined only when `html` is read (previews and checks read it; a
+    # worker sends `message.raw` only).
+    html_part: str | Filled | None = None
     text: str = ""  # the text/plain part (relay: the relay text)
     spoken: str | None = None  # audio: the text given to the speech engine (= transcript)
     audio: SpokenAudio | None = None
     core_chars: int | None = None  # relay: characters before the LA-3 footer (TT-7)
     optional_lines: int | None = None  # relay: greeting/paragraph lines that fitted in
     extras: dict[str, str] = field(default_factory=dict)
+
+    @cached_property
+    def html(self) -> str | None:
+        """The text/html part, if any."""
+        part = self.html_part
+        return part if part is None or isinstance(part, str) else part.text()
 
 
 @dataclass(frozen=True)
@@ -291,7 +301,7 @@ class Renderer:
         raw: bytes,
         text: str,
         notes: list[str],
-        html: str | None = None,
+        html: str | Filled | None = None,
         spoken: str | None = None,
         audio: SpokenAudio | None = None,
         tty: bool = True,
@@ -326,7 +336,7 @@ class Renderer:
             fallback=plan.fallback,
             machine=plan.machine,
             notes=tuple(notes),
-            html=html,
+            html_part=html,
             text=text,
             spoken=spoken,
             audio=audio,
@@ -376,7 +386,7 @@ class Renderer:
             fmt=Format.LARGE_PRINT_EMAIL,
             raw=raw,
             text=text.text(),
-            html=html.text(),
+            html=html,
             notes=notes or [],
         )
 
