@@ -22,7 +22,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import cached_property
 
 from commhub.render.mime import CRLF, Body, encode_base64, encode_quoted_printable, lf_lines
 
@@ -126,14 +125,9 @@ class Filled:
     body: ChunkedBody
     slots: tuple[str, ...]
 
-    @cached_property
-    def head(self) -> str:
-        """The text before the tail (joined only when asked for: encoding does not need it)."""
-        return self.body.head(self.slots)
-
     def encode(self) -> Body:
         return self.body.encode(self.slots)
 
     def text(self) -> str:
-        """The whole decoded body, tail included."""
-        return self.head + self.body.tail
+        """The whole decoded body, tail included (joined here: encoding does not need it)."""
+        return self.body.head(self.slots) + self.body.tail
