@@ -73,6 +73,20 @@ def test_chunked_bodies_decode_to_exactly_the_text(encoding: str, tail: str) -> 
         assert offsets == {0, 1, 2}  # every way the head can end inside a 3-byte group
 
 
+def test_constant_chunks_too_short_to_end_a_base64_group_decode_exactly() -> None:
+    # Empty and 1-2 byte pieces between slots: a chunk that cannot complete the group the
+    # slot before it left open is carried on with the next slot.
+    body = ChunkedBody(("", "", "x", "é", "</b>\n"), "tail\n")
+    body.encoding = "base64"
+    ends = set()
+    for n in range(7):
+        for slots in (("a" * n, "b", "c" * (n % 3), "d"), ("", "é" * n, "", "")):
+            filled = Filled(body, slots)
+            assert message(filled) == filled.text()
+            ends.add(len(body.head(slots).encode()) % 3)
+    assert ends == {0, 1, 2}
+
+
 def test_the_smaller_encoding_is_chosen_once() -> None:
     latin = ChunkedBody(PIECES, LATIN_TAIL)
     assert Filled(latin, SLOTS[0]).encode().encoding == "quoted-printable"

@@ -59,10 +59,10 @@ class ChunkedBody:
         self._qp_pieces = tuple(_qp_chunk(p) for p in self.pieces)
         self._qp_tail = _qp_chunk(self.tail)
         # base64: the constant chunks as canonical bytes (the last piece and the tail are
-        # one chunk), and per (chunk, offset) its whole groups encoded and the bytes left.
+        # one chunk); their encodings are built on first use (`_groups`).
         self._raw = [_canonical(p) for p in self.pieces[:-1]]
         self._raw.append(_canonical(self.pieces[-1]) + _canonical(self.tail))
-        self._b64: dict[tuple[int, int], tuple[bytes, bytes]] = {}
+        self._b64: list[tuple[_Groups, _Groups, _Groups]] | None = None
 
     def _check(self, slots: Sequence[str]) -> None:
         if len(slots) != len(self.pieces) - 1:
@@ -79,6 +79,8 @@ class ChunkedBody:
         if not self.encoding:
             qp, b64 = self._quoted_printable(slots), self._base64(slots)
             self.encoding = "quoted-printable" if len(qp) <= len(b64) else "base64"
+            if self.encoding != "base64":
+                self._b64 = None  # never needed again
             return Body("utf-8", self.encoding, qp if len(qp) <= len(b64) else b64)
         if self.encoding == "base64":
             return Body("utf-8", "base64", self._base64(slots))
@@ -97,25 +99,42 @@ class ChunkedBody:
             # A CR ending one slot and the LF starting the next chunk make one line break
             # in the whole text: encode the text as a whole (rare: values have no CRs).
             return encode_base64(_canonical(self.head(slots) + self.tail))
-        out: list[bytes] = []
-        pending = b""  # bytes not yet encoded: a chunk's 0-2 left over, a slot, 0-2 of the next
-        for i, raw in enumerate(self._raw):
-            if i:
-                pending += _canonical(slots[i - 1])
-            offset = -len(pending) % 3
-            if len(raw) <= offset:  # too short to reach a group boundary: goes with the slots
-                pending += raw
-                continue
-            groups = self._b64.get((i, offset))
-            if groups is None:
-                whole = offset + (len(raw) - offset) // 3 * 3
-                groups = self._b64[i, offset] = (encode_base64(raw[offset:whole]), raw[whole:])
-            pending += raw[:offset]
-            out.append(encode_base64(pending))
-            out.append(groups[0])
-            pending = groups[1]
+        if self._b64 is None:
+            self._b64 = [_groups(raw) for raw in self._raw]
+        # The first chunk starts the stream: always at a group boundary (offset 0).
+        _, first, pending = self._b64[0][0]
+        out = [first or b""]  # (never None: any chunk reaches offset 0)
+        # `pending`: bytes not yet encoded (a chunk's 0-2 left over, then a slot).
+        for slot, groups in zip(slots, self._b64[1:], strict=True):
+            pending += _canonical(slot)
+            lead, encoded, left = groups[-len(pending) % 3]
+            if encoded is None:  # too short to reach a group boundary: goes with the slots
+                pending += lead
+            else:
+                out.append(encode_base64(pending + lead))
+                out.append(encoded)
+                pending = left
         out.append(encode_base64(pending))
         return b"".join(out)
+
+
+# One constant chunk's base64 at one offset (the 0-2 bytes the slot before it leaves short
+# of a whole group): its first `offset` bytes (they complete that group), its following
+# whole groups encoded, and the 0-2 bytes left over. When the chunk is too short to
+# complete the group: (the chunk, None, b"").
+_Groups = tuple[bytes, bytes | None, bytes]
+
+
+def _groups(raw: bytes) -> tuple[_Groups, _Groups, _Groups]:
+    """`raw`'s _Groups at offsets 0, 1 and 2."""
+
+    def at(offset: int) -> _Groups:
+        if len(raw) < offset:
+            return raw, None, b""
+        whole = offset + (len(raw) - offset) // 3 * 3
+        return raw[:offset], encode_base64(raw[offset:whole]), raw[whole:]
+
+    return at(0), at(1), at(2)
 
 
 @dataclass(frozen=True)

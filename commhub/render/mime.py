@@ -183,6 +183,8 @@ def encode_base64(raw: bytes) -> bytes:
     """Base64 in lines of at most 76 characters, each ending with CRLF (RFC 2045)."""
     if not raw:
         return b""
+    if len(raw) <= 57:  # one line (most of a message's slots): no cutting
+        return binascii.b2a_base64(raw, newline=False) + CRLF
     return CRLF.join(_B64_LINE.findall(binascii.b2a_base64(raw, newline=False))) + CRLF
 
 
