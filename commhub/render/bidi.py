@@ -41,6 +41,8 @@ def isolate(value: str, rtl_message: bool) -> str:
     with right-to-left letters are (FSI). Isolates already in the value are dropped, so the
     HTML conversion always sees balanced pairs from here.
     """
+    if value.isascii():  # most values: no isolates to drop, no right-to-left letters
+        return LRI + value + PDI if rtl_message and value else value
     value = value.translate(_STRIP)
     if not value:
         return value
