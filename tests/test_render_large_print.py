@@ -212,6 +212,17 @@ def test_bad_data_and_unknown_template_are_render_errors() -> None:
         REAL_RENDERER.render_sync("no_such_topic", m, {}, 1)
 
 
+def test_a_value_a_string_needs_but_lacks_is_a_render_error_naming_the_string() -> None:
+    t = TOPICS["refill_reminder"]
+    prepared = REAL_RENDERER._prepare(t, REAL_RENDERER.plan(t, "en"), "print", False)
+    values = {k: "x" for k in t.variables}
+    counts = {"refills_left": 2}
+    assert prepared.fill("Ana", values, counts).paragraphs  # every value given: fills
+    without = {k: v for k, v in values.items() if k != "refill_date"}
+    with pytest.raises(RenderError, match=r"cannot fill a paragraph: KeyError\('refill_date'\)"):
+        prepared.fill("Ana", without, counts)
+
+
 def test_message_id_is_stable_for_a_delivery() -> None:
     a = render(REAL_RENDERER, "refill_reminder", "en").message
     b = render(REAL_RENDERER, "refill_reminder", "en").message

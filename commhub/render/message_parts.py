@@ -120,6 +120,19 @@ def fill_template(template: str, values: Mapping[str, str], where: str) -> str:
         raise RenderError(f"cannot fill {where}: {exc!r}") from None
 
 
+def _fill_all(templates: list[str], values: Mapping[str, str]) -> list[str]:
+    """The heading, greeting, paragraphs, action and thanks templates filled with `values`:
+    one `%` each, and fill_template's error naming the string only when one fails."""
+    try:
+        return [t % values for t in templates]
+    except (KeyError, ValueError, TypeError):
+        paragraphs = ["a paragraph"] * (len(templates) - 4)
+        names = ["the heading", "the greeting", *paragraphs, "the action", "the thanks line"]
+        for t, where in zip(templates, names, strict=True):
+            fill_template(t, values, where)
+        raise
+
+
 _DAYS = {
     "mon-fri": strings.DAYS_MON_FRI,
     "mon-sat": strings.DAYS_MON_SAT,
@@ -226,14 +239,8 @@ class Prepared(_Directed):
             if var in values  # an optional variable with no value: no fact line
         ]
         subject = fill_template(self.subject, plain, "the subject")
-        templates = [
-            (self.heading, "the heading"),
-            (self.greeting, "the greeting"),
-            *((p, "a paragraph") for p in paragraph_templates),
-            (self.action, "the action"),
-            (self.thanks, "the thanks line"),
-        ]
-        texts = [fill_template(t, v, where) for t, where in templates]
+        templates = [self.heading, self.greeting, *paragraph_templates, self.action, self.thanks]
+        texts = _fill_all(templates, v)
         heading, greeting, *paragraphs, action, thanks = texts
         head_html: tuple[str, ...] | None = None
         if html:
@@ -244,7 +251,7 @@ class Prepared(_Directed):
             h["name"] = str(inline_html(v["name"]))
             # In `slotted_head` order: subject, heading, greeting?, paragraphs, facts,
             # action?, thanks? (empty strings are left out, as there).
-            filled = [fill_template(html_template(t), h, where) for t, where in templates]
+            filled = _fill_all([html_template(t) for t in templates], h)
             head_html = (
                 str(escape(subject)),
                 filled[0],
