@@ -95,7 +95,7 @@ class ChunkedBody:
         return b"".join(out)
 
     def _base64(self, slots: Sequence[str]) -> bytes:
-        if any("\r" in slot for slot in slots):
+        if "\r" in "".join(slots):
             # A CR ending one slot and the LF starting the next chunk make one line break
             # in the whole text: encode the text as a whole (rare: values have no CRs).
             return encode_base64(_canonical(self.head(slots) + self.tail))

@@ -30,6 +30,7 @@ if TYPE_CHECKING:
 
 CRLF = b"\r\n"
 _SPECIALS = re.compile(r'[()<>@,;:\\".\[\]]')
+_NOT_IN_ADDRESS = re.compile("[ <>\t,]")
 # 39 bytes of UTF-8 -> 52 base64 chars -> a 64-char encoded word: `Subject: ` + word < 78.
 _WORD_BYTES = 39
 _MAX_LINE = 998
@@ -91,7 +92,7 @@ def format_address(display_name: str, address: str) -> str:
     """`Name <addr>` with the name quoted or RFC 2047-encoded as needed."""
     header_safe(display_name, "display name")
     header_safe(address, "address")
-    if not address.isascii() or any(c in address for c in " <>\t,"):
+    if not address.isascii() or _NOT_IN_ADDRESS.search(address):
         raise RenderError("the address must be plain ASCII without spaces")
     if not display_name:
         return address
