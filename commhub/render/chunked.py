@@ -101,37 +101,34 @@ class ChunkedBody:
             return encode_base64(_canonical(self.head(slots) + self.tail))
         if self._b64 is None:
             self._b64 = [_groups(raw) for raw in self._raw]
-        # The first chunk starts the stream: always at a group boundary (offset 0).
-        _, first, pending = self._b64[0][0]
-        out = [first or b""]  # (never None: any chunk reaches offset 0)
+        # The first chunk starts the stream, at a group boundary (offset 0).
+        _, out_first, pending = self._b64[0][0]
+        out = [out_first]
         # `pending`: bytes not yet encoded (a chunk's 0-2 left over, then a slot).
         for slot, groups in zip(slots, self._b64[1:], strict=True):
             pending += _canonical(slot)
             lead, encoded, left = groups[-len(pending) % 3]
-            if encoded is None:  # too short to reach a group boundary: goes with the slots
-                pending += lead
-            else:
-                out.append(encode_base64(pending + lead))
-                out.append(encoded)
-                pending = left
+            pending += lead
+            if len(pending) % 3:  # the chunk was too short to complete the group: carry on
+                continue
+            out.append(encode_base64(pending))
+            out.append(encoded)
+            pending = left
         out.append(encode_base64(pending))
         return b"".join(out)
 
 
 # One constant chunk's base64 at one offset (the 0-2 bytes the slot before it leaves short
-# of a whole group): its first `offset` bytes (they complete that group), its following
-# whole groups encoded, and the 0-2 bytes left over. When the chunk is too short to
-# complete the group: (the chunk, None, b"").
-_Groups = tuple[bytes, bytes | None, bytes]
+# of a whole group): its first `offset` bytes (they complete that group, or are all of a
+# chunk too short to), its following whole groups encoded, and the 0-2 bytes left over.
+_Groups = tuple[bytes, bytes, bytes]
 
 
 def _groups(raw: bytes) -> tuple[_Groups, _Groups, _Groups]:
     """`raw`'s _Groups at offsets 0, 1 and 2."""
 
     def at(offset: int) -> _Groups:
-        if len(raw) < offset:
-            return raw, None, b""
-        whole = offset + (len(raw) - offset) // 3 * 3
+        whole = offset + max(len(raw) - offset, 0) // 3 * 3
         return raw[:offset], encode_base64(raw[offset:whole]), raw[whole:]
 
     return at(0), at(1), at(2)
