@@ -148,7 +148,7 @@ def _parse(path: Path) -> LanguageVoices:
         if table is None:
             raise ConfigError(f"{path}: {name}: engine listed in engines but has no [{name}] table")
         voices.append(EngineVoice(name, table.voice, table.rate_wpm, tuple(table.say.items())))
-    for name, table in tables.items():
-        if table is not None and name not in f.engines:
-            raise ConfigError(f"{path}: {name}: table present but the engine is not in engines")
+    for engine, declared in tables.items():
+        if declared is not None and engine not in f.engines:
+            raise ConfigError(f"{path}: {engine}: table present but the engine is not in engines")
     return LanguageVoices(f.language, f.iso639_2, tuple(voices), f.notes)
