@@ -29,6 +29,8 @@ class ServerSettings:
     # kernel spreads connections over them (SO_REUSEPORT): the API then uses every core.
     # Off by default, so a second hub started by mistake fails with "address in use".
     reuse_port: bool = False
+    # Base of the links in messages (the unsubscribe page): how members reach this server.
+    public_url: str = "http://127.0.0.1:8080"
 
 
 @dataclass(frozen=True)
@@ -78,6 +80,9 @@ class PlanSettings:
     name: str = "Evergreen Community Health Plan"
     from_address: str = "outreach@evergreen-health.example"
     reply_to: str = ""
+    # The plan's part of every message's Feedback-ID (campaign:topic:plan), which mailbox
+    # providers' complaint reports group by.
+    feedback_id: str = "evergreen"
     website: str = "https://evergreen-health.example"
     phones: dict[str, PhoneLine] = field(
         default_factory=lambda: {
@@ -158,6 +163,7 @@ class SmtpSettings:
     pool_size: int = 8
     rate_limit_per_second: float = 0.0  # 0 = unlimited
     timeout_seconds: float = 30.0
+    helo_name: str = ""  # the EHLO name; "" = this host's fully qualified name
 
 
 @dataclass(frozen=True)
@@ -180,6 +186,36 @@ class TransportSettings:
 
 
 @dataclass(frozen=True)
+class UnsubscribeSettings:
+    """One-click unsubscribe (RFC 8058): links signed with `secret`; "" turns them off."""
+
+    secret: str = ""
+    mailto: str = ""  # an address for mailto: unsubscribes, beside the link (optional)
+
+
+@dataclass(frozen=True)
+class BounceSettings:
+    """Where DSNs and complaint reports come back (VERP: bounces+<token>@domain)."""
+
+    domain: str = ""  # "" = the envelope sender is the From address (no VERP)
+    listen: str = ""  # "127.0.0.1:2526": accept DSNs and ARF reports by SMTP
+    maildir: str = ""  # or read them from a Maildir the MTA delivers to
+    poll_seconds: float = 5.0  # how often the Maildir is read
+    soft_limit: int = 3  # soft bounces in a row that make an address undeliverable
+
+
+@dataclass(frozen=True)
+class DkimSettings:
+    """DKIM signing: rsa-sha256 with `selector`, plus ed25519-sha256 when its key is set."""
+
+    domain: str = ""  # "" = do not sign
+    selector: str = ""
+    private_key_file: str = ""  # PEM, RSA (2048 bits recommended)
+    ed25519_selector: str = ""
+    ed25519_private_key_file: str = ""  # PEM; a second signature (RFC 8463)
+
+
+@dataclass(frozen=True)
 class Settings:
     server: ServerSettings = field(default_factory=ServerSettings)
     database: DatabaseSettings = field(default_factory=DatabaseSettings)
@@ -192,6 +228,9 @@ class Settings:
     translate: TranslateSettings = field(default_factory=TranslateSettings)
     content: ContentSettings = field(default_factory=ContentSettings)
     transports: TransportSettings = field(default_factory=TransportSettings)
+    unsubscribe: UnsubscribeSettings = field(default_factory=UnsubscribeSettings)
+    bounces: BounceSettings = field(default_factory=BounceSettings)
+    dkim: DkimSettings = field(default_factory=DkimSettings)
     # Directory the relative paths above are resolved against (the config file's folder).
     root: Path = field(default_factory=Path.cwd)
 
@@ -393,3 +432,23 @@ def _check(s: Settings) -> None:
         raise ConfigError("plan.phones.member_services is required (it is in every footer)")
     if s.transports.smtp.tls and s.transports.smtp.starttls:
         raise ConfigError("transports.smtp: choose tls or starttls, not both")
+    _check_deliverability(s)
+
+
+def _check_deliverability(s: Settings) -> None:
+    """The consent and deliverability settings ([unsubscribe], [bounces], [dkim])."""
+    if not s.server.public_url.startswith(("http://", "https://")):
+        raise ConfigError("server.public_url must start with http:// or https://")
+    if s.unsubscribe.secret and len(s.unsubscribe.secret) < 32:
+        raise ConfigError("unsubscribe.secret must be at least 32 characters (or empty: off)")
+    if s.bounces.listen:
+        host, _, port = s.bounces.listen.rpartition(":")
+        if not host or not port.isdigit() or not 0 < int(port) < 65536:
+            raise ConfigError(f'bounces.listen must be "host:port", not {s.bounces.listen!r}')
+    if s.bounces.soft_limit < 1:
+        raise ConfigError("bounces.soft_limit must be at least 1")
+    d = s.dkim
+    if d.domain and not (d.selector and d.private_key_file):
+        raise ConfigError("dkim.domain is set: dkim.selector and dkim.private_key_file are needed")
+    if bool(d.ed25519_selector) != bool(d.ed25519_private_key_file):
+        raise ConfigError("dkim.ed25519_selector and dkim.ed25519_private_key_file go together")
