@@ -172,6 +172,11 @@ class RateLimiter:
             await asyncio.sleep(slot - now)
 
 
+class _ClosedAtMail(aiosmtplib.SMTPResponseException):
+    """421 in answer to MAIL, the first command of a transaction: the server is closing
+    the connection before the message was offered."""
+
+
 class _Refused(Exception):
     """The server turned a new connection away (busy, too many connections): no fault of
     the message that was to use it."""
@@ -396,12 +401,13 @@ class SmtpTransport:
                 raise TransientError(reason) from None
             except aiosmtplib.SMTPResponseException as exc:
                 if exc.code == 421:
-                    # The server is closing this connection (idle timeout, shutdown): the
-                    # message was not taken. Reopen and resend at once, uncharged.
-                    await self._drop(client)
-                    if reopened < _MAX_REOPENS:
+                    await self._drop(client)  # the server is closing this connection
+                    if isinstance(exc, _ClosedAtMail) and not fresh and reopened < _MAX_REOPENS:
+                        # A pooled connection the server closed while it sat idle (postfix:
+                        # "421 4.4.2 timeout exceeded", read as the answer to our MAIL):
+                        # the message was never offered. Reopen and resend, uncharged.
                         reopened += 1
-                        log.info("smtp server closed the connection (421); reconnecting")
+                        log.info("smtp server had closed the idle connection; reconnecting")
                         continue
                 if _asks_to_slow_down(exc.code, exc.message):
                     self.pool.slow_down()
@@ -449,7 +455,12 @@ class SmtpTransport:
             options.insert(0, f"size={size}")
         encoding = "utf-8" if utf8 else "ascii"
         try:
-            await client.mail(message.sender, options=options, encoding=encoding)
+            try:
+                await client.mail(message.sender, options=options, encoding=encoding)
+            except aiosmtplib.SMTPResponseException as exc:
+                if exc.code == 421:
+                    raise _ClosedAtMail(exc.code, exc.message) from None
+                raise
             refused: list[aiosmtplib.SMTPRecipientRefused] = []
             for recipient in message.recipients:
                 try:
