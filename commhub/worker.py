@@ -93,6 +93,18 @@ def quiet_until(member: Member, now: datetime, quiet: QuietHoursSettings) -> dat
     return end_local.astimezone(UTC)
 
 
+RELEASE_HOW = "POST /v1/campaigns/{id}/release or commhub campaign release ID"
+
+
+def hold_reason(hold: PolicyHold) -> str:
+    """The reason stored for a hold: one without a retry time says what clears it and how
+    to release it (a hold never waits silently for ever)."""
+    if hold.until is not None:
+        return hold.reason
+    clears = hold.clears or "fix the cause"
+    return f"{hold.reason}; to send it: {clears}, then release the campaign ({RELEASE_HOW})"
+
+
 class Worker:
     """One worker process's delivery loop (run inside `commhub serve` or `commhub worker`)."""
 
@@ -288,7 +300,7 @@ class Worker:
         try:
             return await self._render(d.template, member, d.data, d.id, d.campaign_id)
         except PolicyHold as hold:
-            return DeliveryOutcome(d.id, State.HELD, hold.reason, retry_at=hold.until)
+            return DeliveryOutcome(d.id, State.HELD, hold_reason(hold), retry_at=hold.until)
         except RenderError as exc:
             return DeliveryOutcome(d.id, State.FAILED, f"render: {exc}")
         except SpeechError as exc:  # every speech engine failed: worth another try later

@@ -484,7 +484,8 @@ class Renderer:
         except NoVoice:
             reason = f"no voice for {plan.lang}"
             if self.settings.speech.no_voice_policy == "hold":
-                raise PolicyHold(reason=reason) from None
+                clears = f'add a voice for {plan.lang} or set speech.no_voice_policy = "fallback"'
+                raise PolicyHold(reason=reason, clears=clears) from None
             notes.append(f"{reason}: sent the transcript as large print")
             return self._large_print(topic, member, values, plan, key, notes)
         if audio.fell_back:

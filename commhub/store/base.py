@@ -36,6 +36,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from commhub.domain import Campaign, ClaimedDelivery, DeliveryOutcome, Member, Recipient, Role
+from commhub.lifecycle import CampaignEvent
 
 
 @dataclass(frozen=True)
@@ -146,9 +147,10 @@ class Store(Protocol):
         """
 
     async def get_campaign(self, campaign_id: str) -> Campaign | None:
-        """The campaign with its status derived now: "cancelled" once cancelled; "done" when
-        every delivery is final; "scheduled" while `send_at` is in the future; else "sending".
-        """
+        """The campaign with its status derived now (`lifecycle.derive_campaign_status`):
+        "cancelled" once cancelled; "done" when every delivery is final; "paused" while
+        paused; "scheduled" while `send_at` is in the future; "held" when every delivery left
+        is held; else "sending"."""
 
     async def campaign_counts(self, campaign_id: str) -> CampaignCounts:
         """Counts of the campaign's deliveries. `by_state` names every state (0 included);
@@ -173,6 +175,19 @@ class Store(Protocol):
         campaign that is done changes nothing and returns 0. NotFound for an unknown id.
         """
 
+    async def change_campaign(self, campaign_id: str, event: CampaignEvent, now: datetime) -> int:
+        """Apply a staff action as `commhub.lifecycle.CAMPAIGN_TRANSITIONS` allows; return how
+        many deliveries it touched. NotFound for an unknown id; Conflict when not allowed.
+
+        - pause: waiting deliveries (queued, retry_wait, held) are parked, never due, until
+          resume; leased ones finish their attempt (a non-final outcome is parked too).
+        - resume: parked deliveries are due again as if never paused.
+        - release: every held delivery becomes queued (history "released by staff"), due
+          now (or at resume): a worker evaluates it again against the current settings
+          and holds it again, with its reason, if it still may not go.
+        - cancel: as `cancel_campaign`.
+        """
+
     # -- workers ---------------------------------------------------------------------------
     async def claim(
         self, worker_id: str, limit: int, lease_seconds: float, now: datetime
@@ -190,6 +205,11 @@ class Store(Protocol):
         self, worker_id: str, outcomes: Sequence[DeliveryOutcome], now: datetime
     ) -> None:
         """Record outcomes in one transaction, with a history row per state change.
+
+        Each outcome is an event of `commhub.lifecycle` (`OUTCOME_EVENTS`); the transition
+        table decides the new state and history row. Outcomes for the same delivery apply in
+        order, each from the state the one before left. A forbidden transition raises
+        `TransitionError` and nothing of the call is stored.
 
         Only deliveries still leased by `worker_id` are updated (a worker whose lease was
         taken over must not overwrite the new owner's result); others are ignored.
