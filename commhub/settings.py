@@ -115,7 +115,8 @@ CMS_INSERT_LANGUAGES = (
 class LanguageSettings:
     policy: str = "fallback"  # fallback | block | machine_with_notice
     footer_languages: tuple[str, ...] = CMS_INSERT_LANGUAGES
-    relay_footer: str = "full"  # full | short (member's language + English only)
+    # short: one TTY-sized line in the member's language + one in English (TT-7) | full
+    relay_footer: str = "short"
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,7 @@ from commhub.content.i18n import (
     language_help_lines,
     machine_notice,
     plan_language,
+    relay_help_lines,
 )
 from commhub.content.topics import Topic
 from commhub.content.variables import Phone
@@ -135,14 +136,21 @@ class Renderer:
 
     # -- preparation (once per topic, language plan and output kind) ---------------------
 
-    def _footer_languages(self, kind: str) -> tuple[str, ...]:
-        """LA-3 footer languages after the member's own (and English).
+    def _footer(self, kind: Kind, member_lang: str, number: str) -> list[Passage]:
+        """The LA-3 language-help lines for `kind`, each in its own language.
 
-        `language.relay_footer = "short"` keeps relay text to those two: each footer line
-        costs a TTY reader about 40 seconds at 45.45 baud (TT-7).
+        Relay text (`language.relay_footer = "short"`, the default) carries one short line in
+        the member's language and one in English: each full footer line costs a TTY reader
+        about 40 seconds at 45.45 baud (TT-7). `"full"` gives relay text the whole footer
+        (for IP relay and text apps). In relay text every number is followed by TTY 711 (TT-6).
         """
         lang = self.settings.language
-        return () if kind == "relay" and lang.relay_footer == "short" else lang.footer_languages
+        if kind == "relay" and lang.relay_footer == "short":
+            lines = relay_help_lines(self.catalogs, member_lang, number, "711")
+        else:
+            shown = f"{number} TTY 711" if kind == "relay" else number
+            lines = language_help_lines(self.catalogs, member_lang, lang.footer_languages, shown)
+        return [Passage(tag, text) for tag, text in lines]
 
     def _help_number(self, topic: Topic, key: str) -> str:
         line = self.settings.plan.phones.get(key) or self.settings.plan.phones.get(topic.phone_line)
@@ -174,9 +182,8 @@ class Renderer:
         prepared = self._prepared.get(key)
         if prepared is not None:
             return prepared
-        # Relay text gives one number, the topic's, with TTY 711 and its hours (TT-6); print
-        # and speech send language help to Member Services.
-        number = self._help_number(topic, topic.phone_line if kind == "relay" else HELP_LINE)
+        # Language help is always Member Services (interpreters), never the topic's line.
+        number = self._help_number(topic, HELP_LINE)
         notices: list[Passage] = []
         if plan.fallback:
             tagline = fallback_tagline(self.catalogs, plan.member_lang, number)
@@ -184,17 +191,7 @@ class Renderer:
                 notices.append(Passage(*tagline))
         if plan.machine:
             notices.append(Passage(*machine_notice(self.catalogs, plan.lang, number)))
-        # TT-6: in relay text every phone number is followed by TTY 711.
-        footer_number = f"{number} TTY 711" if kind == "relay" else number
-        footer = [
-            Passage(lang, text)
-            for lang, text in language_help_lines(
-                self.catalogs,
-                plan.member_lang,
-                self._footer_languages(kind),
-                footer_number,
-            )
-        ]
+        footer = self._footer(kind, plan.member_lang, number)
         if tty:  # a TTY-safe relay message carries only what a TTY can show (TT-1)
             notices = [n for n in notices if _is_tty_language(n.lang)]
             footer = [f for f in footer if _is_tty_language(f.lang)]
@@ -451,6 +448,7 @@ class Renderer:
             facts=(),
             action="",
             thanks="",
+            change_line="",  # spoken, so it is among the transcript's sentences
         )
         html = self.layout.html(transcript)
         text = text_part(transcript)
