@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import re
 
+from babel.core import Locale
+
 from commhub.checks.base import Collector, Violation, excerpt
 from commhub.languages import LANGUAGES
 
@@ -23,8 +25,20 @@ _EMAIL = re.compile(r"[\w.+-]+(@|\s+AT\s+)[\w-]+\.[a-z]{2,}", re.IGNORECASE)
 _PHONE_OK = re.compile(r"(?<![\d-])(?:1-)?\d{3}-\d{3}-\d{4}(?![\d-])")
 _PHONE_ANY = re.compile(r"(?<!\d)(?:\+?1[\s.-]?)?\(?\d{3}\)?[\s.]?\d{3}[\s.-]?\d{4}(?!\d)")
 _TTY_AFTER = re.compile(r"^[\s,.;:(-]*\(?TTY:?\s*711\b", re.IGNORECASE)
+
+
+def _day_periods() -> str:
+    """Every known language's AM/PM markers (Babel), as a regex alternation: relay text
+    writes `8 AM`, `8 A.M.`, `8 GH` (Somali), `8 ص` (Arabic) on the hour."""
+    marks = {"AM", "PM", "A.M.", "P.M."}
+    for language in LANGUAGES.values():
+        periods = Locale.parse(language.locale).day_periods["format"]["abbreviated"]
+        marks.update(str(periods[k]) for k in ("am", "pm") if k in periods)
+    return "|".join(re.escape(m) for m in sorted(marks, key=len, reverse=True))
+
+
 _HOURS = re.compile(
-    r"\d{1,2}(:\d{2})?\s*(AM|PM|A\.M\.|P\.M\.)|\d{1,2}:\d{2}|\d{1,2}\s*H\b|24/7|24 HOURS",
+    rf"\d{{1,2}}(:\d{{2}})?\s*({_day_periods()})(?!\w)|\d{{1,2}}:\d{{2}}|\d{{1,2}}\s*H\b|24/7|24 HOURS",
     re.IGNORECASE,
 )
 # TT-6 / TS-3: numeric dates: 12/03/2026, 2026-12-03, 3.12.2026, 12-03-26. (A bare "12/3"

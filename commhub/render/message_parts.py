@@ -79,6 +79,7 @@ class Contact:
     tty: str  # 711
     tty_line: str
     hours_line: str
+    name: str = ""  # the line's translated name ("our pharmacy line")
 
     @property
     def call_line(self) -> str:
@@ -364,6 +365,7 @@ def prepare(
         tty=line.tty,
         tty_line=fill_template(tr.gettext(strings.TTY_LINE), {"tty": line.tty}, "TTY_LINE"),
         hours_line=hours_text(line, tr, lang, kind),
+        name=name_of_line,
     )
     change_line, change_hours = _change_or_stop(line, plan, tr, lang, kind, speech_style)
     content = topic.content

@@ -43,7 +43,9 @@ from commhub.render.large_print import (
 )
 from commhub.render.message_parts import Parts, Passage, Prepared, prepare
 from commhub.render.mime import Envelope, MimeBuilder, header_safe
-from commhub.render.relay_text import relay_text, to_tty
+from commhub.render.relay_text import MAX_TOTAL as RELAY_MAX_TOTAL
+from commhub.render.relay_text import relay_text, romanized, to_tty
+from commhub.render.romanize import can_romanize
 from commhub.render.speech_text import MAX_SECONDS, speech_text, speech_variants
 from commhub.render.values import Kind, write_values
 from commhub.settings import Settings
@@ -79,6 +81,7 @@ class RenderResult:
     audio: SpokenAudio | None = None
     core_chars: int | None = None  # relay: characters before the LA-3 footer (TT-7)
     optional_lines: int | None = None  # relay: greeting/paragraph lines that fitted in
+    tty_text: str | None = None  # relay in Cyrillic: the romanised TTY-safe alternative
     extras: dict[str, str] = field(default_factory=dict)
 
     @cached_property
@@ -304,6 +307,7 @@ class Renderer:
         tty: bool = True,
         core_chars: int | None = None,
         optional_lines: int | None = None,
+        tty_text: str | None = None,
     ) -> RenderResult:
         if plan.fallback:
             notes.append(f"language fallback: {plan.lang} instead of {plan.member_lang}")
@@ -339,6 +343,7 @@ class Renderer:
             audio=audio,
             core_chars=core_chars,
             optional_lines=optional_lines,
+            tty_text=tty_text,
         )
 
     def _bodies(self, prepared: Prepared, parts: Parts) -> tuple[Filled, Filled]:
@@ -431,6 +436,11 @@ class Renderer:
                 audio = await self.speech.speak(speech_text(segments), plan.lang, printed.subject)
                 if audio.duration_s <= MAX_SECONDS:
                     break
+            else:
+                notes.append(
+                    f"audio is {audio.duration_s:.0f} s: its facts alone exceed the "
+                    f"~{MAX_SECONDS:.0f} s goal (CP-1 wins over TS-8)"
+                )
         except NoVoice:
             reason = f"no voice for {plan.lang}"
             if self.settings.speech.no_voice_policy == "hold":
@@ -484,18 +494,32 @@ class Renderer:
             raise RenderError(f"member {member.member_id} has no relay address or email")
         subject = to_tty(parts.subject) if tty else header_safe(parts.subject, "Subject")
         envelope = self._envelope(key, to, subject, plan)
-        envelope["extra"] = {TTY_HEADER: "yes" if tty else "no"}
-        raw = self.mime.plain(text=relay.text, ascii_only=tty, **envelope)
+        # TT-9: Cyrillic also goes romanised, TTY-safe, as the first alternative ("romanized");
+        # other scripts a TTY cannot print ("no") are counted per campaign for a 711 call.
+        romanised = None if tty or not can_romanize(plan.lang) else romanized(parts, plan.lang)
+        envelope["extra"] = {TTY_HEADER: "yes" if tty else "romanized" if romanised else "no"}
+        tty_text = relay_text(romanised, True).text if romanised else None
+        if tty_text is not None:
+            raw = self.mime.plain_pair(tty_text=tty_text, text=relay.text, **envelope)
+        else:
+            raw = self.mime.plain(text=relay.text, ascii_only=tty, **envelope)
+        notes = []
+        if relay.required_chars > RELAY_MAX_TOTAL and tty:
+            notes.append(
+                f"relay text is {len(relay.text)} characters: its facts alone exceed the "
+                f"{RELAY_MAX_TOTAL}-character goal (CP-1 wins over TT-7)"
+            )
         return self._result(
             plan=plan,
             envelope=envelope,
             fmt=Format.RELAY_TEXT,
             raw=raw,
             text=relay.text,
-            notes=[],
+            notes=notes,
             tty=tty,
             core_chars=relay.core_chars,
             optional_lines=relay.optional_lines,
+            tty_text=tty_text,
         )
 
     # -- previews --------------------------------------------------------------------------

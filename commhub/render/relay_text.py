@@ -19,9 +19,10 @@ from __future__ import annotations
 import re
 import textwrap
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-from commhub.render.message_parts import Parts, says
+from commhub.render.message_parts import Fact, Parts, Passage, says
+from commhub.render.romanize import romanize
 
 # TT-1: A-Z 0-9 space CR LF - ? : $ ! ' ( ) . , ; / "
 TTY_SAFE = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 \r\n-?:$!'().,;/\"")
@@ -166,7 +167,10 @@ def relay_text(parts: Parts, tty: bool) -> RelayText:
     Member Services' hours when that is another number), the LA-3 lines and `SK` (TT-8).
     """
     c = parts.contact
-    call = _clean(f"{c.before}{c.number} TTY {c.tty}{c.after}", tty)
+    # TTY style: the line's name as a label (OUR PHARMACY LINE: 1-800-555-0101 TTY 711); the
+    # action just before says what to call it for, so "Call … at …" would say it twice.
+    name = c.name[:1].upper() + c.name[1:]
+    call = _clean(f"{name}{parts.colon}{c.number} TTY {c.tty}", tty)
     notices = [_clean(n.text, tty) for n in parts.notices]
     head = [_clean(parts.subject, tty)]
     own = {p for p in parts.paragraphs if carries_own_value(p, parts)}
@@ -196,4 +200,38 @@ def relay_text(parts: Parts, tty: bool) -> RelayText:
         core_chars=_size(core) - 4,
         optional_lines=len(chosen),
         required_chars=_size(required),
+    )
+
+
+def romanized(parts: Parts, lang: str) -> Parts:
+    """`parts` with every Cyrillic string romanised (commhub.render.romanize), for the TTY-safe
+    alternative of a Russian or Ukrainian relay message (TT-9)."""
+
+    def r(text: str) -> str:
+        return romanize(text, lang)
+
+    c = parts.contact
+    return replace(
+        parts,
+        subject=r(parts.subject),
+        heading=r(parts.heading),
+        greeting=r(parts.greeting),
+        paragraphs=tuple(r(p) for p in parts.paragraphs),
+        facts=tuple(Fact(r(f.label), r(f.value)) for f in parts.facts),
+        action=r(parts.action),
+        contact=replace(
+            c,
+            before=r(c.before),
+            after=r(c.after),
+            tty_line=r(c.tty_line),
+            hours_line=r(c.hours_line),
+            name=r(c.name),
+        ),
+        thanks=r(parts.thanks),
+        notices=tuple(Passage(n.lang, r(n.text)) for n in parts.notices),
+        footer=tuple(Passage(f.lang, r(f.text)) for f in parts.footer),
+        change_line=r(parts.change_line),
+        change_hours=r(parts.change_hours),
+        values=tuple(r(v) for v in parts.values),
+        html=None,
     )

@@ -57,9 +57,7 @@ def speech_variants(prepared: Prepared, parts: Parts, name: str) -> list[tuple[s
     values = parts.values
     # A paragraph that says a value (a date, a count) is a fact; one that says none is advice.
     said = [p for p in parts.paragraphs if any(says(p, v) for v in values)]
-    facts = [
-        parts.fact_line(f) for f in parts.facts if not any(says(p, f.value) for p in said)
-    ]
+    facts = [parts.fact_line(f) for f in parts.facts if not any(says(p, f.value) for p in said)]
     # A fact line that says what a paragraph says too is a repeat only where both carry the
     # same value; keep the paragraphs (they read as sentences) and drop the fact lines.
 

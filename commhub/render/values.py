@@ -48,13 +48,12 @@ _WEEKDAY_AFTER = frozenset({"ru", "uk"})
 def write_date(d: date, locale: Locale, kind: Kind) -> str:
     """A date, always with its year (CP-2): full in print, long in speech (TS-3), weekday +
     month + day + year in relay (TT-6)."""
-    if locale.language in _WEEKDAY_AFTER:
+    if locale.language in _WEEKDAY_AFTER and kind != "speech":
         # Russian and Ukrainian: "1 января 2027 г. (пятница)". The day and month are already
         # genitive, so a sentence can say "с %(date)s", "до %(date)s"; Babel's full date
         # starts with a nominative weekday ("пятница, 1 января") that no sentence can take.
-        if kind != "speech":
-            long = format_date(d, "long", locale=locale).translate(_SPACES)
-            return f"{long} ({format_date(d, 'EEEE', locale=locale)})"
+        long = format_date(d, "long", locale=locale).translate(_SPACES)
+        return f"{long} ({format_date(d, 'EEEE', locale=locale)})"
     if kind == "print":
         return format_date(d, "full", locale=locale).translate(_SPACES)
     if kind == "speech":
@@ -66,10 +65,14 @@ def write_date(d: date, locale: Locale, kind: Kind) -> str:
 
 
 def write_time(t: time, locale: Locale, kind: Kind) -> str:
-    """A clock time; on the hour, English speech and relay say `10 AM` (TT-6)."""
-    if kind != "print" and _is_english(locale):
-        pattern = "h a" if t.minute == 0 else "h:mm a"
-        return format_time(t, pattern, locale=locale).translate(_SPACES)
+    """A clock time; on the hour, speech and relay text in a 12-hour locale that writes the
+    day period after the hour say `10 AM` (TT-6): shorter on a TTY and clearer read aloud.
+    Others keep Babel's short time (`08:00`, `오전 8:00`: `오전 8` would read oddly)."""
+    if kind != "print" and t.minute == 0:
+        pattern = locale.time_formats["short"].pattern
+        if pattern.endswith("a"):  # "8 AM", "8 a.m.", "8 GH": the marker after the hour
+            hour = pattern.replace(":mm", "").replace(".mm", "").replace("hh", "h")
+            return format_time(t, hour, locale=locale).translate(_SPACES)
     return format_time(t, "short", locale=locale).translate(_SPACES)
 
 
