@@ -18,6 +18,7 @@ from typing import Any
 
 from commhub.content import strings
 from commhub.content.i18n import (
+    ENGLISH,
     Catalogs,
     LanguagePlan,
     fallback_tagline,
@@ -195,6 +196,10 @@ class Renderer:
         if plan.machine:
             notices.append(Passage(*machine_notice(self.catalogs, plan.lang, number)))
         footer = self._footer(kind, plan.member_lang, number)
+        if kind == "relay" and notices and self.settings.language.relay_footer == "short":
+            # The tagline above already offers help in the member's language: on a TTY, the
+            # same offer again would cost ~10 seconds for nothing (TT-7).
+            footer = [f for f in footer if f.lang == ENGLISH]
         if tty:  # a TTY-safe relay message carries only what a TTY can show (TT-1)
             notices = [n for n in notices if _is_tty_language(n.lang)]
             footer = [f for f in footer if _is_tty_language(f.lang)]

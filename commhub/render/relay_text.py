@@ -88,7 +88,6 @@ _SPECIAL = {
 }
 _SPACE_RUNS = re.compile(r" {2,}")
 _DOUBLE_STOP = re.compile(r"(?<!\.)\.\.(?!\.)")
-_RUN_ON_711 = re.compile(r"(TTY 711)(?=\w)")
 _KEEP_TOGETHER = re.compile(r"\S+,? \(?TTY \d+\)?")
 _URL_OR_EMAIL = re.compile(r"(?i)\b(?:https?://|www\.)\S+|\S+@\S+\.\S+")
 
@@ -113,9 +112,6 @@ def _clean(text: str, tty: bool) -> str:
     text = _DOUBLE_STOP.sub(".", text)
     if tty:
         return to_tty(text)
-    # Scripts without spaces run `711` into the next word (`711にお電話`); a space keeps the
-    # relay number a word of its own for relay operators and checks.
-    text = _RUN_ON_711.sub(r"\1 ", text)
     return _SPACE_RUNS.sub(" ", text).strip()
 
 

@@ -38,9 +38,9 @@ def speech_variants(prepared: Prepared, parts: Parts, name: str) -> list[tuple[s
 
     Every variant says every fact (CP-1): each fact line whose value the paragraphs do not
     already say, and every paragraph that says a value. Shortening for the ~60 s goal (TS-8)
-    drops, in turn: the hours (they are in the transcript email), advice that carries no value,
-    the thanks, and the sentences that repeat a fact line. Where the facts alone run longer,
-    the facts win and the message is longer (the renderer notes it).
+    drops, in turn, the hours (they are in the transcript email) and advice that carries no
+    value. Where the facts alone run longer, the facts win and the message is longer (the
+    renderer notes it).
     """
     tr = prepared.translator
     plan = prepared.builtins["plan"]
@@ -58,10 +58,8 @@ def speech_variants(prepared: Prepared, parts: Parts, name: str) -> list[tuple[s
     # A paragraph that says a value (a date, a count) is a fact; one that says none is advice.
     said = [p for p in parts.paragraphs if any(says(p, v) for v in values)]
     facts = [parts.fact_line(f) for f in parts.facts if not any(says(p, f.value) for p in said)]
-    # A fact line that says what a paragraph says too is a repeat only where both carry the
-    # same value; keep the paragraphs (they read as sentences) and drop the fact lines.
 
-    def body(*, hours: bool, advice: bool, goodbye_line: bool) -> list[str]:
+    def body(*, hours: bool, advice: bool) -> list[str]:
         paragraphs = [p for p in parts.paragraphs if advice or p in said]
         return [
             *notices,
@@ -75,14 +73,13 @@ def speech_variants(prepared: Prepared, parts: Parts, name: str) -> list[tuple[s
             repeat,
             # CP-3 after the number's repeat, so "again" repeats the number just heard.
             parts.change_line,
-            *([goodbye] if goodbye_line else []),
+            goodbye,
         ]
 
     variants = [
-        body(hours=True, advice=True, goodbye_line=True),
-        body(hours=False, advice=True, goodbye_line=True),
-        body(hours=False, advice=False, goodbye_line=True),
-        body(hours=False, advice=False, goodbye_line=False),
+        body(hours=True, advice=True),
+        body(hours=False, advice=True),
+        body(hours=False, advice=False),
     ]
     first = next(
         (i for i, b in enumerate(variants) if _spoken_words(b, parts.lang) <= MAX_WORDS),
