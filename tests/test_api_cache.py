@@ -317,4 +317,4 @@ async def test_a_known_token_is_looked_up_once_unknown_ones_every_time(
         r = await api.client.get("/v1/templates", headers=unknown)
         assert r.status == 401
     assert len(calls) == 3
-    assert len(api_caches(api.client.app).roles) == 2
+    assert len(api_caches(api.client.app).tokens) == 2
