@@ -49,6 +49,14 @@ from commhub.lifecycle import CampaignEvent
 
 
 @dataclass(frozen=True)
+class Erasure:
+    """What erasing a member found: its deliveries, so the copies of their messages outside
+    the store (the outbox's .eml files) can be removed too. Always true, even when empty."""
+
+    deliveries: tuple[tuple[int, str, str | None], ...]  # (id, campaign id, stored Message-ID)
+
+
+@dataclass(frozen=True)
 class CampaignCounts:
     """Counts of a campaign's deliveries: per state, per language and per format."""
 
@@ -140,8 +148,15 @@ class Store(Protocol):
     async def existing_member_ids(self, member_ids: Sequence[str]) -> set[str]:
         """Which of these ids name members that exist and are not erased."""
 
-    async def erase_member(self, member_id: str) -> bool:
-        """Erase the member's personal data; deliveries keep ids and states. False if unknown."""
+    async def erase_member(self, member_id: str) -> Erasure | None:
+        """Erase the member's personal data; None if unknown.
+
+        Nulled: the member's fields, their deliveries' template data, error texts, language,
+        format and fallback mark (which say what the member reads and needs) and their
+        history's reasons. Ids and states stay, so campaign totals still add up. On SQLite
+        the freed bytes are zeroed (secure_delete) and the WAL checkpointed and truncated,
+        so no copy stays in the files; on PostgreSQL see docs/erasure.md.
+        """
 
     # -- tokens ----------------------------------------------------------------------------
     async def add_token(

@@ -43,6 +43,7 @@ from commhub.store.base import (
     CampaignCounts,
     CampaignSummary,
     DeliveryRow,
+    Erasure,
     NewCampaign,
     StateChange,
 )
@@ -535,9 +536,8 @@ class PostgresStore:
             )
         return {r[0] for r in rows}
 
-    async def erase_member(self, member_id: str) -> bool:
-        """Null the member's personal fields and the template data and error texts of the
-        member's deliveries (they may quote an address); ids and states stay."""
+    async def erase_member(self, member_id: str) -> Erasure | None:
+        """Erase the member's personal data (see base; what PostgreSQL keeps: docs/erasure.md)."""
         now = datetime.now(UTC)
         async with self._conn() as conn, conn.transaction():
             found = await conn.fetchval(
@@ -549,17 +549,22 @@ class PostgresStore:
                 now,
             )
             if found is None:
-                return False
+                return None
+            deliveries = await conn.fetch(
+                "SELECT id, campaign_id, message_id FROM deliveries WHERE member_id = $1",
+                member_id,
+            )
             await conn.execute(
                 "UPDATE delivery_events SET reason = NULL WHERE delivery_id IN"
                 " (SELECT id FROM deliveries WHERE member_id = $1)",
                 member_id,
             )
             await conn.execute(
-                "UPDATE deliveries SET data = NULL, last_error = NULL WHERE member_id = $1",
+                "UPDATE deliveries SET data = NULL, last_error = NULL, language = NULL,"
+                " format = NULL, language_fallback = false WHERE member_id = $1",
                 member_id,
             )
-        return True
+        return Erasure(tuple((d[0], d[1], d[2]) for d in deliveries))
 
     # -- tokens ----------------------------------------------------------------------------
     async def add_token(

@@ -44,6 +44,7 @@ from commhub.store.base import (
     CampaignCounts,
     CampaignSummary,
     DeliveryRow,
+    Erasure,
     NewCampaign,
     StateChange,
 )
@@ -344,6 +345,9 @@ class SqliteStore:
             conn.execute("PRAGMA journal_mode = WAL")
             conn.execute("PRAGMA synchronous = NORMAL")  # durable at checkpoints; WAL-safe
             conn.execute("PRAGMA foreign_keys = ON")
+            # Deleted and overwritten content is zeroed, not left in free space: an erased
+            # member's name must not stay readable in the file (see erase_member).
+            conn.execute("PRAGMA secure_delete = ON")
             conn.execute("PRAGMA cache_size = -65536")  # 64 MiB
             conn.execute("PRAGMA temp_store = MEMORY")
             self._conn = conn
@@ -483,6 +487,7 @@ class SqliteStore:
             conn.execute(f"PRAGMA busy_timeout = {int(self._busy_timeout_ms)}")
             conn.execute("PRAGMA synchronous = NORMAL")
             conn.execute("PRAGMA foreign_keys = ON")
+            conn.execute("PRAGMA secure_delete = ON")  # an import can replace erased rows
             conn.execute("PRAGMA cache_size = -65536")  # bounded: big imports spill to the WAL
             conn.execute("BEGIN IMMEDIATE")
         except BaseException:
@@ -519,13 +524,12 @@ class SqliteStore:
 
         return await self._run(read)
 
-    async def erase_member(self, member_id: str) -> bool:
-        """Null the member's personal fields and the template data and error texts of the
-        member's deliveries (they may quote an address); ids and states stay."""
+    async def erase_member(self, member_id: str) -> Erasure | None:
+        """Erase the member's personal data (see base); the old bytes leave the files too."""
         return await self._run(self._erase_member, member_id, _now_us())
 
     @classmethod
-    def _erase_member(cls, conn: sqlite3.Connection, member_id: str, now: int) -> bool:
+    def _erase_member(cls, conn: sqlite3.Connection, member_id: str, now: int) -> Erasure | None:
         with cls._write(conn):
             cur = conn.execute(
                 "UPDATE members SET given_name = NULL, family_name = NULL, language = NULL,"
@@ -535,17 +539,31 @@ class SqliteStore:
                 (now, now, member_id),
             )
             if cur.rowcount == 0:
-                return False
+                return None
+            deliveries = conn.execute(
+                "SELECT id, campaign_id, message_id FROM deliveries WHERE member_id = ?",
+                (member_id,),
+            ).fetchall()
             conn.execute(
                 "UPDATE delivery_events SET reason = NULL WHERE delivery_id IN"
                 " (SELECT id FROM deliveries WHERE member_id = ?)",
                 (member_id,),
             )
             conn.execute(
-                "UPDATE deliveries SET data = NULL, last_error = NULL WHERE member_id = ?",
+                "UPDATE deliveries SET data = NULL, last_error = NULL, language = NULL,"
+                " format = NULL, language_fallback = 0 WHERE member_id = ?",
                 (member_id,),
             )
-        return True
+        cls._checkpoint(conn)
+        return Erasure(tuple((d[0], d[1], d[2]) for d in deliveries))
+
+    @staticmethod
+    def _checkpoint(conn: sqlite3.Connection) -> None:
+        """Copy the WAL into the database file and truncate it: until then the WAL keeps the
+        pages as they were before an erasure (secure_delete zeroes the freed bytes of the
+        pages written back). Readers of an older snapshot make it wait (busy_timeout); if
+        one is still reading, the next erasure or checkpoint finishes the job."""
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
 
     # -- tokens ----------------------------------------------------------------------------
     async def add_token(
