@@ -24,6 +24,14 @@ class Language:
     cjk: bool = False
     # Family name first when addressing the member.
     family_name_first: bool = False
+    # A script a TTY cannot print, with a standard romanisation (commhub.render.romanize):
+    # relay text then carries a TTY-safe Latin version too (TT-9).
+    romanization: str = ""
+
+    @property
+    def reaches_a_tty(self) -> bool:
+        """Relay text in this language can be printed on a TTY (as is, or romanised)."""
+        return self.tty_encodable or bool(self.romanization)
 
 
 LANGUAGES: dict[str, Language] = {
@@ -50,11 +58,13 @@ LANGUAGES: dict[str, Language] = {
             cjk=True,
             family_name_first=True,
         ),
-        Language("ru", "ru", "Russian", "Русский", tty_encodable=False),
+        Language("ru", "ru", "Russian", "Русский", tty_encodable=False, romanization="ICAO 9303"),
         Language(
             "ko", "ko", "Korean", "한국어", tty_encodable=False, cjk=True, family_name_first=True
         ),
-        Language("uk", "uk", "Ukrainian", "Українська", tty_encodable=False),
+        Language(
+            "uk", "uk", "Ukrainian", "Українська", tty_encodable=False, romanization="KMU 55 (2010)"
+        ),
         Language("ar", "ar", "Arabic", "العربية", rtl=True, tty_encodable=False),
         Language("tl", "fil", "Tagalog", "Tagalog"),
         Language("so", "so", "Somali", "Soomaali"),

@@ -75,6 +75,13 @@ async def test_every_language_and_format_reaches_the_member(
     }
     assert all("voice" in row["last_error"] for row in body["deliveries"])
 
+    # TT-9: relay members whose script a TTY cannot print (not even romanised) are counted,
+    # so staff can arrange a 711 call with an interpreter.
+    _, status = await env.call("GET", f"/v1/campaigns/{cid}")
+    unprintable = [lang for lang in READY_LANGUAGES if not LANGUAGES[lang].reaches_a_tty]
+    assert sorted(unprintable) == ["ar", "ja", "ko", "zh-Hans", "zh-Hant"]
+    assert status["counts"]["tty_unencodable"] == len(unprintable)
+
     received = {r.rcpt_tos[0]: r.content for r in smtp_server.messages}
     assert len(received) == len(members) - held
     for address, raw in received.items():

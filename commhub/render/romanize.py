@@ -14,6 +14,8 @@ The output is mixed case; the relay writer uppercases it (commhub.render.relay_t
 
 from __future__ import annotations
 
+from commhub.languages import LANGUAGES
+
 _RU = {
     "а": "a", "б": "b", "в": "v", "г": "g", "д": "d", "е": "e", "ё": "e", "ж": "zh", "з": "z",
     "и": "i", "й": "i", "к": "k", "л": "l", "м": "m", "н": "n", "о": "o", "п": "p", "р": "r",
@@ -32,12 +34,12 @@ _UK_INITIAL = {"є": "ye", "ї": "yi", "й": "y", "ю": "yu", "я": "ya"}
 _UK_ZGH = ("з", "г")
 
 TABLES = {"ru": _RU, "uk": _UK}
-STANDARDS = {"ru": "ICAO Doc 9303", "uk": "KMU 55 (2010)"}
 
 
 def can_romanize(lang: str) -> bool:
-    """Whether `lang` has a romanisation here (Russian and Ukrainian)."""
-    return lang in TABLES
+    """Whether `lang` has a romanisation (commhub.languages names it: Russian, Ukrainian)."""
+    language = LANGUAGES.get(lang)
+    return bool(language and language.romanization) and lang in TABLES
 
 
 def romanize(text: str, lang: str) -> str:
