@@ -221,6 +221,11 @@ def _schemas() -> dict[str, Any]:
                         "by_language": count_map,
                         "by_format": count_map,
                         "language_fallback": {"type": "integer"},
+                        "tty_unencodable": {
+                            "type": "integer",
+                            "description": "relay text sent in a script a TTY cannot print "
+                            "(zh, ko, ja, ar, …): arrange a 711 call with an interpreter",
+                        },
                     },
                 },
             },
@@ -279,6 +284,19 @@ def _schemas() -> dict[str, Any]:
                 "spoken_text": {"type": ["string", "null"]},
                 "voice": {"type": ["string", "null"]},
                 "audio_mp3_base64": {"type": ["string", "null"], "contentEncoding": "base64"},
+                "tty_text": {
+                    "type": ["string", "null"],
+                    "description": "relay text in Cyrillic: the romanised TTY-safe alternative",
+                },
+                "checks": {
+                    "type": ["array", "null"],
+                    "description": "rule checks that failed (empty: every check passed), "
+                    "content parity (CP) included; ids from docs/ACCESSIBILITY.md",
+                    "items": {
+                        "type": "object",
+                        "properties": {"rule": {"type": "string"}, "message": {"type": "string"}},
+                    },
+                },
             },
         },
         "Health": {
@@ -291,6 +309,13 @@ def _schemas() -> dict[str, Any]:
             },
         },
     }
+
+
+def _query(name: str, schema: dict[str, Any], description: str = "") -> dict[str, Any]:
+    param: dict[str, Any] = {"name": name, "in": "query", "schema": schema}
+    if description:
+        param["description"] = description
+    return param
 
 
 def _op(
@@ -382,6 +407,18 @@ def build_document() -> dict[str, Any]:
             )
         },
         "/v1/campaigns": {
+            "get": _op(
+                "Campaigns newest first, with status, times and counts by state",
+                readers,
+                {"200": _json({"type": "object"}, "A page; next_after pages on")},
+                (400, *auth_errors),
+                parameters=[
+                    _query("status", {"type": "string", "enum": [str(s) for s in CampaignStatus]}),
+                    _query("template", {"type": "string"}),
+                    _query("limit", {"type": "integer", "minimum": 1, "maximum": 200}),
+                    _query("after", {"type": "string"}, "next_after of the previous page"),
+                ],
+            ),
             "post": _op(
                 "Create a campaign (validated whole before anything is stored)",
                 members,
@@ -424,7 +461,22 @@ def build_document() -> dict[str, Any]:
                         "text/csv": {"schema": csv_campaign},
                     },
                 },
-            )
+            ),
+        },
+        "/v1/audit": {
+            "get": _op(
+                "Who did what and when (actor, action, object id, outcome; never content)",
+                "admin",
+                {"200": _json({"type": "object"}, "Entries oldest first; next_after pages on")},
+                (400, *auth_errors),
+                parameters=[
+                    _query("since", {"type": "string", "format": "date-time"}),
+                    _query("actor", {"type": "string"}, "a token id (tok_...) or cli"),
+                    _query("action", {"type": "string"}, "e.g. campaign.pause"),
+                    _query("limit", {"type": "integer", "minimum": 1, "maximum": 1000}),
+                    _query("after", {"type": "integer"}, "next_after of the previous page"),
+                ],
+            ),
         },
         "/v1/campaigns/{campaign_id}": {
             "parameters": [_campaign_id()],
