@@ -265,6 +265,8 @@ class ClaimedDelivery:
     attempts: int  # attempts made before this one
     data: dict[str, Any]
     member: Member | None  # None when the member was erased
+    # Why the previous attempt did not finish (a retry after "maybe sent" is the last one).
+    last_error: str | None = None
 
 
 @dataclass(frozen=True)

@@ -94,6 +94,11 @@ class TransientError(DeliveryError):
     """Worth retrying later: the receiver or the connection failed for now."""
 
 
+class MaybeSentError(TransientError):
+    """The message went out in full but no answer came (a timeout or a drop after the
+    SMTP DATA's final dot): the receiver may have accepted it. Retried once, carefully."""
+
+
 class PermanentError(DeliveryError):
     """Never worth retrying: the receiver refused the message for good."""
 
@@ -108,6 +113,11 @@ class TranslationError(CommhubError):
 
 class StoreError(CommhubError):
     """The database failed."""
+
+
+class StoreUnavailable(StoreError):
+    """The database cannot be reached now (connection refused or lost, shutting down, a
+    timeout): the request itself may be fine and worth repeating when it is back."""
 
 
 def loggable(exc_type: type[BaseException] | None, tb: TracebackType | None) -> str:

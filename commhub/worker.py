@@ -1,6 +1,7 @@
 """Workers: claim due deliveries with a lease, render, send, record.
 
-The hot path per message is claim (batched) → render → build MIME → send → record (batched).
+The hot path per message is claim (batched) → render → build MIME → send → record (as each
+send ends, grouped with the others that ended meanwhile: `OutcomeRecorder`).
 Several lanes run the loop concurrently so the store round trips of one lane overlap the
 sends of another. A worker that dies leaves leases that expire; other workers take them over.
 The retry decision reads only the error *type* (TransientError vs PermanentError).
@@ -15,17 +16,20 @@ import random
 import socket
 import time as _time
 import uuid
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from commhub.domain import ClaimedDelivery, DeliveryOutcome, Format, Member, OutgoingMessage, State
 from commhub.errors import (
+    MaybeSentError,
     PermanentError,
     PolicyHold,
     RenderError,
     SpeechError,
+    StoreError,
+    StoreUnavailable,
     TransientError,
     loggable,
 )
@@ -112,6 +116,82 @@ def hold_reason(hold: PolicyHold) -> str:
     return f"{hold.reason}; to send it: {clears}, then release the campaign ({RELEASE_HOW})"
 
 
+# The reason of a delivery whose message may have been delivered (no answer after it was
+# sent in full): its next attempt is the last one, whatever workers.max_attempts says.
+MAYBE_SENT = "maybe sent"
+
+
+class OutcomeRecorder:
+    """Records outcomes as they happen: one store call at a time, each taking every outcome
+    that arrived while the previous one ran (a group commit: one round trip per call however
+    busy, and an outcome waits at most for one call before its own).
+
+    Why not once per batch: a worker killed mid-batch lost every outcome of the batch, so
+    its messages were sent again after the lease expired (112 duplicates in 2,000). And a
+    store outage must not lose them either: while the store does not answer, outcomes are
+    kept and recorded when it answers again. The deliveries stay leased to this worker, so
+    nobody else takes them over unless the outage outlasts the lease.
+    """
+
+    def __init__(self, worker: Worker) -> None:
+        self._worker = worker
+        self._pending: list[DeliveryOutcome] = []
+        self._task: asyncio.Task[None] | None = None
+        self.retry_seconds = (0.05, 0.5)  # first and longest wait while the store is away
+
+    @property
+    def pending(self) -> int:
+        """Outcomes not recorded yet."""
+        return len(self._pending)
+
+    def add(self, outcomes: Sequence[DeliveryOutcome]) -> None:
+        """Record these soon (they follow every outcome added before them)."""
+        if not outcomes:
+            return
+        self._pending.extend(outcomes)
+        if self._task is None or self._task.done():
+            self._task = asyncio.create_task(self._flush())
+
+    async def drain(self) -> None:
+        """Until everything added is recorded; a failure that is not an outage is raised."""
+        while self._task is not None:
+            task = self._task
+            try:
+                await asyncio.shield(task)  # cancelling the caller does not lose the outcomes
+            finally:
+                if self._task is task and task.done():
+                    # Outcomes added after a failed call get a call of their own.
+                    self._task = asyncio.create_task(self._flush()) if self._pending else None
+
+    async def _flush(self) -> None:
+        w = self._worker
+        first, longest = self.retry_seconds
+        wait = first
+        while self._pending:
+            batch, self._pending = self._pending, []
+            try:
+                await w.store.record(w.id, batch, w._clock())
+                wait = first
+            except StoreError as exc:
+                if not isinstance(exc, StoreUnavailable) and await _answers(w.store):
+                    raise  # the store is there and refused them: not an outage (dropped)
+                self._pending[:0] = batch
+                log.warning(
+                    "worker %s: store unreachable; keeping %d outcomes until it answers",
+                    w.id,
+                    len(self._pending),
+                )
+                await asyncio.sleep(wait)
+                wait = min(longest, wait * 2)
+
+
+async def _answers(store: Store) -> bool:
+    try:
+        return await store.ping()
+    except Exception:
+        return False
+
+
 class Worker:
     """One worker process's delivery loop (run inside `commhub serve` or `commhub worker`)."""
 
@@ -139,6 +219,7 @@ class Worker:
         self._sign = sign
         self._rng = random.Random()
         self._held: set[int] = set()  # ids leased and not yet recorded (for release on stop)
+        self.recorder = OutcomeRecorder(self)
 
     # -- running --------------------------------------------------------------------------
     async def run(self, stop: asyncio.Event) -> None:
@@ -153,6 +234,8 @@ class Worker:
             for lane in lanes:
                 lane.cancel()
             await asyncio.gather(*lanes, return_exceptions=True)
+            with contextlib.suppress(Exception):  # recorded if the store answers
+                await self.recorder.drain()
             if self._held:
                 await self.store.release(self.id, sorted(self._held), self._clock())
                 self._held.clear()
@@ -182,12 +265,16 @@ class Worker:
         deliveries may have reached the member; the retry then carries the same Message-ID.
         """
         w = self.settings.workers
+        # Outcomes kept through a store outage go first: claiming first could take back
+        # their own expired leases and send those messages again.
+        await self.recorder.drain()
         batch = await self.store.claim(self.id, w.batch_size, w.lease_seconds, self._clock())
         if not batch:
             return 0
         self._held.update(d.id for d in batch)
         prepared = await self._prepare_batch(batch, w.concurrency)
         outcomes = [p for p in prepared if isinstance(p, DeliveryOutcome)]
+        self.recorder.add(outcomes)
         ready = [
             (d, p)
             for d, p in zip(batch, prepared, strict=True)
@@ -199,7 +286,7 @@ class Worker:
             sending = [self._outcome(d, State.SENDING, None, r) for d, r in ready]
             await self.store.record(self.id, sending, self._clock())
         sent = await self._send_batch(ready, w.concurrency)
-        await self.store.record(self.id, outcomes + [o for o, _ in sent], self._clock())
+        await self.recorder.drain()
         self._held.difference_update(d.id for d in batch)
         if self._on_outcome is not None:
             for outcome in outcomes:
@@ -270,6 +357,7 @@ class Worker:
             for i, (d, r) in items:
                 started = clock()
                 outcome = await self.send(d, r)
+                self.recorder.add([outcome])  # now, not when the batch ends
                 sent[i] = (outcome, clock() - started)
 
         loops = min(concurrency, len(ready))
@@ -336,9 +424,26 @@ class Worker:
             await transport.send(message)
         except PermanentError as exc:
             return self._outcome(d, State.FAILED, f"{transport.name}: {exc}", result)
+        except MaybeSentError as exc:
+            return self._maybe_sent(d, f"{transport.name}: {exc}", result)
         except TransientError as exc:
             return self._retry_or_fail(d, self._clock(), f"{transport.name}: {exc}", result)
         return self._outcome(d, State.SENT, None, result)
+
+    def _maybe_sent(self, d: ClaimedDelivery, reason: str, result: RenderResult) -> DeliveryOutcome:
+        """The message may have been delivered: one more try (same Message-ID, so a receiver
+        can drop the copy), never `max_attempts` of them. A second "maybe" ends it."""
+        w = self.settings.workers
+        again = d.last_error is not None and d.last_error.startswith(MAYBE_SENT)
+        if again or d.attempts + 1 >= w.max_attempts:
+            return self._outcome(
+                d, State.FAILED, f"{MAYBE_SENT}, not tried again: {reason}", result
+            )
+        delay = backoff_seconds(
+            d.attempts + 1, w.backoff_base_seconds, w.backoff_max_seconds, self._rng
+        )
+        retry_at = self._clock() + timedelta(seconds=delay)
+        return self._outcome(d, State.RETRY_WAIT, f"{MAYBE_SENT}: {reason}", result, retry_at)
 
     def _retry_or_fail(
         self, d: ClaimedDelivery, now: datetime, reason: str, result: RenderResult | None

@@ -17,6 +17,7 @@ alike. `stop()` / `start()` restart it on the same port, to simulate a server go
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import ssl
 import threading
@@ -57,6 +58,9 @@ class RecordingHandler:
         self._scripts: dict[str, deque[str]] = {"mail": deque(), "rcpt": deque(), "data": deque()}
         self._lock = threading.Lock()
         self.received = threading.Condition(self._lock)
+        # Seconds between accepting a message and answering 250: a slow server (content
+        # scanning) that has the message whether or not the client waits for the answer.
+        self.data_delay = 0.0
 
     def script(self, status: str, *, count: int = 1, stage: str = "data") -> None:
         """Answer `status` (e.g. "451 4.3.0 try again") to the next `count` commands of `stage`
@@ -99,6 +103,8 @@ class RecordingHandler:
                 Received(str(envelope.mail_from), tuple(envelope.rcpt_tos), bytes(content))
             )
             self.received.notify_all()
+        if self.data_delay:
+            await asyncio.sleep(self.data_delay)
         return "250 2.0.0 Message accepted"
 
 

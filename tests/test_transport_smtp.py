@@ -19,7 +19,7 @@ import pytest
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
 from commhub.domain import Format, OutgoingMessage, message_id_for
-from commhub.errors import PermanentError, TransientError
+from commhub.errors import MaybeSentError, PermanentError, TransientError
 from commhub.settings import SmtpSettings
 from commhub.transports.smtp import SmtpTransport
 from tests.smtp_server import SmtpTestServer
@@ -197,6 +197,25 @@ async def test_silent_server_times_out_as_transient() -> None:
             writer.close()
         server.close()
         await server.wait_closed()
+
+
+async def test_no_answer_after_data_is_maybe_sent_not_an_ordinary_timeout(
+    server: SmtpTestServer,
+) -> None:
+    """The server has the whole message but answers after the timeout: "maybe sent"."""
+    server.handler.data_delay = 1.0
+    transport = SmtpTransport(settings_for(server, timeout_seconds=0.3))
+    try:
+        with pytest.raises(MaybeSentError, match="may have been delivered"):
+            await transport.send(make_message(1))
+        server.handler.data_delay = 0.0
+        server.script("451 4.3.0 try again", stage="rcpt")  # before DATA: an ordinary retry
+        with pytest.raises(TransientError) as info:
+            await transport.send(make_message(2))
+        assert not isinstance(info.value, MaybeSentError)
+    finally:
+        await transport.close()
+    assert len(server.wait_for(1)) == 1  # the first one did arrive
 
 
 async def test_rate_limit_spaces_sends(server: SmtpTestServer) -> None:

@@ -29,7 +29,7 @@ from commhub.domain import (
     TokenInfo,
     token_id,
 )
-from commhub.errors import CommhubError, Conflict, NotFound, StoreError
+from commhub.errors import CommhubError, Conflict, NotFound, StoreError, StoreUnavailable
 from commhub.lifecycle import (
     DELIVERY_TRANSITIONS,
     CampaignEvent,
@@ -105,6 +105,16 @@ _CAMPAIGN_SELECT = (
     " c.content_hash FROM campaigns c"
 )
 
+# The server is down, restarting or out of reach: nothing was wrong with the request.
+_UNREACHABLE = (
+    OSError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.InterfaceError,  # e.g. the connection was closed under a query
+    asyncpg.AdminShutdownError,
+    asyncpg.CannotConnectNowError,
+    asyncpg.CrashShutdownError,
+)
+
 _MEMBER_SELECT = (
     "m.member_id, m.given_name, m.family_name, m.language, m.format, m.email, m.phone,"
     " m.relay_address, m.timezone, m.opted_out, m.erased_at IS NOT NULL AS erased"
@@ -134,7 +144,8 @@ WITH picked AS MATERIALIZED (
         updated_at = $3
     FROM campaigns c
     WHERE c.id = d.campaign_id AND d.id = ANY(ARRAY(SELECT id FROM picked))
-    RETURNING d.id, d.campaign_id, c.template, d.attempts, d.data, d.state, d.member_id
+    RETURNING d.id, d.campaign_id, c.template, d.attempts, d.data, d.state, d.member_id,
+              d.last_error
 ), ev AS (
     INSERT INTO delivery_events (delivery_id, state, at, reason)
     SELECT u.id, u.state, $3,
@@ -143,7 +154,8 @@ WITH picked AS MATERIALIZED (
                 ELSE '{_CLAIM_T.reason}' END
     FROM upd u JOIN picked p ON p.id = u.id
 )
-SELECT u.id, u.campaign_id, u.template, u.attempts, u.data, u.state, {_MEMBER_SELECT}
+SELECT u.id, u.campaign_id, u.template, u.attempts, u.data, u.state, u.last_error,
+       {_MEMBER_SELECT}
 FROM upd u JOIN members m ON m.member_id = u.member_id
 ORDER BY u.id
 """
@@ -440,11 +452,13 @@ class PostgresStore:
                 yield conn
         except CommhubError:
             raise
-        except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as exc:
+        except _UNREACHABLE as exc:
+            raise StoreUnavailable(f"PostgreSQL unreachable: {exc.__class__.__name__}") from exc
+        except (asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
             # The message names the condition (SQLSTATE class), never row content.
             raise StoreError(f"PostgreSQL error: {exc.__class__.__name__}: {exc}") from exc
         except TimeoutError as exc:
-            raise StoreError("PostgreSQL did not answer in time") from exc
+            raise StoreUnavailable("PostgreSQL did not answer in time") from exc
 
     # -- lifecycle -------------------------------------------------------------------------
     async def migrate(self) -> int:
@@ -1024,6 +1038,7 @@ class PostgresStore:
                 attempts=r["attempts"] - 1,
                 data=json.loads(r["data"]) if r["data"] is not None else {},
                 member=_member(r),
+                last_error=r["last_error"],
             )
             for r in rows
             if r["state"] == State.RENDERING

@@ -1074,6 +1074,7 @@ class SqliteStore:
         with cls._write(conn):
             rows = conn.execute(
                 "SELECT d.id, d.campaign_id, c.template, d.attempts, d.data, c.status, d.state,"
+                " d.last_error,"
                 f" {', '.join('m.' + col.strip() for col in _MEMBER_COLUMNS.split(','))}"
                 " FROM deliveries d JOIN campaigns c ON c.id = d.campaign_id"
                 " JOIN members m ON m.member_id = d.member_id"
@@ -1097,7 +1098,8 @@ class SqliteStore:
                         template=r[2],
                         attempts=r[3],
                         data=json.loads(r[4]) if r[4] is not None else {},
-                        member=_member(r[7:]),
+                        member=_member(r[8:]),
+                        last_error=r[7],
                     )
                 )
             lease = (

@@ -38,7 +38,7 @@ import aiosmtplib.protocol
 import aiosmtplib.smtp
 
 from commhub.domain import OutgoingMessage
-from commhub.errors import PermanentError, TransientError
+from commhub.errors import MaybeSentError, PermanentError, TransientError
 from commhub.redact import redact
 from commhub.settings import SmtpSettings
 
@@ -168,6 +168,10 @@ class RateLimiter:
         self._next = slot + self.interval
         if slot > now:
             await asyncio.sleep(slot - now)
+
+
+class _NoAnswerAfterData(aiosmtplib.SMTPException):
+    """No reply (timeout or drop) after the DATA's final dot: the message may be delivered."""
 
 
 class _ClosedAtMail(aiosmtplib.SMTPResponseException):
@@ -418,6 +422,12 @@ class SmtpTransport:
                         _reason(exc.code, exc.message, message.recipients)
                     ) from None
                 raise TransientError(_reason(exc.code, exc.message, message.recipients)) from None
+            except _NoAnswerAfterData as exc:
+                await self._drop(client)
+                raise MaybeSentError(
+                    f"no answer after the message was sent in full ({exc}): it may have been"
+                    " delivered"
+                ) from None
             except aiosmtplib.SMTPTimeoutError:
                 # The message may or may not have been accepted; the connection state is
                 # unknown, so it is dropped. The retry sends the same Message-ID.
@@ -496,10 +506,17 @@ class SmtpTransport:
                 raise aiosmtplib.SMTPDataError(start.code, start.message)
             protocol.write(payload)
             protocol.write(b".\r\n")
-            done = await protocol.read_response(timeout=client.timeout)
         except (aiosmtplib.SMTPServerDisconnected, aiosmtplib.SMTPTimeoutError):
             client.close()  # the reply stream is out of step: never reuse the connection
             raise
+        try:
+            done = await protocol.read_response(timeout=client.timeout)
+        except (aiosmtplib.SMTPServerDisconnected, aiosmtplib.SMTPTimeoutError) as exc:
+            # The whole message and its final dot are out: the server may be delivering it
+            # (RFC 5321 4.5.3.2.6: a timeout here "would typically result in delivery of
+            # multiple copies"). Not an ordinary failure: the worker retries it once only.
+            client.close()
+            raise _NoAnswerAfterData(type(exc).__name__) from None
         if done.code != 250:
             raise aiosmtplib.SMTPDataError(done.code, done.message)
 
