@@ -75,6 +75,7 @@ class Hub:
                 voices=self.speech,
                 renderer=self.renderer,
                 metrics=metrics,
+                tokens=self.renderer.tokens,
             )
         )
 
@@ -123,6 +124,32 @@ async def create_token(settings: Settings, role: str, label: str) -> str:
         await store.close()
 
 
+@contextlib.asynccontextmanager
+async def bounce_intake(hub: Hub, stop: asyncio.Event) -> AsyncIterator[None]:
+    """While open: accept DSNs and complaint reports on `bounces.listen` and read them from
+    `bounces.maildir`, when set (both for `serve` and `worker`)."""
+    from commhub.bounces import BounceIntake, bounce_listener
+
+    b = hub.settings.bounces
+    if not b.listen and not b.maildir:
+        yield
+        return
+    intake = BounceIntake(hub.store, hub.renderer.tokens, b)
+    async with contextlib.AsyncExitStack() as stack:
+        if b.listen:
+            await stack.enter_async_context(bounce_listener(intake, b.listen))
+        watcher = None
+        if b.maildir:
+            watcher = asyncio.create_task(intake.watch_maildir(hub.settings.path(b.maildir), stop))
+        try:
+            yield
+        finally:
+            if watcher is not None:
+                watcher.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await watcher
+
+
 def _stop_on_signals(stop: asyncio.Event) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -141,7 +168,8 @@ async def run_workers(settings: Settings, *, until_idle: bool = False) -> int:
         stop = asyncio.Event()
         _stop_on_signals(stop)
         log.info("worker %s started", worker.id)
-        await worker.run(stop)
+        async with bounce_intake(hub, stop):
+            await worker.run(stop)
         log.info("worker %s stopped", worker.id)
     return 0
 
@@ -174,7 +202,8 @@ async def serve(settings: Settings) -> int:
         _stop_on_signals(stop)
         worker = hub.worker(on_outcome=metrics.observe_outcome)
         try:
-            await worker.run(stop)
+            async with bounce_intake(hub, stop):
+                await worker.run(stop)
         finally:
             await runner.cleanup()
     return 0
