@@ -146,7 +146,7 @@ async def test_bounces_by_smtp_and_maildir(env: HubEnv, smtp_server: SmtpTestSer
         rows["M-hard"]["last_error"]
     )
     assert "4.2.2" in str(rows["M-soft"]["last_error"])
-    status, metrics = await env.call("GET", "/metrics")
+    _, metrics = await env.call("GET", "/metrics")
     assert 'commhub_deliveries{state="bounced"} 3' in metrics
     # The next campaign skips the hard-bounced addresses; one soft bounce is not enough.
     second = await sent_campaign(env, ["M-hard", "M-soft", "M-ok", "M-maildir"])
@@ -198,7 +198,7 @@ async def test_complaint_opts_the_member_out(env: HubEnv, smtp_server: SmtpTestS
     intake = BounceIntake(env.hub.store, env.hub.renderer.tokens, env.settings.bounces)
     assert await intake.handle(raw) == 1
     assert await env.counts(cid) == {"sent": 1}  # it was delivered; the member objected
-    status, member = await env.call("GET", "/v1/members/M-1")
+    _, member = await env.call("GET", "/v1/members/M-1")
     assert member["opted_out"] is True
 
 
@@ -241,7 +241,7 @@ async def test_one_click_unsubscribe(env: HubEnv, smtp_server: SmtpTestServer) -
     assert rows["M-1"]["state"] == "skipped" and rows["M-1"]["last_error"] == "opted out"
     assert rows["M-2"]["state"] == "queued"
     assert await env.counts(other) == {"queued": 1}  # another topic goes on
-    status, member = await env.call("GET", "/v1/members/M-1")
+    _, member = await env.call("GET", "/v1/members/M-1")
     assert member["opted_out"] == ["refill_reminder"]
     # "All outreach" from the page's second button.
     resp = await env.client.post(
@@ -269,8 +269,10 @@ async def test_one_click_unsubscribe(env: HubEnv, smtp_server: SmtpTestServer) -
 
 
 async def test_unsubscribe_page_is_accessible(
-    env: HubEnv, smtp_server: SmtpTestServer, browser: A11yBrowser
-) -> None:  # noqa: F811
+    env: HubEnv,
+    smtp_server: SmtpTestServer,
+    browser: A11yBrowser,  # noqa: F811
+) -> None:
     await env.add_member("M-1", language="ar")
     await sent_campaign(env, ["M-1"])
     link = header(smtp_server.messages[-1].content, "List-Unsubscribe").strip("<>")
