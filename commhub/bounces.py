@@ -27,12 +27,15 @@ from pathlib import Path
 from typing import Any
 
 from commhub import delivery_tokens
+from commhub.audit import Actor, record_audit
 from commhub.delivery_tokens import DeliveryTokens, Purpose
 from commhub.settings import BounceSettings
 from commhub.store.base import Bounce, Store
 
 log = logging.getLogger(__name__)
 
+# The audit log's actor for an opt-out a mailbox provider's complaint report made.
+COMPLAINT = Actor("bounces", "complaint report")
 _VERP = re.compile(r"bounces\+([a-z2-7]{31})@", re.IGNORECASE)
 _MESSAGE_ID = re.compile(r"<delivery-(\d+)\.(cmp_[0-9a-f]+)@[^>\s]+>")
 _STATUS = re.compile(r"\b([245])\.(\d{1,3})\.(\d{1,3})\b")
@@ -210,6 +213,7 @@ class BounceIntake:
                 continue
             if report.kind == "complaint":
                 skipped = await self.store.opt_out(ref.member_id, None, now)
+                await record_audit(self.store, COMPLAINT, "unsubscribe.all", ref.member_id)
                 log.info(
                     "complaint for delivery %d: member opted out (%d skipped)", ref.id, skipped
                 )

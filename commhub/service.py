@@ -12,13 +12,13 @@ import contextlib
 import logging
 import os
 import signal
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from commhub.content.i18n import Catalogs
 from commhub.content.topics import Topic, load_topics
-from commhub.domain import Format, Role
+from commhub.domain import Format
 from commhub.errors import ConfigError
 from commhub.render.dkim import DkimSigner
 from commhub.render.pipeline import Renderer
@@ -113,13 +113,12 @@ async def migrate(settings: Settings) -> int:
         await store.close()
 
 
-async def create_token(settings: Settings, role: str, label: str) -> str:
-    from commhub.tokens import create_token as create
-
+async def with_store(settings: Settings, run: Callable[[Store], Awaitable[int]]) -> int:
+    """Open the store (migrated), run a command with it, close it (token, campaign, audit)."""
     store = open_store(settings.database_url)
     try:
         await store.migrate()
-        return await create(store, Role(role), label)
+        return await run(store)
     finally:
         await store.close()
 

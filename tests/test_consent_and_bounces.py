@@ -200,6 +200,8 @@ async def test_complaint_opts_the_member_out(env: HubEnv, smtp_server: SmtpTestS
     assert await env.counts(cid) == {"sent": 1}  # it was delivered; the member objected
     _, member = await env.call("GET", "/v1/members/M-1")
     assert member["opted_out"] is True
+    _, audit = await env.call("GET", "/v1/audit?action=unsubscribe.all")
+    assert [(e["actor"], e["object_id"]) for e in audit["entries"]] == [("bounces", "M-1")]
 
 
 async def test_forged_reports_change_nothing(env: HubEnv, smtp_server: SmtpTestServer) -> None:
@@ -266,6 +268,11 @@ async def test_one_click_unsubscribe(env: HubEnv, smtp_server: SmtpTestServer) -
     assert resp.status == 400
     assert await env.counts(cid) == {"sent": 2}
     assert "M-1" not in path
+    _, audit = await env.call("GET", "/v1/audit?actor=member")
+    assert [(e["action"], e["object_id"]) for e in audit["entries"]] == [
+        ("unsubscribe", "M-1"),
+        ("unsubscribe.all", "M-1"),
+    ]
 
 
 async def test_unsubscribe_page_is_accessible(

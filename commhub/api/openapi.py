@@ -291,6 +291,13 @@ def _schemas() -> dict[str, Any]:
     }
 
 
+def _query(name: str, schema: dict[str, Any], description: str = "") -> dict[str, Any]:
+    param: dict[str, Any] = {"name": name, "in": "query", "schema": schema}
+    if description:
+        param["description"] = description
+    return param
+
+
 def _op(
     summary: str,
     roles: str,
@@ -380,6 +387,18 @@ def build_document() -> dict[str, Any]:
             )
         },
         "/v1/campaigns": {
+            "get": _op(
+                "Campaigns newest first, with status, times and counts by state",
+                readers,
+                {"200": _json({"type": "object"}, "A page; next_after pages on")},
+                (400, *auth_errors),
+                parameters=[
+                    _query("status", {"type": "string", "enum": [str(s) for s in CampaignStatus]}),
+                    _query("template", {"type": "string"}),
+                    _query("limit", {"type": "integer", "minimum": 1, "maximum": 200}),
+                    _query("after", {"type": "string"}, "next_after of the previous page"),
+                ],
+            ),
             "post": _op(
                 "Create a campaign (validated whole before anything is stored)",
                 members,
@@ -422,7 +441,22 @@ def build_document() -> dict[str, Any]:
                         "text/csv": {"schema": csv_campaign},
                     },
                 },
-            )
+            ),
+        },
+        "/v1/audit": {
+            "get": _op(
+                "Who did what and when (actor, action, object id, outcome; never content)",
+                "admin",
+                {"200": _json({"type": "object"}, "Entries oldest first; next_after pages on")},
+                (400, *auth_errors),
+                parameters=[
+                    _query("since", {"type": "string", "format": "date-time"}),
+                    _query("actor", {"type": "string"}, "a token id (tok_...) or cli"),
+                    _query("action", {"type": "string"}, "e.g. campaign.pause"),
+                    _query("limit", {"type": "integer", "minimum": 1, "maximum": 1000}),
+                    _query("after", {"type": "integer"}, "next_after of the previous page"),
+                ],
+            ),
         },
         "/v1/campaigns/{campaign_id}": {
             "parameters": [_campaign_id()],

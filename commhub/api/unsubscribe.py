@@ -19,11 +19,14 @@ from aiohttp import web
 from commhub import delivery_tokens
 from commhub.api.auth import public
 from commhub.api.deps import DEPS
+from commhub.audit import Actor, record_audit
 from commhub.delivery_tokens import Purpose
 from commhub.languages import LANGUAGES
 from commhub.store.base import DeliveryRef
 
 ONE_CLICK = "One-Click"
+# The audit log's actor for a member's own click (no API token: the signed link is theirs).
+UNSUBSCRIBE_LINK = Actor("member", "unsubscribe link")
 _MAX_BODY = 4096
 
 
@@ -146,6 +149,12 @@ async def unsubscribe(request: web.Request) -> web.Response:
     everything = form.get("scope") == "all"
     deps = request.app[DEPS]
     await deps.store.opt_out(ref.member_id, None if everything else ref.topic, datetime.now(UTC))
+    await record_audit(
+        deps.store,
+        UNSUBSCRIBE_LINK,
+        "unsubscribe.all" if everything else "unsubscribe",
+        ref.member_id,
+    )
     if "text/html" not in request.headers.get("Accept", ""):
         return web.Response(text="unsubscribed\n")  # a mail program's one-click POST
     plan = html.escape(deps.settings.plan.name)

@@ -35,7 +35,16 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
-from commhub.domain import Campaign, ClaimedDelivery, DeliveryOutcome, Member, Recipient, Role
+from commhub.domain import (
+    AuditEntry,
+    Campaign,
+    ClaimedDelivery,
+    DeliveryOutcome,
+    Member,
+    Recipient,
+    Role,
+    TokenInfo,
+)
 from commhub.lifecycle import CampaignEvent
 
 
@@ -94,6 +103,14 @@ class CampaignCounts:
     by_language: dict[str, int]
     by_format: dict[str, int]
     language_fallback: int = 0
+
+
+@dataclass(frozen=True)
+class CampaignSummary:
+    """A campaign in a list: the campaign and its deliveries per state (every state named)."""
+
+    campaign: Campaign
+    by_state: dict[str, int]
 
 
 @dataclass(frozen=True)
@@ -180,11 +197,39 @@ class Store(Protocol):
         """
 
     # -- tokens ----------------------------------------------------------------------------
-    async def add_token(self, token_hash: str, role: Role, label: str) -> None:
+    async def add_token(
+        self, token_hash: str, role: Role, label: str, expires_at: datetime | None = None
+    ) -> TokenInfo:
         """Store an API token by its SHA-256 hex digest (never the token). Conflict if known."""
 
+    async def token_for(self, token_hash: str, now: datetime) -> TokenInfo | None:
+        """The token with this hash if it may be used at `now` (not revoked, not expired),
+        else None. Records the use (`last_used_at`, refreshed at most once a minute)."""
+
     async def role_for_token(self, token_hash: str) -> Role | None:
-        """The role of the token with this hash, or None."""
+        """The role of the usable token with this hash, or None."""
+
+    async def list_tokens(self) -> list[TokenInfo]:
+        """Every token, oldest first, revoked and expired ones included."""
+
+    async def revoke_token(self, token_id: str, now: datetime) -> TokenInfo:
+        """Revoke the token with this id (`domain.token_id`); revoking twice keeps the first
+        time. NotFound for an unknown id."""
+
+    # -- audit -----------------------------------------------------------------------------
+    async def add_audit(self, entry: AuditEntry) -> None:
+        """Append an entry to the audit log."""
+
+    async def list_audit(
+        self,
+        since: datetime | None = None,
+        actor: str | None = None,
+        action: str | None = None,
+        limit: int = 100,
+        after_id: int = 0,
+    ) -> list[AuditEntry]:
+        """Entries oldest first with id > `after_id`, at or after `since`, by `actor`
+        (a token id or "cli"), of `action`."""
 
     # -- campaigns -------------------------------------------------------------------------
     async def create_campaign(self, new: NewCampaign) -> tuple[Campaign, bool]:
@@ -204,6 +249,17 @@ class Store(Protocol):
         "cancelled" once cancelled; "done" when every delivery is final; "paused" while
         paused; "scheduled" while `send_at` is in the future; "held" when every delivery left
         is held; else "sending"."""
+
+    async def list_campaigns(
+        self,
+        status: str | None = None,
+        template: str | None = None,
+        limit: int = 50,
+        after: str | None = None,
+    ) -> list[CampaignSummary]:
+        """Campaigns newest first (created_at, then id), with counts by state; only those
+        whose derived status is `status` / of `template` when given. `after` is the id of the
+        last campaign of the previous page (NotFound if unknown)."""
 
     async def campaign_counts(self, campaign_id: str) -> CampaignCounts:
         """Counts of the campaign's deliveries. `by_state` names every state (0 included);

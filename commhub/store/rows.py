@@ -9,8 +9,16 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from commhub.domain import FINAL_STATES, DeliveryOutcome, Format, Member, State
-from commhub.errors import Problem, ValidationError
+from commhub.domain import (
+    FINAL_STATES,
+    TOKEN_ID_PREFIX,
+    TOKEN_ID_RE,
+    DeliveryOutcome,
+    Format,
+    Member,
+    State,
+)
+from commhub.errors import NotFound, Problem, ValidationError
 from commhub.lifecycle import derive_campaign_status, outcome_event, transition
 from commhub.store.base import Bounce, CampaignCounts
 
@@ -21,6 +29,13 @@ FINAL: frozenset[str] = frozenset(str(s) for s in FINAL_STATES)
 LEASED_STATES: frozenset[str] = frozenset({str(State.RENDERING), str(State.SENDING)})
 # Queued deliveries without send_at are due "since ever": any `now` a caller passes is later.
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def token_prefix(token_id: str) -> str:
+    """The hash prefix a token id (`tok_` + 12 hex digits) names; NotFound if malformed."""
+    if not TOKEN_ID_RE.match(token_id):
+        raise NotFound(f"no token {token_id!r} (a token id is tok_ and 12 hex digits)")
+    return token_id[len(TOKEN_ID_PREFIX) :]
 
 
 def new_campaign_id() -> str:

@@ -22,12 +22,15 @@ from pathlib import Path
 from typing import Any, NamedTuple, TypeVar
 
 from commhub.domain import (
+    AuditEntry,
     Campaign,
     ClaimedDelivery,
     DeliveryOutcome,
     Member,
     Role,
     State,
+    TokenInfo,
+    token_id,
 )
 from commhub.errors import CommhubError, Conflict, NotFound, StoreError
 from commhub.lifecycle import (
@@ -41,6 +44,7 @@ from commhub.store.base import (
     Bounce,
     BounceResult,
     CampaignCounts,
+    CampaignSummary,
     DeliveryRef,
     DeliveryRow,
     Erasure,
@@ -64,6 +68,7 @@ from commhub.store.rows import (
     open_rank,
     opted_out_after,
     plan_record,
+    token_prefix,
     unknown_members_error,
     utc,
 )
@@ -138,6 +143,22 @@ _UPSERT_MEMBER = (
 def _member_row(m: Member, now: int) -> tuple[Any, ...]:
     """A member as the parameters of `_UPSERT_MEMBER`."""
     return (*member_values(m), now)
+
+
+_TOKEN_COLUMNS = "token_hash, role, label, created_at, expires_at, revoked_at, last_used_at"
+_LAST_USED_EVERY_US = 60_000_000  # a token's last use is written at most once a minute
+
+
+def _token(row: Sequence[Any]) -> TokenInfo:
+    return TokenInfo(
+        id=token_id(row[0]),
+        role=Role(row[1]),
+        label=row[2],
+        created_at=_dt(row[3]),
+        expires_at=_opt_dt(row[4]),
+        revoked_at=_opt_dt(row[5]),
+        last_used_at=_opt_dt(row[6]),
+    )
 
 
 def _translated(fn: Callable[..., T], *args: Any) -> T:
@@ -551,30 +572,142 @@ class SqliteStore:
         conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
 
     # -- tokens ----------------------------------------------------------------------------
-    async def add_token(self, token_hash: str, role: Role, label: str) -> None:
+    async def add_token(
+        self, token_hash: str, role: Role, label: str, expires_at: datetime | None = None
+    ) -> TokenInfo:
         """Store a token hash with its role; Conflict if the hash is known."""
+        now = _now_us()
+        expires = None if expires_at is None else _us(expires_at)
 
         def write(conn: sqlite3.Connection) -> None:
             try:
                 with self._write(conn):
                     conn.execute(
-                        "INSERT INTO tokens (token_hash, role, label, created_at)"
-                        " VALUES (?, ?, ?, ?)",
-                        (token_hash, str(role), label, _now_us()),
+                        "INSERT INTO tokens (token_hash, role, label, created_at, expires_at)"
+                        " VALUES (?, ?, ?, ?, ?)",
+                        (token_hash, str(role), label, now, expires),
                     )
             except sqlite3.IntegrityError as exc:
                 raise Conflict("this token is already stored") from exc
 
         await self._run(write)
+        return _token((token_hash, str(role), label, now, expires, None, None))
+
+    async def token_for(self, token_hash: str, now: datetime) -> TokenInfo | None:
+        """The usable token with this hash, its use recorded (see base)."""
+        at = _us(now)
+
+        def read(conn: sqlite3.Connection) -> TokenInfo | None:
+            row = conn.execute(
+                f"SELECT {_TOKEN_COLUMNS} FROM tokens WHERE token_hash = ?"
+                " AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > ?)",
+                (token_hash, at),
+            ).fetchone()
+            if row is None:
+                return None
+            if row[6] is None or row[6] < at - _LAST_USED_EVERY_US:
+                # Best effort: a busy file only delays the record of the use.
+                with suppress(sqlite3.OperationalError):
+                    conn.execute(
+                        "UPDATE tokens SET last_used_at = ? WHERE token_hash = ?",
+                        (at, token_hash),
+                    )
+            return _token(row)
+
+        return await self._run(read)
 
     async def role_for_token(self, token_hash: str) -> Role | None:
-        """The role of the token with this hash, or None."""
+        """The role of the usable token with this hash, or None."""
+        token = await self.token_for(token_hash, datetime.now(UTC))
+        return None if token is None else token.role
 
-        def read(conn: sqlite3.Connection) -> Role | None:
-            row = conn.execute(
-                "SELECT role FROM tokens WHERE token_hash = ?", (token_hash,)
-            ).fetchone()
-            return None if row is None else Role(row[0])
+    async def list_tokens(self) -> list[TokenInfo]:
+        """Every token, oldest first (see base)."""
+
+        def read(conn: sqlite3.Connection) -> list[TokenInfo]:
+            return [
+                _token(r)
+                for r in conn.execute(
+                    f"SELECT {_TOKEN_COLUMNS} FROM tokens ORDER BY created_at, token_hash"
+                )
+            ]
+
+        return await self._run(read)
+
+    async def revoke_token(self, token_id: str, now: datetime) -> TokenInfo:
+        """Revoke the token with this id (see base)."""
+        at = _us(now)
+        prefix = token_prefix(token_id)
+
+        def write(conn: sqlite3.Connection) -> TokenInfo:
+            with self._write(conn):
+                conn.execute(
+                    "UPDATE tokens SET revoked_at = coalesce(revoked_at, ?)"
+                    " WHERE substr(token_hash, 1, 12) = ?",
+                    (at, prefix),
+                )
+                row = conn.execute(
+                    f"SELECT {_TOKEN_COLUMNS} FROM tokens WHERE substr(token_hash, 1, 12) = ?",
+                    (prefix,),
+                ).fetchone()
+            if row is None:
+                raise NotFound(f"no token {token_id}")
+            return _token(row)
+
+        return await self._run(write)
+
+    # -- audit -----------------------------------------------------------------------------
+    async def add_audit(self, entry: AuditEntry) -> None:
+        """Append an entry to the audit log."""
+        values = (
+            _us(entry.at),
+            entry.actor,
+            entry.actor_label,
+            entry.action,
+            entry.object_id,
+            entry.outcome,
+        )
+
+        def write(conn: sqlite3.Connection) -> None:
+            with self._write(conn):
+                conn.execute(
+                    "INSERT INTO audit_log (at, actor, actor_label, action, object_id, outcome)"
+                    " VALUES (?, ?, ?, ?, ?, ?)",
+                    values,
+                )
+
+        await self._run(write)
+
+    async def list_audit(
+        self,
+        since: datetime | None = None,
+        actor: str | None = None,
+        action: str | None = None,
+        limit: int = 100,
+        after_id: int = 0,
+    ) -> list[AuditEntry]:
+        """Entries oldest first, filtered (see base)."""
+        params = (after_id, None if since is None else _us(since), actor, action, max(0, limit))
+
+        def read(conn: sqlite3.Connection) -> list[AuditEntry]:
+            return [
+                AuditEntry(
+                    id=r[0],
+                    at=_dt(r[1]),
+                    actor=r[2],
+                    actor_label=r[3],
+                    action=r[4],
+                    object_id=r[5],
+                    outcome=r[6],
+                )
+                for r in conn.execute(
+                    "SELECT id, at, actor, actor_label, action, object_id, outcome"
+                    " FROM audit_log WHERE id > ?1 AND (?2 IS NULL OR at >= ?2)"
+                    " AND (?3 IS NULL OR actor = ?3) AND (?4 IS NULL OR action = ?4)"
+                    " ORDER BY id LIMIT ?5",
+                    params,
+                )
+            ]
 
         return await self._run(read)
 
@@ -717,6 +850,61 @@ class SqliteStore:
             finished_at=_opt_dt(finished),
             content_hash=row[11],
         )
+
+    async def list_campaigns(
+        self,
+        status: str | None = None,
+        template: str | None = None,
+        limit: int = 50,
+        after: str | None = None,
+    ) -> list[CampaignSummary]:
+        """Campaigns newest first with counts by state (see base)."""
+        return await self._run(self._list_campaigns, status, template, max(0, limit), after)
+
+    @classmethod
+    def _list_campaigns(
+        cls,
+        conn: sqlite3.Connection,
+        status: str | None,
+        template: str | None,
+        limit: int,
+        after: str | None,
+    ) -> list[CampaignSummary]:
+        cursor: tuple[int, str] | None = None
+        if after is not None:
+            row = conn.execute("SELECT created_at, id FROM campaigns WHERE id = ?", (after,))
+            found = row.fetchone()
+            if found is None:
+                raise NotFound(f"no campaign {after!r} to page after")
+            cursor = (found[0], found[1])
+        # The status is derived, so filtering by it reads batches until the page is full.
+        batch = limit if status is None else max(limit, 200)
+        picked: list[Campaign] = []
+        while len(picked) < limit:
+            rows = conn.execute(
+                f"{_CAMPAIGN_SELECT} WHERE (?1 IS NULL OR c.template = ?1)"
+                " AND (?2 IS NULL OR (c.created_at, c.id) < (?2, ?3))"
+                " ORDER BY c.created_at DESC, c.id DESC LIMIT ?4",
+                (template, *(cursor or (None, None)), batch),
+            ).fetchall()
+            for r in rows:
+                campaign = cls._campaign(conn, r)
+                if status is None or campaign.status == status:
+                    picked.append(campaign)
+                    if len(picked) == limit:
+                        break
+            if len(rows) < batch:
+                break
+            cursor = (rows[-1][4], rows[-1][0])
+        counts: dict[str, dict[str, int]] = {c.id: {str(s): 0 for s in State} for c in picked}
+        for chunk in _chunks([c.id for c in picked]):
+            for campaign_id, state, n in conn.execute(
+                "SELECT campaign_id, state, count(*) FROM deliveries"
+                f" WHERE campaign_id IN ({_marks(len(chunk))}) GROUP BY campaign_id, state",
+                tuple(chunk),
+            ):
+                counts[campaign_id][state] = n
+        return [CampaignSummary(c, counts[c.id]) for c in picked]
 
     async def campaign_counts(self, campaign_id: str) -> CampaignCounts:
         """Counts per state, language and format (see base)."""
