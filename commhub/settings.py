@@ -169,7 +169,8 @@ CMS_INSERT_LANGUAGES = (
 class LanguageSettings:
     policy: Literal["fallback", "block", "machine_with_notice"] = "fallback"
     footer_languages: tuple[str, ...] = CMS_INSERT_LANGUAGES
-    relay_footer: Literal["full", "short"] = "full"  # short: member's language + English only
+    # short: one TTY-sized line in the member's language + one in English (TT-7) | full
+    relay_footer: Literal["full", "short"] = "short"
 
     def __post_init__(self) -> None:
         from commhub.languages import LANGUAGES
