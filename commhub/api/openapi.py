@@ -304,6 +304,8 @@ def _schemas() -> dict[str, Any]:
             "properties": {
                 "status": {"type": "string", "enum": ["ok", "unavailable"]},
                 "store": {"type": "string", "enum": ["ok", "unreachable"]},
+                # Only when a format is delivered to the outbox.
+                "outbox": {"type": "string", "enum": ["ok", "not writable"]},
             },
         },
     }
@@ -602,7 +604,9 @@ def build_document() -> dict[str, Any]:
                 "security": [],
                 "responses": {
                     "200": _json(_ref("Health"), "Up and the store answers"),
-                    "503": _json(_ref("Health"), "The store does not answer"),
+                    "503": _json(
+                        _ref("Health"), "The store does not answer or the outbox is not writable"
+                    ),
                 },
             }
         },
