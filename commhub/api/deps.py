@@ -14,6 +14,7 @@ from typing import Any, Protocol
 from aiohttp import web
 
 from commhub.api.metrics import Metrics
+from commhub.content.pinned import ContentFiles
 from commhub.content.topics import Topic
 from commhub.domain import Format
 from commhub.settings import Settings
@@ -73,6 +74,9 @@ class ApiDeps:
     voices: VoiceBookLike | None = None
     renderer: PreviewRendererLike | None = None
     metrics: Metrics = field(default_factory=Metrics)
+    # The content files loaded at start: a campaign created here pins its topic's (None: not
+    # pinned, e.g. a narrow test).
+    content: ContentFiles | None = None
 
 
 DEPS = web.AppKey("commhub_deps", ApiDeps)
