@@ -14,7 +14,7 @@ from collections.abc import Coroutine, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from commhub import __version__
+from commhub import __version__, redact
 from commhub.errors import CommhubError, ConfigError
 from commhub.lifecycle import CampaignEvent, CampaignStatus
 from commhub.settings import Settings, load
@@ -109,12 +109,19 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+def configure_logging(verbose: bool = False) -> None:
+    """Log to stderr, every record of every logger through one filter that takes member
+    data and secrets out (`commhub.redact`)."""
     logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.INFO,
+        level=logging.DEBUG if verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    redact.install()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    configure_logging(args.verbose)
     try:
         settings = load(args.config)
         return _dispatch(args, settings)

@@ -173,14 +173,22 @@ async def run_workers(settings: Settings, *, until_idle: bool = False) -> int:
 
 async def serve(settings: Settings) -> int:
     """`commhub serve`: the HTTP API and workers in one process, until SIGTERM."""
-    from aiohttp import web
+    from aiohttp import web, web_response
 
+    from commhub.api.app import SERVER
     from commhub.api.metrics import Metrics
 
     async with open_hub(settings) as hub:
         metrics = Metrics()
         app = hub.api_app(metrics)
-        runner = web.AppRunner(app, access_log=None)
+        # aiohttp answers a malformed request itself, before any app hook can run, with its
+        # default Server header (framework and Python versions): that default is ours too.
+        setattr(web_response, "SERVER_SOFTWARE", SERVER)  # noqa: B010
+        # aiohttp's keep-alive timer runs from the connection's start (and from each response)
+        # until a whole request head has arrived, so it is also the header read timeout.
+        runner = web.AppRunner(
+            app, access_log=None, keepalive_timeout=settings.server.header_timeout_seconds
+        )
         await runner.setup()
         server = settings.server
         site = web.TCPSite(runner, server.host, server.port, reuse_port=server.reuse_port)

@@ -77,6 +77,7 @@ def campaign_json(c: Campaign, counts: CampaignCounts) -> dict[str, Any]:
             "by_language": counts.by_language,
             "by_format": counts.by_format,
             "language_fallback": counts.language_fallback,
+            "tty_unencodable": counts.tty_unencodable,
         },
     }
 

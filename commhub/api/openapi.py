@@ -231,6 +231,11 @@ def _schemas() -> dict[str, Any]:
                         "by_language": count_map,
                         "by_format": count_map,
                         "language_fallback": {"type": "integer"},
+                        "tty_unencodable": {
+                            "type": "integer",
+                            "description": "relay text sent in a script a TTY cannot print "
+                            "(zh, ko, ja, ar, …): arrange a 711 call with an interpreter",
+                        },
                     },
                 },
             },
@@ -289,6 +294,19 @@ def _schemas() -> dict[str, Any]:
                 "spoken_text": {"type": ["string", "null"]},
                 "voice": {"type": ["string", "null"]},
                 "audio_mp3_base64": {"type": ["string", "null"], "contentEncoding": "base64"},
+                "tty_text": {
+                    "type": ["string", "null"],
+                    "description": "relay text in Cyrillic: the romanised TTY-safe alternative",
+                },
+                "checks": {
+                    "type": ["array", "null"],
+                    "description": "rule checks that failed (empty: every check passed), "
+                    "content parity (CP) included; ids from docs/ACCESSIBILITY.md",
+                    "items": {
+                        "type": "object",
+                        "properties": {"rule": {"type": "string"}, "message": {"type": "string"}},
+                    },
+                },
             },
         },
         "Health": {
@@ -296,6 +314,8 @@ def _schemas() -> dict[str, Any]:
             "properties": {
                 "status": {"type": "string", "enum": ["ok", "unavailable"]},
                 "store": {"type": "string", "enum": ["ok", "unreachable"]},
+                # Only when a format is delivered to the outbox.
+                "outbox": {"type": "string", "enum": ["ok", "not writable"]},
             },
         },
     }
@@ -594,7 +614,9 @@ def build_document() -> dict[str, Any]:
                 "security": [],
                 "responses": {
                     "200": _json(_ref("Health"), "Up and the store answers"),
-                    "503": _json(_ref("Health"), "The store does not answer"),
+                    "503": _json(
+                        _ref("Health"), "The store does not answer or the outbox is not writable"
+                    ),
                 },
             }
         },

@@ -66,6 +66,9 @@ class CampaignCounts:
     by_language: dict[str, int]
     by_format: dict[str, int]
     language_fallback: int = 0
+    # Relay text sent in a script a TTY cannot print (zh, ko, ja, ar, …): these members need a
+    # 711 call with an interpreter (TT-9).
+    tty_unencodable: int = 0
 
 
 @dataclass(frozen=True)

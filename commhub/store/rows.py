@@ -19,6 +19,7 @@ from commhub.domain import (
     State,
 )
 from commhub.errors import NotFound, Problem, ValidationError
+from commhub.languages import LANGUAGES
 from commhub.lifecycle import derive_campaign_status, outcome_event, transition
 from commhub.store.base import CampaignCounts
 
@@ -232,12 +233,19 @@ def unknown_members_error(member_ids: Sequence[str], known: set[str]) -> Validat
     return None
 
 
+def _unprintable_relay(fmt: Any, language: Any) -> bool:
+    """Relay text in a script a TTY cannot print. English sent as a fallback is TTY-safe (the
+    caller skips fallbacks), and so is romanised Russian and Ukrainian."""
+    known = LANGUAGES.get(language) if isinstance(language, str) else None
+    return fmt == Format.RELAY_TEXT.value and known is not None and not known.reaches_a_tty
+
+
 def campaign_counts(rows: Sequence[tuple[Any, ...]]) -> CampaignCounts:
     """Fold `(state, language, format, language_fallback, n)` rows into a campaign's counts."""
     by_state = {str(s): 0 for s in State}
     by_language: dict[str, int] = {}
     by_format: dict[str, int] = {}
-    total = fallback = 0
+    total = fallback = unencodable = 0
     for state, language, fmt, lang_fallback, n in rows:
         total += n
         by_state[state] = by_state.get(state, 0) + n
@@ -247,4 +255,6 @@ def campaign_counts(rows: Sequence[tuple[Any, ...]]) -> CampaignCounts:
             by_format[fmt] = by_format.get(fmt, 0) + n
         if lang_fallback:
             fallback += n
-    return CampaignCounts(total, by_state, by_language, by_format, fallback)
+        elif _unprintable_relay(fmt, language):
+            unencodable += n
+    return CampaignCounts(total, by_state, by_language, by_format, fallback, unencodable)
