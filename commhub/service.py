@@ -99,6 +99,7 @@ class Hub:
                 renderer=self.renderer,
                 metrics=metrics,
                 content=self.content,
+                tokens=self.renderer.tokens,
             )
         )
 
@@ -148,6 +149,32 @@ async def with_store(settings: Settings, run: Callable[[Store], Awaitable[int]])
         await store.close()
 
 
+@contextlib.asynccontextmanager
+async def bounce_intake(hub: Hub, stop: asyncio.Event) -> AsyncIterator[None]:
+    """While open: accept DSNs and complaint reports on `bounces.listen` and read them from
+    `bounces.maildir`, when set (both for `serve` and `worker`)."""
+    from commhub.bounces import BounceIntake, bounce_listener
+
+    b = hub.settings.bounces
+    if not b.listen and not b.maildir:
+        yield
+        return
+    intake = BounceIntake(hub.store, hub.renderer.tokens, b)
+    async with contextlib.AsyncExitStack() as stack:
+        if b.listen:
+            await stack.enter_async_context(bounce_listener(intake, b.listen))
+        watcher = None
+        if b.maildir:
+            watcher = asyncio.create_task(intake.watch_maildir(hub.settings.path(b.maildir), stop))
+        try:
+            yield
+        finally:
+            if watcher is not None:
+                watcher.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await watcher
+
+
 def _stop_on_signals(stop: asyncio.Event) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -166,7 +193,8 @@ async def run_workers(settings: Settings, *, until_idle: bool = False) -> int:
         stop = asyncio.Event()
         _stop_on_signals(stop)
         log.info("worker %s started", worker.id)
-        await worker.run(stop)
+        async with bounce_intake(hub, stop):
+            await worker.run(stop)
         log.info("worker %s stopped", worker.id)
     return 0
 
@@ -207,7 +235,8 @@ async def serve(settings: Settings) -> int:
         _stop_on_signals(stop)
         worker = hub.worker(on_outcome=metrics.observe_outcome)
         try:
-            await worker.run(stop)
+            async with bounce_intake(hub, stop):
+                await worker.run(stop)
         finally:
             await runner.cleanup()
     return 0

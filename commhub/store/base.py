@@ -58,6 +58,44 @@ class Erasure:
 
 
 @dataclass(frozen=True)
+class DeliveryRef:
+    """The delivery a signed token names (unsubscribe links, VERP bounces): whose, which
+    topic, and where it stands. `language` and `address` are the member's now (None when
+    erased)."""
+
+    id: int
+    campaign_id: str
+    member_id: str
+    topic: str
+    state: str
+    language: str | None
+    address: str | None
+
+
+@dataclass(frozen=True)
+class Bounce:
+    """A DSN's verdict on one delivery (commhub.bounces parses it)."""
+
+    hard: bool  # 5.x.x; soft (4.x.x) means the MTA gave up after retrying
+    status: str  # "5.1.1"
+    diagnostic: str  # the remote server's words, addresses scrubbed
+    recipient: str | None = None  # the address the DSN names (Final-Recipient), if any
+
+    @property
+    def reason(self) -> str:
+        kind = "hard" if self.hard else "soft"
+        return f"{kind} bounce {self.status}: {self.diagnostic}".rstrip(": ")[:300]
+
+
+@dataclass(frozen=True)
+class BounceResult:
+    """What recording a bounce did."""
+
+    bounced: bool  # the delivery became `bounced` (False: unknown, or already recorded)
+    undeliverable: bool  # the member's address is now marked undeliverable
+
+
+@dataclass(frozen=True)
 class CampaignCounts:
     """Counts of a campaign's deliveries: per state, per language and per format."""
 
@@ -313,3 +351,23 @@ class Store(Protocol):
 
     async def state_totals(self) -> dict[str, int]:
         """Deliveries per state across all campaigns (for /metrics)."""
+
+    # -- consent and bounces ---------------------------------------------------------------
+    async def delivery_ref(self, delivery_id: int) -> DeliveryRef | None:
+        """The delivery with this id, with its member's language and address now; None when
+        unknown."""
+
+    async def opt_out(self, member_id: str, topic: str | None, now: datetime) -> int:
+        """Opt the member out of `topic` (None: all outreach) and skip, at once, every
+        delivery of theirs waiting for that topic (queued, retry_wait, held: `skipped`,
+        reason "opted out"); return how many. Leased ones finish their attempt. 0 and no
+        change for an unknown or erased member."""
+
+    async def record_bounce(
+        self, delivery_id: int, bounce: Bounce, now: datetime, soft_limit: int
+    ) -> BounceResult:
+        """A DSN for this delivery: `sending`/`sent` becomes `bounced` (reason and status in
+        last_error). The member's address is marked undeliverable on a hard bounce, or on
+        the `soft_limit`-th soft one in a row, unless the member's address is no longer the
+        one that bounced. A delivery already bounced (the same DSN read twice) changes
+        nothing."""

@@ -41,8 +41,11 @@ from commhub.lifecycle import (
     transition,
 )
 from commhub.store.base import (
+    Bounce,
+    BounceResult,
     CampaignCounts,
     CampaignSummary,
+    DeliveryRef,
     DeliveryRow,
     Erasure,
     NewCampaign,
@@ -55,6 +58,7 @@ from commhub.store.rows import (
     OPEN_RANK_SQL,
     OPEN_STATES,
     PlannedDelivery,
+    bounced_address,
     campaign_counts,
     campaign_status,
     check_unique_members,
@@ -62,6 +66,7 @@ from commhub.store.rows import (
     member_values,
     new_campaign_id,
     open_rank,
+    opted_out_after,
     plan_record,
     repeats,
     token_prefix,
@@ -98,6 +103,7 @@ _CANCEL_T = DELIVERY_TRANSITIONS[State.QUEUED, Event.CANCEL]
 _GIVE_BACK_T = DELIVERY_TRANSITIONS[State.RENDERING, Event.GIVE_BACK]
 _RELEASE_T = DELIVERY_TRANSITIONS[State.HELD, Event.RELEASE]
 _WAITING_SQL = "('queued', 'retry_wait', 'held')"
+_WAITING_STATES = ("queued", "retry_wait", "held")
 # A campaign and how far its deliveries are (see rows.open_rank), read by `_campaign`.
 _CAMPAIGN_SELECT = (
     "SELECT c.id, c.name, c.template, c.status, c.created_at, c.send_at, c.total,"
@@ -108,7 +114,8 @@ _CAMPAIGN_SELECT = (
 
 _MEMBER_SELECT = (
     "m.member_id, m.given_name, m.family_name, m.language, m.format, m.email, m.phone,"
-    " m.relay_address, m.timezone, m.opted_out, m.erased_at IS NOT NULL AS erased"
+    " m.relay_address, m.timezone, m.opted_out, m.erased_at IS NOT NULL AS erased,"
+    " m.undeliverable"
 )
 
 # One round trip: pick due rows (skipping rows other workers hold), lease them, write their
@@ -351,6 +358,7 @@ def _member(row: Any) -> Member | None:
         row["member_id"], row["given_name"], row["family_name"], row["language"],
         row["format"], row["email"], row["phone"], row["relay_address"], row["timezone"],
         opted, row["erased"],
+        json.loads(row["undeliverable"]) if row["undeliverable"] is not None else None,
     )  # fmt: skip
 
 
@@ -549,13 +557,14 @@ class PostgresStore:
             found = await conn.fetchval(
                 "UPDATE members SET given_name = NULL, family_name = NULL, language = NULL,"
                 " format = NULL, email = NULL, phone = NULL, relay_address = NULL,"
-                " timezone = NULL, opted_out = NULL, updated_at = $2,"
+                " timezone = NULL, opted_out = NULL, undeliverable = NULL, updated_at = $2,"
                 " erased_at = coalesce(erased_at, $2) WHERE member_id = $1 RETURNING 1",
                 member_id,
                 now,
             )
             if found is None:
                 return None
+            await conn.execute("DELETE FROM address_bounces WHERE member_id = $1", member_id)
             deliveries = await conn.fetch(
                 "SELECT id, campaign_id, message_id FROM deliveries WHERE member_id = $1",
                 member_id,
@@ -1179,3 +1188,117 @@ class PostgresStore:
         for state, n in rows:
             totals[state] = n
         return totals
+
+    # -- consent and bounces ---------------------------------------------------------------
+    async def delivery_ref(self, delivery_id: int) -> DeliveryRef | None:
+        """The delivery with its member's language and address now (see base)."""
+        async with self._conn() as conn:
+            row = await conn.fetchrow(
+                "SELECT d.id AS delivery_id, d.campaign_id, c.template, d.state,"
+                f" {_MEMBER_SELECT} FROM deliveries d JOIN campaigns c ON c.id = d.campaign_id"
+                " JOIN members m ON m.member_id = d.member_id WHERE d.id = $1",
+                delivery_id,
+            )
+        if row is None:
+            return None
+        member = _member(row)
+        return DeliveryRef(
+            id=row["delivery_id"],
+            campaign_id=row["campaign_id"],
+            member_id=row["member_id"],
+            topic=row["template"],
+            state=row["state"],
+            language=member.language if member else None,
+            address=member.address if member else None,
+        )
+
+    async def opt_out(self, member_id: str, topic: str | None, now: datetime) -> int:
+        """Opt the member out and skip their waiting deliveries at once (see base)."""
+        now = utc(now)
+        t = DELIVERY_TRANSITIONS[State.QUEUED, Event.OPT_OUT]
+        async with self._conn() as conn, conn.transaction():
+            current = await conn.fetchrow(
+                "SELECT opted_out FROM members WHERE member_id = $1 AND erased_at IS NULL"
+                " FOR UPDATE",
+                member_id,
+            )
+            if current is None:
+                return 0
+            raw = current["opted_out"]
+            opted = opted_out_after(json.loads(raw) if raw else False, topic)
+            await conn.execute(
+                "UPDATE members SET opted_out = $2::jsonb, updated_at = $3 WHERE member_id = $1",
+                member_id,
+                json.dumps(opted),
+                now,
+            )
+            rows = await conn.fetch(
+                "WITH upd AS (UPDATE deliveries d SET state = $3, due_at = NULL,"
+                " retry_at = NULL, last_error = $4, updated_at = $5 FROM campaigns c"
+                " WHERE c.id = d.campaign_id AND d.member_id = $1"
+                f" AND d.state = ANY(ARRAY{list(_WAITING_STATES)}::text[])"
+                " AND ($2::text IS NULL OR c.template = $2) RETURNING d.id)"
+                " INSERT INTO delivery_events (delivery_id, state, at, reason)"
+                " SELECT id, $3, $5, $4 FROM upd RETURNING delivery_id",
+                member_id,
+                topic,
+                str(t.to),
+                t.reason,
+                now,
+            )
+        return len(rows)
+
+    async def record_bounce(
+        self, delivery_id: int, bounce: Bounce, now: datetime, soft_limit: int
+    ) -> BounceResult:
+        """Record a DSN for the delivery (see base)."""
+        now = utc(now)
+        async with self._conn() as conn, conn.transaction():
+            row = await conn.fetchrow(
+                f"SELECT d.state, {_MEMBER_SELECT} FROM deliveries d"
+                " JOIN members m ON m.member_id = d.member_id WHERE d.id = $1"
+                " FOR UPDATE OF d, m",
+                delivery_id,
+            )
+            if row is None or (State(row["state"]), Event.BOUNCE) not in DELIVERY_TRANSITIONS:
+                return BounceResult(bounced=False, undeliverable=False)
+            t = transition(row["state"], Event.BOUNCE, delivery_id=delivery_id)
+            await conn.execute(
+                "UPDATE deliveries SET state = $2, due_at = NULL, lease_owner = NULL,"
+                " lease_expires_at = NULL, last_error = $3, updated_at = $4 WHERE id = $1",
+                delivery_id,
+                str(t.to),
+                bounce.reason,
+                now,
+            )
+            await conn.execute(
+                "INSERT INTO delivery_events (delivery_id, state, at, reason)"
+                " VALUES ($1, $2, $3, $4)",
+                delivery_id,
+                str(t.to),
+                now,
+                bounce.reason,
+            )
+            member = _member(row)
+            address = bounced_address(member, bounce)
+            if member is None or address is None:
+                return BounceResult(bounced=True, undeliverable=False)
+            undeliverable = bounce.hard
+            if not bounce.hard:
+                count = await conn.fetchval(
+                    "INSERT INTO address_bounces (member_id, address, soft_count, updated_at)"
+                    " VALUES ($1, $2, 1, $3) ON CONFLICT (member_id, address) DO UPDATE"
+                    " SET soft_count = address_bounces.soft_count + 1,"
+                    " updated_at = excluded.updated_at RETURNING soft_count",
+                    member.member_id,
+                    address,
+                    now,
+                )
+                undeliverable = count >= soft_limit
+            if undeliverable and address not in member.undeliverable:
+                await conn.execute(
+                    "UPDATE members SET undeliverable = $2::jsonb WHERE member_id = $1",
+                    member.member_id,
+                    json.dumps([*member.undeliverable, address]),
+                )
+        return BounceResult(bounced=True, undeliverable=undeliverable)
