@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 
 from aiohttp import hdrs, web
 
-from commhub.api import campaigns, members, previews, templates
+from commhub.api import campaigns, members, previews, templates, unsubscribe
 from commhub.api.audit import audit_middleware, list_audit
 from commhub.api.auth import allow, auth_middleware, public
 from commhub.api.bodies import mb
@@ -121,4 +121,6 @@ def create_app(deps: ApiDeps) -> web.Application:
     r.add_get("/v1/openapi.json", openapi_json, allow_head=False)
     r.add_get("/metrics", metrics, allow_head=False)
     r.add_get("/healthz", healthz, allow_head=False)
+    r.add_get("/u/{token}", unsubscribe.unsubscribe_page, allow_head=False)
+    r.add_post("/u/{token}", unsubscribe.unsubscribe)
     return app

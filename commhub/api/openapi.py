@@ -180,6 +180,12 @@ def _schemas() -> dict[str, Any]:
                     "format": "date-time",
                     "description": "RFC 3339 with a zone; deliveries wait until then",
                 },
+                "ignore_quiet_hours": {
+                    "type": "boolean",
+                    "default": False,
+                    "description": "send at any hour in the member's time zone (urgent"
+                    " notices; the README walk-through)",
+                },
                 "recipients": {
                     "type": "array",
                     "minItems": 1,
@@ -212,7 +218,11 @@ def _schemas() -> dict[str, Any]:
                 "send_at": {"type": ["string", "null"], "format": "date-time"},
                 "paused_at": {"type": ["string", "null"], "format": "date-time"},
                 "finished_at": {"type": ["string", "null"], "format": "date-time"},
-                "content_hash": {"type": ["string", "null"]},
+                "content_hash": {
+                    "type": ["string", "null"],
+                    "description": "SHA-256 of the template and catalog content it renders from",
+                },
+                "ignore_quiet_hours": {"type": "boolean"},
                 "total": {"type": "integer"},
                 "counts": {
                     "type": "object",
@@ -609,6 +619,55 @@ def build_document() -> dict[str, Any]:
                     ),
                 },
             }
+        },
+        "/u/{token}": {
+            "parameters": [
+                {
+                    "name": "token",
+                    "in": "path",
+                    "required": True,
+                    "description": "The signed token of a message's List-Unsubscribe link",
+                    "schema": {"type": "string", "pattern": "^[a-z2-7]{31}$"},
+                }
+            ],
+            "get": {
+                "summary": "The member's unsubscribe page (large print; no token needed)",
+                "security": [],
+                "responses": {
+                    "200": {
+                        "description": "A page with one button for the message's topic and "
+                        "one for all outreach",
+                        "content": {"text/html": {}},
+                    },
+                    "404": {"description": "Not a valid link", "content": {"text/html": {}}},
+                },
+            },
+            "post": {
+                "summary": "RFC 8058 one-click unsubscribe (no token needed)",
+                "description": "Opts the member out of the message's topic (`scope=all`: of "
+                "all outreach) and skips their waiting deliveries at once.",
+                "security": [],
+                "requestBody": {
+                    "required": True,
+                    "content": {
+                        "application/x-www-form-urlencoded": {
+                            "schema": {
+                                "type": "object",
+                                "required": ["List-Unsubscribe"],
+                                "properties": {
+                                    "List-Unsubscribe": {"const": "One-Click"},
+                                    "scope": {"enum": ["all"]},
+                                },
+                            }
+                        }
+                    },
+                },
+                "responses": {
+                    "200": {"description": "Unsubscribed"},
+                    "400": {"description": "The body is not List-Unsubscribe=One-Click"},
+                    "404": {"description": "Not a valid link"},
+                },
+            },
         },
     }
     return {
