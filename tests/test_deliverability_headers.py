@@ -7,6 +7,7 @@ from __future__ import annotations
 import email
 import email.policy
 import email.utils
+import hashlib
 import re
 import subprocess
 from collections.abc import AsyncIterator, Callable
@@ -19,7 +20,7 @@ from commhub.content.i18n import Catalogs
 from commhub.content.topics import load_topics
 from commhub.delivery_tokens import DeliveryTokens, Purpose
 from commhub.domain import Format, Member
-from commhub.render.dkim import DkimSigner, relaxed_body
+from commhub.render.dkim import DkimSigner, body_hash, relaxed_body
 from commhub.render.pipeline import Renderer
 from commhub.settings import DkimSettings, Settings, load
 from tests.hub_harness import HubEnv, hub_env, write_config
@@ -167,8 +168,11 @@ def test_relaxed_body_matches_dkimpy() -> None:
         b"a  b\t\tc \r\n\r\n\r\n",
         b"x \t\r\n y\r\n\r\nz",
         b"=20 trailing\r\nend   ",
+        b"ordinary\r\nlines\r\n\r\n",
+        b"\r\n\r\n\r\n",
     ):
         assert relaxed_body(body) == Relaxed.canonicalize_body(body), body
+        assert body_hash(body) == hashlib.sha256(Relaxed.canonicalize_body(body)).digest()
 
 
 def test_headers_every_email_carries(configured: Settings) -> None:
