@@ -10,10 +10,10 @@ bytes by hand.
 from __future__ import annotations
 
 import logging
-from html import escape as html_escape
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from functools import cached_property
+from html import escape as html_escape
 from pathlib import Path
 from typing import Any
 
