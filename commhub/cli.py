@@ -43,8 +43,13 @@ def _parser() -> argparse.ArgumentParser:
     create.add_argument("--role", required=True, choices=["outreach", "qa", "admin"])
     create.add_argument("--label", default="", help="who or what the token is for")
 
-    pv = sub.add_parser("preview", help="render a template to files (.eml, .html, .txt, .mp3)")
-    pv.add_argument("template", help="template name, e.g. refill_reminder")
+    pv = sub.add_parser(
+        "preview",
+        help="render a template to files (.eml, .html, .txt, .mp3); `preview serve`: the studio",
+    )
+    pv.add_argument(
+        "template", help="template name, e.g. refill_reminder; or `serve` for the studio"
+    )
     pv.add_argument("--lang", default="en")
     pv.add_argument(
         "--format",
@@ -53,6 +58,13 @@ def _parser() -> argparse.ArgumentParser:
     )
     pv.add_argument("--data", type=Path, help="JSON file with the template data (default: sample)")
     pv.add_argument("--out", type=Path, help="output folder (default: var/preview)")
+    pv.add_argument("--port", type=int, default=8090, help="studio port (preview serve)")
+    pv.add_argument("--host", default="127.0.0.1", help="studio address (default: loopback)")
+    pv.add_argument(
+        "--allow-remote",
+        action="store_true",
+        help="let the studio listen beyond loopback; every request then needs a qa token",
+    )
 
     tr = sub.add_parser("translate", help="translation catalogs and machine drafts")
     tr_sub = tr.add_subparsers(dest="translate_command", required=True, metavar="ACTION")
@@ -109,6 +121,10 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
         print(f"Created a {args.role} token. It is shown once; store it safely:")
         print(token)
         return 0
+    if cmd == "preview" and args.template == "serve":
+        from commhub.studio.app import serve
+
+        return _run(serve(settings, args.host, args.port, allow_remote=args.allow_remote))
     if cmd == "preview":
         from commhub import preview
 
