@@ -76,7 +76,7 @@ class Hub:
 async def open_hub(settings: Settings, *, with_transports: bool = True) -> AsyncIterator[Hub]:
     """Open the store (and migrate it), load content, start transports; close all on exit."""
     topics = load_topics(settings.templates_dir / "topics")
-    catalogs = Catalogs.load(settings.templates_dir / "i18n")
+    catalogs = Catalogs.load(settings.templates_dir / "i18n", require=settings.language.require)
     speech = SpeechService(settings.speech, settings.voices_dir)
     renderer = Renderer(settings, topics, catalogs, speech, templates_dir=settings.templates_dir)
     store = open_store(settings.database_url)

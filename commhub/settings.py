@@ -165,6 +165,10 @@ class LanguageSettings:
     policy: Literal["fallback", "block", "machine_with_notice"] = "fallback"
     footer_languages: tuple[str, ...] = CMS_INSERT_LANGUAGES
     relay_footer: Literal["full", "short"] = "full"  # short: member's language + English only
+    # The lowest review level that may be sent: "reviewed" (checked by the team) or
+    # "certified" (approved by a qualified translator, named in the catalog). Below it, the
+    # policy above applies.
+    require: Literal["reviewed", "certified"] = "reviewed"
 
     def __post_init__(self) -> None:
         from commhub.languages import LANGUAGES

@@ -390,7 +390,7 @@ async def serve(settings: Settings, host: str, port: int, *, allow_remote: bool)
             "pass --allow-remote to listen there and require a qa token"
         )
     speech = SpeechService(settings.speech, settings.voices_dir)
-    content = LiveContent(settings, speech, require=_require(settings))
+    content = LiveContent(settings, speech)
     store: Store | None = None
     if not loopback:
         from commhub.store.factory import open_store
@@ -414,7 +414,3 @@ async def serve(settings: Settings, host: str, port: int, *, allow_remote: bool)
         if store is not None:
             await store.close()
     return 0
-
-
-def _require(settings: Settings) -> str:
-    return "reviewed"

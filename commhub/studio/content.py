@@ -75,13 +75,11 @@ def signature(root: Path) -> Signature:
 class LiveContent:
     """The templates folder of the settings, reloaded when it changes."""
 
-    def __init__(
-        self, settings: Settings, speech: SpeechService | None, *, require: str = "reviewed"
-    ) -> None:
+    def __init__(self, settings: Settings, speech: SpeechService | None) -> None:
         self.settings = settings
         self.root = settings.templates_dir
         self.speech = speech
-        self.require = require
+        self.require = settings.language.require
         self.error: str | None = None  # why the latest change could not be loaded
         self._lock = threading.Lock()
         self._loaded: Loaded | None = None
