@@ -22,11 +22,13 @@ from babel.messages.pofile import read_po
 from commhub.speech import SpeechService
 from commhub.studio.app import create_app
 from commhub.studio.content import LiveContent
+from tests.a11y import harness
 from tests.a11y.harness import AXE_OPTIONS as HARNESS_AXE_OPTIONS
-from tests.a11y.harness import A11yBrowser, browser, describe  # noqa: F401
+from tests.a11y.harness import A11yBrowser, describe
 from tests.test_studio import studio_settings
 
 pytestmark = pytest.mark.real
+browser = harness.browser  # the session's headless Chromium (a fixture)
 TIMEOUT_MS = 30_000
 
 
