@@ -5,7 +5,14 @@ listen beyond loopback. The page itself is tested in real Chromium in test_studi
 
 from __future__ import annotations
 
+import json
+import os
+import re
 import shutil
+import signal
+import subprocess
+import sys
+import urllib.request
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -211,3 +218,34 @@ async def test_beyond_loopback_every_request_needs_a_qa_token(tmp_path: Path) ->
             assert (await c.get("/api/state")).status == 200  # the cookie now signs in
     finally:
         await store.close()
+
+
+def test_command_serves_on_loopback_and_refuses_other_addresses(tmp_path: Path) -> None:
+    settings_dir = tmp_path / "site"
+    studio_settings(settings_dir)
+    config = str(settings_dir / "config.toml")
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    command = [sys.executable, "-m", "commhub", "--config", config, "preview", "serve"]
+    refused = subprocess.run(
+        [*command, "--host", "0.0.0.0", "--port", "0"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
+    assert refused.returncode == 2 and "allow-remote" in refused.stderr
+    with subprocess.Popen(
+        [*command, "--port", "0"], stdout=subprocess.PIPE, text=True, env=env
+    ) as proc:
+        try:
+            assert proc.stdout is not None
+            line = proc.stdout.readline()
+            url = re.search(r"http://127\.0\.0\.1:\d+/", line)
+            assert url, line
+            with urllib.request.urlopen(url.group(0) + "api/state", timeout=30) as r:
+                state = json.load(r)
+            assert "refill_reminder" in [t["name"] for t in state["templates"]]
+            assert state["require"] == "reviewed"
+        finally:
+            proc.send_signal(signal.SIGTERM)  # Ctrl-C or a service manager stopping it
+        assert proc.wait(timeout=30) == 0

@@ -403,7 +403,8 @@ async def serve(settings: Settings, host: str, port: int, *, allow_remote: bool)
         site = web.TCPSite(runner, host, port)
         await site.start()
         shown = f"[{host}]" if ":" in host else host
-        print(f"commhub studio on http://{shown}:{port}/ (Ctrl-C stops it)", flush=True)
+        bound = runner.addresses[0][1] if runner.addresses else port  # port 0: the one chosen
+        print(f"commhub studio on http://{shown}:{bound}/ (Ctrl-C stops it)", flush=True)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
