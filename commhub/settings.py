@@ -56,6 +56,8 @@ class ServerSettings:
     # kernel spreads connections over them (SO_REUSEPORT): the API then uses every core.
     # Off by default, so a second hub started by mistake fails with "address in use".
     reuse_port: bool = False
+    # Base of the links in messages (the unsubscribe page): how members reach this server.
+    public_url: Annotated[str, Meta(pattern=r"^https?://")] = "http://127.0.0.1:8080"
 
 
 @dataclass(frozen=True)
@@ -123,6 +125,9 @@ class PlanSettings:
     name: str = "Evergreen Community Health Plan"
     from_address: str = "outreach@evergreen-health.example"
     reply_to: str = ""
+    # The plan's part of every message's Feedback-ID (campaign:topic:plan), which mailbox
+    # providers' complaint reports group by.
+    feedback_id: Annotated[str, Meta(pattern=r"^[A-Za-z0-9._-]+$")] = "evergreen"
     website: str = "https://evergreen-health.example"
     phones: dict[str, PhoneLine] = field(
         default_factory=lambda: {
@@ -220,6 +225,9 @@ class SmtpSettings:
     pool_size: AtLeastOne = 8
     rate_limit_per_second: SecondsOrZero = 0.0  # 0 = unlimited
     timeout_seconds: Seconds = 30.0
+    # The EHLO name ("" = this host's fully qualified name): receivers check it against
+    # the sending address's reverse DNS.
+    helo_name: Annotated[str, Meta(pattern=r"^[A-Za-z0-9.\[\]:-]*$")] = ""
 
     def __post_init__(self) -> None:
         if self.tls and self.starttls:
@@ -246,6 +254,48 @@ class TransportSettings:
 
 
 @dataclass(frozen=True)
+class UnsubscribeSettings:
+    """One-click unsubscribe (RFC 8058): links signed with `secret`; "" turns them off."""
+
+    # Every serve and worker of one hub needs the same secret; too short a one can be guessed.
+    secret: str = ""
+    mailto: str = ""  # an address for mailto: unsubscribes, beside the link (optional)
+
+    def __post_init__(self) -> None:
+        if self.secret and len(self.secret) < 32:
+            raise ValueError("secret: must be at least 32 characters (or empty: off)")
+
+
+@dataclass(frozen=True)
+class BounceSettings:
+    """Where DSNs and complaint reports come back (VERP: bounces+<token>@domain)."""
+
+    domain: str = ""  # "" = the envelope sender is the From address (no VERP)
+    # "127.0.0.1:2526": accept DSNs and ARF reports by SMTP (serve and worker run it).
+    listen: Annotated[str, Meta(pattern=r"^$|^.+:\d{1,5}$")] = ""
+    maildir: str = ""  # or read them from a Maildir the MTA delivers to
+    poll_seconds: Seconds = 5.0  # how often the Maildir is read
+    soft_limit: AtLeastOne = 3  # soft bounces in a row that make an address undeliverable
+
+
+@dataclass(frozen=True)
+class DkimSettings:
+    """DKIM signing: rsa-sha256 with `selector`, plus ed25519-sha256 when its key is set."""
+
+    domain: str = ""  # "" = do not sign
+    selector: str = ""
+    private_key_file: str = ""  # PEM, RSA (2048 bits recommended)
+    ed25519_selector: str = ""
+    ed25519_private_key_file: str = ""  # PEM; a second signature (RFC 8463)
+
+    def __post_init__(self) -> None:
+        if self.domain and not (self.selector and self.private_key_file):
+            raise ValueError("domain: is set, so selector and private_key_file are needed")
+        if bool(self.ed25519_selector) != bool(self.ed25519_private_key_file):
+            raise ValueError("ed25519_selector: goes with ed25519_private_key_file")
+
+
+@dataclass(frozen=True)
 class Settings:
     server: ServerSettings = field(default_factory=ServerSettings)
     database: DatabaseSettings = field(default_factory=DatabaseSettings)
@@ -258,6 +308,9 @@ class Settings:
     translate: TranslateSettings = field(default_factory=TranslateSettings)
     content: ContentSettings = field(default_factory=ContentSettings)
     transports: TransportSettings = field(default_factory=TransportSettings)
+    unsubscribe: UnsubscribeSettings = field(default_factory=UnsubscribeSettings)
+    bounces: BounceSettings = field(default_factory=BounceSettings)
+    dkim: DkimSettings = field(default_factory=DkimSettings)
     # Directory the relative paths above are resolved against (the config file's folder).
     root: Path = field(default_factory=Path.cwd)
 

@@ -93,7 +93,9 @@ async def test_require_certified_sends_only_certified_translations(tmp_path: Pat
     def renderer() -> Renderer:
         return Renderer(settings, topics, Catalogs.load(root / "i18n"), templates_dir=root)
 
-    with pytest.raises(PolicyHold, match="not certified"):
+    with pytest.raises(
+        PolicyHold, match=r"language es not ready for refill_reminder: \d+ strings not certified"
+    ):
         await renderer().render_preview(topic.name, "es", "relay_text")
     for msgid in dict.fromkeys(Renderer.message_msgids(topic)):
         review(root / "i18n" / "es.po", "es", msgid, "certify", name="Ana López", today=DAY)

@@ -378,13 +378,14 @@ def plan_language(
             machine=False,
         )
     if policy == "block":
+        if catalogs.require == "certified":
+            short = f"{readiness.total - readiness.certified} strings not certified"
+            clears = f'certify the {member_lang} catalog or set language.require = "reviewed"'
+        else:
+            short = f"{readiness.total - readiness.reviewed} strings not reviewed"
+            clears = f'review the {member_lang} catalog or set language.policy = "fallback"'
         raise PolicyHold(
-            reason=(
-                f"language {member_lang} not ready for {topic}: "
-                f"{readiness.total - readiness.reviewed} strings not reviewed"
-                if catalogs.require == "reviewed"
-                else f"{readiness.total - readiness.certified} strings not certified"
-            )
+            reason=f"language {member_lang} not ready for {topic}: {short}", clears=clears
         )
     if policy == "machine_with_notice" and readiness.missing == 0:
         return LanguagePlan(
