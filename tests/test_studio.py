@@ -95,6 +95,21 @@ async def test_render_returns_every_cell_with_checks_and_string_states(
     assert not cells["ar", "relay_text"]["relay"]["baudot_safe"]  # TT-9: not TTY-encodable
     # No speech service in this app: the audio cell says why it is held, it does not fail.
     assert cells["es", "audio"]["status"] == "held"
+    # Content parity is checked in every format, with the data of the request.
+    for cell in body["cells"]:
+        if cell["status"] == "ok":
+            assert {"CP-1", "CP-2", "CP-3", "CP-4"} <= set(cell["checks"]["passed"]), cell
+
+
+async def test_cyrillic_relay_text_shows_its_romanised_tty_alternative(
+    client: TestClient[Any, Any],
+) -> None:
+    body = {"template": "coverage_change", "languages": ["ru"], "formats": ["relay_text"]}
+    [cell] = (await (await client.post("/api/render", json=body)).json())["cells"]
+    relay = cell["relay"]
+    assert not relay["baudot_safe"]  # Cyrillic: not for a TTY line
+    alternative = relay["tty_alternative"]
+    assert alternative["baudot_safe"] and alternative["text"].rstrip().endswith("SK")
 
 
 async def test_wrong_values_are_named_per_field(client: TestClient[Any, Any]) -> None:

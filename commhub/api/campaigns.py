@@ -36,9 +36,9 @@ from commhub.api.errors import ApiError, bad_request, invalid
 from commhub.content.topics import Topic
 from commhub.content.variables import to_json
 from commhub.domain import MEMBER_ID_RE, Campaign, Recipient, Role, State
-from commhub.errors import Conflict, Problem
-from commhub.lifecycle import CampaignEvent
-from commhub.store.base import CampaignCounts, DeliveryRow, NewCampaign
+from commhub.errors import Conflict, NotFound, Problem
+from commhub.lifecycle import CampaignEvent, CampaignStatus
+from commhub.store.base import CampaignCounts, CampaignSummary, DeliveryRow, NewCampaign
 
 _FIELDS = frozenset({"template", "name", "send_at", "recipients"})
 _RECIPIENT_FIELDS = frozenset({"member_id", "data"})
@@ -76,6 +76,7 @@ def campaign_json(c: Campaign, counts: CampaignCounts) -> dict[str, Any]:
             "by_language": counts.by_language,
             "by_format": counts.by_format,
             "language_fallback": counts.language_fallback,
+            "tty_unencodable": counts.tty_unencodable,
         },
     }
 
@@ -425,6 +426,51 @@ def _int_param(request: web.Request, name: str, default: int, low: int, high: in
             reason="out of range",
         )
     return int(raw)
+
+
+MAX_CAMPAIGNS_PAGE = 200
+_CAMPAIGN_STATUSES = frozenset(str(s) for s in CampaignStatus)
+
+
+def summary_json(summary: CampaignSummary) -> dict[str, Any]:
+    """A campaign in the list: id, name, template, status, times and counts by state."""
+    c = summary.campaign
+    return {
+        "id": c.id,
+        "name": c.name,
+        "template": c.template,
+        "status": c.status,
+        "created_at": iso(c.created_at),
+        "send_at": iso(c.send_at),
+        "paused_at": iso(c.paused_at),
+        "finished_at": iso(c.finished_at),
+        "total": c.total,
+        "by_state": summary.by_state,
+    }
+
+
+@allow(Role.OUTREACH, Role.QA)
+async def list_campaigns(request: web.Request) -> web.Response:
+    """Campaigns newest first, with status and counts by state; `after` pages on."""
+    status = request.query.get("status") or None
+    if status is not None and status not in _CAMPAIGN_STATUSES:
+        known = ", ".join(str(s) for s in CampaignStatus)
+        raise bad_request(
+            f"query parameter status must be one of: {known}", field="status", reason="unknown"
+        )
+    template = request.query.get("template") or None
+    limit = _int_param(request, "limit", 50, 1, MAX_CAMPAIGNS_PAGE)
+    after = request.query.get("after") or None
+    try:
+        page = await request.app[DEPS].store.list_campaigns(status, template, limit, after)
+    except NotFound as exc:
+        raise bad_request(str(exc), field="after", reason="unknown campaign") from None
+    return web.json_response(
+        {
+            "campaigns": [summary_json(s) for s in page],
+            "next_after": page[-1].campaign.id if len(page) == limit else None,
+        }
+    )
 
 
 @allow(Role.OUTREACH, Role.QA)

@@ -29,13 +29,15 @@ def _ids(prefix: str, numbers: range | tuple[int, ...]) -> tuple[str, ...]:
 
 # The rules the static checkers decide for each format (commhub.checks); a rule not listed
 # here is not claimed as passed. EM-9 (no sideways scroll at 320 px) is measured by the page
-# itself in the 320 px frame; LA-1 is decided from the renderer's language plan.
+# itself in the 320 px frame; LA-1 is decided from the renderer's language plan; content
+# parity (CP) is checked in every format against the data typed in.
 _EMAIL_RULES = (*_ids("LP", range(1, 19)), *_ids("EM", (1, 2, 3, 4, 5, 6, 7, 8, 10, 11)))
 _EMAIL_RULES += _ids("EM", range(12, 16))
+_PARITY = _ids("CP", range(1, 5))
 CHECKED_RULES: dict[Format, tuple[str, ...]] = {
-    Format.LARGE_PRINT_EMAIL: (*_EMAIL_RULES, "LA-1"),
-    Format.AUDIO: (*_EMAIL_RULES, *_ids("TS", (2, 3, 4, 6, 8)), "LA-1"),
-    Format.RELAY_TEXT: (*_ids("TT", range(1, 10)), "LA-1"),
+    Format.LARGE_PRINT_EMAIL: (*_EMAIL_RULES, *_PARITY, "LA-1"),
+    Format.AUDIO: (*_EMAIL_RULES, *_ids("TS", (2, 3, 4, 6, 8)), *_PARITY, "LA-1"),
+    Format.RELAY_TEXT: (*_ids("TT", range(1, 10)), *_PARITY, "LA-1"),
 }
 
 
@@ -90,10 +92,15 @@ def _language_check(result: RenderResult, require: str) -> Violation | None:
 
 
 def checks_json(
-    renderer: Renderer, topic: Topic, fmt: Format, result: RenderResult
+    renderer: Renderer,
+    topic: Topic,
+    fmt: Format,
+    result: RenderResult,
+    data: Mapping[str, Any],
 ) -> dict[str, Any]:
-    """The rules checked on this render: failed (with why) and passed."""
-    failed = list(run_checks(renderer, topic.name, result))
+    """The rules checked on this render (with `data`, the facts it must carry): failed, with
+    why, and passed."""
+    failed = list(run_checks(renderer, topic.name, result, data))
     la = _language_check(result, renderer.catalogs.require)
     if la is not None:
         failed.append(la)
@@ -144,7 +151,7 @@ async def render_cell(
         notes=list(result.notes),
         subject=result.message.subject,
         sent_as=result.message.format.value,
-        checks=checks_json(renderer, topic, fmt, result),
+        checks=checks_json(renderer, topic, fmt, result, data),
     )
     if result.message.format is Format.RELAY_TEXT:
         timing = tty_timing(result.text)
@@ -158,6 +165,16 @@ async def render_cell(
             "baudot_safe": timing.baudot_safe and result.message.tty_encodable,
             "tty_encodable": result.message.tty_encodable,
         }
+        if result.tty_text is not None:  # the romanised TTY-safe alternative (TT-9)
+            roman = tty_timing(result.tty_text)
+            cell["relay"]["tty_alternative"] = {
+                "text": result.tty_text,
+                "chars": roman.chars,
+                "shifts": roman.shifts,
+                "tty_seconds": round(roman.seconds, 1),
+                "tty_minutes": round(roman.minutes, 2),
+                "baudot_safe": roman.baudot_safe,
+            }
     else:
         cell["html"] = result.html
         cell["text"] = result.text

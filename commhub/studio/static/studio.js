@@ -326,12 +326,23 @@ function emailView(cell, extra, onMeasured) {
 function relayView(cell) {
   const r = cell.relay;
   const info = languageInfo(cell.rendered_language);
-  const latin = r.tty_encodable;
+  const blocks = [ttyBlock(`Relay text, ${info.name}`, r, cell.rendered_language, r.tty_encodable)];
+  if (r.tty_alternative) {
+    // Cyrillic relay text also comes romanised: what a TTY (Baudot) line can carry.
+    blocks.push(
+      el("h5", { text: "Romanised for a TTY" }),
+      ttyBlock(`Relay text romanised for a TTY, ${info.name}`, r.tty_alternative, `${cell.rendered_language}-Latn`, true),
+    );
+  }
+  return el("div", {}, blocks);
+}
+
+function ttyBlock(label, r, lang, latin) {
   const screen = el("pre", {
     class: `tty${latin ? " latin" : ""}`,
-    lang: cell.rendered_language,
+    lang,
     tabindex: "0",
-    "aria-label": `Relay text, ${info.name}`,
+    "aria-label": label,
     text: r.text.replaceAll("\r\n", "\n"),
   });
   const minutes = `${r.tty_minutes.toFixed(2)} minutes (${r.tty_seconds} s) at 45.45 baud, ` +
@@ -375,7 +386,7 @@ function relayView(cell) {
     "div",
     {},
     metaList([
-      ["Characters", `${r.chars}` + (r.core_chars !== null ? ` (the message itself: ${r.core_chars})` : "")],
+      ["Characters", `${r.chars}` + (r.core_chars !== null && r.core_chars !== undefined ? ` (the message itself: ${r.core_chars})` : "")],
       ["TTY time", minutes],
       safe,
     ]),
