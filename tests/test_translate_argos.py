@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -214,11 +215,14 @@ def test_cli_actions_install_draft_status_extract(
     assert code == 0 and "installed translate-en_vi 0.0.1 (en→vi)" in out
     assert (tmp_path / "argos" / "translate-en_vi-tiny" / "metadata.json").is_file()
     code, out = run("draft", lang="vi")
-    assert code == 0 and "vi: 56 drafts written (fuzzy), 0 refused" in out
+    # Every string of the template is drafted (their number grows with the topics).
+    drafted = re.search(r"vi: (\d+) drafts written \(fuzzy\), 0 refused", out)
+    assert code == 0 and drafted, out
+    n = drafted.group(1)
     code, out = run("status")
     vi_row = next(line for line in out.splitlines() if line.startswith("vi "))
     # total, translated, reviewed, certified, fuzzy, missing
-    assert vi_row.split()[2:8] == ["56", "56", "0", "0", "56", "0"]
+    assert vi_row.split()[2:8] == [n, n, "0", "0", n, "0"]
     code, out = run("extract")
     assert code == 0 and (tmp_path / "templates" / "messages.pot").is_file()
     assert "vi.po: " in out and "0 new, 0 obsolete" in out
