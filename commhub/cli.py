@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from commhub import __version__, redact
-from commhub.errors import CommhubError
+from commhub.errors import CommhubError, ConfigError
 from commhub.lifecycle import CampaignEvent, CampaignStatus
 from commhub.settings import Settings, load
 
@@ -87,7 +87,10 @@ def _parser() -> argparse.ArgumentParser:
         help="render a template to files (.eml, .html, .txt, .mp3); `preview serve`: the studio",
     )
     pv.add_argument(
-        "template", help="template name, e.g. refill_reminder; or `serve` for the studio"
+        "template", nargs="?", help="template name, e.g. refill_reminder; or `serve` for the studio"
+    )
+    pv.add_argument(
+        "--campaign", metavar="ID", help="render what this campaign sends (its pinned content)"
     )
     pv.add_argument("--lang", default="en")
     pv.add_argument(
@@ -171,6 +174,14 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
     if cmd == "preview":
         from commhub import preview
 
+        if args.campaign is not None:
+            return _run(
+                service.with_store(settings, lambda store: preview.campaign_preview(
+                    settings, store, args.campaign, args.lang, args.format, args.data, args.out
+                ))
+            )  # fmt: skip
+        if args.template is None:
+            raise ConfigError("preview needs a TEMPLATE or --campaign ID")
         argv = [args.template, "--lang", args.lang, "--format", args.format]
         if args.data is not None:
             argv += ["--data", str(args.data)]

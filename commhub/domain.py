@@ -256,6 +256,7 @@ class Campaign:
     paused_at: datetime | None = None
     finished_at: datetime | None = None  # when it became done or was cancelled
     content_hash: str | None = None  # the pinned template and catalog content (sha256)
+    ignore_quiet_hours: bool = False
 
 
 @dataclass(frozen=True)
@@ -276,6 +277,7 @@ class ClaimedDelivery:
     attempts: int  # attempts made before this one
     data: dict[str, Any]
     member: Member | None  # None when the member was erased
+    quiet_hours: bool = True  # False when its campaign may be sent at any hour
 
 
 @dataclass(frozen=True)

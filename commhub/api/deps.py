@@ -14,6 +14,7 @@ from typing import Any, Protocol
 from aiohttp import web
 
 from commhub.api.metrics import Metrics
+from commhub.content.pinned import ContentFiles
 from commhub.content.topics import Topic
 from commhub.delivery_tokens import DeliveryTokens
 from commhub.domain import Format
@@ -86,6 +87,9 @@ class ApiDeps:
     voices: VoiceBookLike | None = None
     renderer: PreviewRendererLike | None = None
     metrics: Metrics = field(default_factory=Metrics)
+    # The content files loaded at start: a campaign created here pins its topic's (None: not
+    # pinned, e.g. a narrow test).
+    content: ContentFiles | None = None
     tokens: DeliveryTokens | None = None  # unsubscribe links ([unsubscribe] secret)
 
 

@@ -199,6 +199,12 @@ def _schemas() -> dict[str, Any]:
                     "format": "date-time",
                     "description": "RFC 3339 with a zone; deliveries wait until then",
                 },
+                "ignore_quiet_hours": {
+                    "type": "boolean",
+                    "default": False,
+                    "description": "send at any hour in the member's time zone (urgent"
+                    " notices; the README walk-through)",
+                },
                 "recipients": {
                     "type": "array",
                     "minItems": 1,
@@ -231,7 +237,11 @@ def _schemas() -> dict[str, Any]:
                 "send_at": {"type": ["string", "null"], "format": "date-time"},
                 "paused_at": {"type": ["string", "null"], "format": "date-time"},
                 "finished_at": {"type": ["string", "null"], "format": "date-time"},
-                "content_hash": {"type": ["string", "null"]},
+                "content_hash": {
+                    "type": ["string", "null"],
+                    "description": "SHA-256 of the template and catalog content it renders from",
+                },
+                "ignore_quiet_hours": {"type": "boolean"},
                 "total": {"type": "integer"},
                 "counts": {
                     "type": "object",

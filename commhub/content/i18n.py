@@ -20,7 +20,8 @@ silently falls back to English for a single string (it raises `RenderError`).
 from __future__ import annotations
 
 import gettext
-from collections.abc import Callable, Iterable, Sequence
+import io
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, Protocol
@@ -158,6 +159,13 @@ class _Entry:
     certified: Record | None = None  # only on reviewed entries
 
 
+def po_files(directory: Path) -> dict[str, bytes]:
+    """The `.po` files of `directory` by language tag (their file names), as bytes."""
+    if not directory.is_dir():
+        return {}
+    return {path.stem: path.read_bytes() for path in sorted(directory.glob("*.po"))}
+
+
 class Catalogs:
     """Every language's catalog, loaded once at start; answers review state and readiness.
 
@@ -188,20 +196,22 @@ class Catalogs:
     @classmethod
     def load(cls, directory: Path, *, require: str = "reviewed") -> Catalogs:
         """Read `directory/<tag>.po` for every known language tag (fuzzy flags kept)."""
+        return cls.from_po(po_files(directory), require=require)
+
+    @classmethod
+    def from_po(cls, files: Mapping[str, bytes], *, require: str = "reviewed") -> Catalogs:
+        """Catalogs from `.po` file contents by language tag (a campaign's pinned copy)."""
         catalogs: dict[str, Catalog] = {}
-        if directory.is_dir():
-            for path in sorted(directory.glob("*.po")):
-                tag = path.stem
-                if tag not in languages.LANGUAGES:
-                    raise ConfigError(f"{path.name}: {tag!r} is not a supported language tag")
-                if tag == ENGLISH:
-                    continue  # the msgids are the English text
-                try:
-                    with path.open("rb") as f:
-                        catalog = read_po(f, locale=languages.LANGUAGES[tag].locale)
-                except Exception as exc:  # babel raises PoFileError, ValueError, …
-                    raise ConfigError(f"{path.name}: not a readable .po file: {exc}") from None
-                catalogs[tag] = catalog
+        for tag, content in sorted(files.items()):
+            if tag not in languages.LANGUAGES:
+                raise ConfigError(f"{tag}.po: {tag!r} is not a supported language tag")
+            if tag == ENGLISH:
+                continue  # the msgids are the English text
+            try:
+                catalog = read_po(io.BytesIO(content), locale=languages.LANGUAGES[tag].locale)
+            except Exception as exc:  # babel raises PoFileError, ValueError, …
+                raise ConfigError(f"{tag}.po: not a readable .po file: {exc}") from None
+            catalogs[tag] = catalog
         return cls(catalogs, require=require)
 
     def _index(self, lang: str, catalog: Catalog) -> None:
