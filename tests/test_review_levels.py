@@ -17,8 +17,8 @@ from commhub.api.deps import ApiDeps
 from commhub.api.templates import language_state
 from commhub.content import strings
 from commhub.content.i18n import Catalogs
-from commhub.content.topics import load_topics
-from commhub.errors import PolicyHold
+from commhub.content.topics import Plural, Text, load_topics
+from commhub.errors import ConfigError, PolicyHold
 from commhub.render.pipeline import Renderer
 from commhub.translate.review import ReviewError, review
 from commhub.translate.status import format_status, status
@@ -110,3 +110,30 @@ async def test_require_certified_sends_only_certified_translations(tmp_path: Pat
     assert state["certified_by"] == [
         {"name": "Ana López", "date": "2026-12-02", "strings": len(set(topic.msgids()))}
     ]
+
+
+def test_plural_entries_are_reviewed_with_every_form(tmp_path: Path) -> None:
+    settings = studio_settings(tmp_path)
+    po = settings.templates_dir / "i18n" / "es.po"
+    topic = load_topics(settings.templates_dir / "topics")["refill_reminder"]
+    plural = next(m for m in topic.content.paragraphs if not isinstance(m, Text))
+    assert isinstance(plural, Plural)
+    forms = [
+        "Le queda %(refills_left)s resurtido.",
+        "Le quedan %(refills_left)s resurtidos.",
+        "Le quedan %(refills_left)s resurtidos.",
+    ]
+    with pytest.raises(ReviewError, match="3 plural forms"):
+        review(po, "es", plural.singular, "approve", name="Ana", msgstr=forms[:2])
+    with pytest.raises(ReviewError, match="lost"):
+        review(po, "es", plural.singular, "approve", name="Ana", msgstr=[*forms[:2], "Le quedan."])
+    review(po, "es", plural.singular, "certify", name="Ana", msgstr=forms, today=DAY)
+    with po.open("rb") as f:
+        message = read_po(f, locale="es_US")[plural.singular]
+    assert list(message.string) == forms and not message.fuzzy
+    assert Catalogs.load(po.parent).level("es", plural.singular) == "certified"
+
+
+def test_language_require_accepts_two_levels_only(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"language\.require"):
+        studio_settings(tmp_path, '[language]\nrequire = "approved"\n')

@@ -491,7 +491,13 @@ function stringView(entry, index, total, view) {
     fields.push(el("div", { class: "field-wide" }, el("label", { for: tid, text: label }), area));
   }
   const phLine = el("p", { id: `${id}-ph`, class: "hint" });
+  // The translation as typed, its placeholders highlighted (unknown ones marked).
+  const preview = el("p", { class: "source" });
   const updatePh = () => {
+    preview.replaceChildren(
+      "As typed: ",
+      ...areas.map((a, i) => el("span", { lang: lang.tag, dir: lang.dir }, i ? " | " : "", highlighted(a.value, lang.tag, entry.placeholders))),
+    );
     const problem = placeholderCheck(entry, areas.map((a) => a.value));
     phLine.textContent = entry.placeholders.length
       ? `Placeholders to keep: ${entry.placeholders.map((p) => `%(${p})s`).join(", ")}.` + (problem ? ` Now: ${problem}.` : " All present.")
@@ -569,6 +575,7 @@ function stringView(entry, index, total, view) {
     isPlural ? el("p", { class: "source" }, "Plural: ", highlighted(entry.msgid_plural, "en")) : null,
     entry.notes.length ? el("p", { class: "notes", text: `Notes: ${entry.notes.join(" ")}` }) : null,
     fields,
+    entry.placeholders.length ? preview : null,
     phLine,
     error,
     el(
