@@ -19,6 +19,9 @@ import pytest
 from aiohttp import web
 from babel.messages.pofile import read_po
 
+from commhub.content.topics import load_topics
+from commhub.languages import LANGUAGES
+from commhub.render.relay_text import to_tty
 from commhub.speech import SpeechService
 from commhub.studio.app import create_app
 from commhub.studio.content import LiveContent
@@ -61,6 +64,12 @@ def studio(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
         loop.call_soon_threadsafe(loop.stop)
         thread.join(30)
         loop.close()
+
+
+def translation(studio: Running, lang: str, msgid: str) -> str:
+    """The catalog's translation of `msgid` (the copy the studio serves)."""
+    with (studio.templates / "i18n" / f"{lang}.po").open("rb") as f:
+        return str(read_po(f, locale=LANGUAGES[lang].locale)[msgid].string)
 
 
 async def open_page(page: Any, url: str, query: str = "") -> None:
@@ -153,14 +162,18 @@ async def test_keyboard_choice_and_ltr_and_rtl_cells(browser: A11yBrowser, studi
         return {"relay": spanish_relay, "email": arabic_email}
 
     seen = await browser.run_site(studio.url, check)
+    topic = load_topics(studio.templates / "topics")["screening_reminder"]
     [relay] = seen["relay"]
     assert relay["format"] == "relay_text" and relay["lang"] == "es"
     assert "SK" in relay["text"] and relay["text"] == relay["text"].upper()
+    # The Spanish subject, as a TTY prints it, opens the relay text.
+    subject = to_tty(translation(studio, "es", topic.content.subject.msgid))
+    assert relay["text"].startswith(subject), (subject, relay["text"][:80])
     assert "0 failed" in relay["checks"]
     email = seen["email"]
     assert email["cells"] == 1 and email["row_lang"] == "ar"
     assert (email["lang"], email["dir"]) == ("ar", "rtl")
-    assert any("\u0600" <= ch <= "\u06ff" for ch in email["heading"])  # Arabic script
+    assert email["heading"].strip() == translation(studio, "ar", topic.content.heading.msgid)
     assert (email["subject_lang"], email["subject_dir"]) == ("ar", "rtl")
     assert email["sandbox"] == "allow-same-origin"  # no script runs in a rendered email
     assert 320 <= email["narrow"] <= 330
