@@ -132,7 +132,8 @@ class Renderer:
     ) -> None:
         self.settings = settings
         self.topics = dict(topics)
-        self.catalogs = catalogs
+        # Readiness and the translators follow `language.require` (reviewed or certified).
+        self.catalogs = catalogs.requiring(settings.language.require)
         self.speech = speech
         self.layout = LargePrintLayout(templates_dir)
         plan = settings.plan
