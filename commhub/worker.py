@@ -174,7 +174,15 @@ class OutcomeRecorder:
                 wait = first
             except StoreError as exc:
                 if not isinstance(exc, StoreUnavailable) and await _answers(w.store):
-                    raise  # the store is there and refused them: not an outage (dropped)
+                    # The store is there and refused them: not an outage. Their leases
+                    # expire and the deliveries are tried again.
+                    log.error(
+                        "worker %s: %d outcomes not recorded: %s",
+                        w.id,
+                        len(batch),
+                        loggable(type(exc), exc.__traceback__),
+                    )
+                    raise
                 self._pending[:0] = batch
                 log.warning(
                     "worker %s: store unreachable; keeping %d outcomes until it answers",

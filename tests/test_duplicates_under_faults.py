@@ -119,7 +119,10 @@ async def test_postgres_outage_mid_campaign(
         tmp_path,
         cluster.url,
         smtp_server.port,
-        workers={"lease_seconds": 10, "batch_size": 64, "concurrency": 16, **FAST_RETRIES},
+        # The lease outlasts the outage with room to spare (stopping and starting a cluster
+        # takes seconds more on a busy host): an outage longer than the lease can still
+        # duplicate (docs/duplicates.md).
+        workers={"lease_seconds": 30, "batch_size": 64, "concurrency": 16, **FAST_RETRIES},
         **{"transports.smtp": {"pool_size": 16}},
     )
     async for env in hub_env(config):
