@@ -10,7 +10,6 @@ with one store call for all of them; per recipient there is no await.
 from __future__ import annotations
 
 import asyncio
-import csv
 import hashlib
 import json
 import re
@@ -25,6 +24,7 @@ from commhub.api.bodies import (
     CSV,
     JSON,
     RecordSplitter,
+    csv_rows,
     decode_text,
     parse_json,
     read_body,
@@ -37,17 +37,24 @@ from commhub.content.topics import Topic
 from commhub.content.variables import to_json
 from commhub.domain import MEMBER_ID_RE, Campaign, Recipient, Role, State
 from commhub.errors import Conflict, Problem
+from commhub.fields import TextField
 from commhub.store.base import CampaignCounts, DeliveryRow, NewCampaign
 
 _FIELDS = frozenset({"template", "name", "send_at", "recipients"})
 _RECIPIENT_FIELDS = frozenset({"member_id", "data"})
-_RFC3339 = re.compile(
-    r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})$"
+# [0-9], not \d: Python's \d also matches other scripts' digits, ECMA-262's does not.
+SEND_AT_PATTERN = (
+    "^[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}:[0-9]{2}(\\.[0-9]{1,9})?"
+    "([Zz]|[+-][0-9]{2}:[0-9]{2})$"
 )
-_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
-MAX_NAME = 200
+_RFC3339 = re.compile(SEND_AT_PATTERN)
+IDEMPOTENCY_KEY_PATTERN = r"^[\x21-\x7e]{1,255}$"
+_KEY = re.compile(IDEMPOTENCY_KEY_PATTERN)
+# The campaign's name, as staff will recognise it in lists.
+CAMPAIGN_NAME = TextField("name", "A name staff recognise the campaign by", required=True)
 _STATES = frozenset(s.value for s in State)
 MAX_DELIVERIES_PAGE = 1000
+MAX_AFTER = 2**62  # delivery ids are 64-bit integers
 
 
 def iso(value: datetime | None) -> str | None:
@@ -96,29 +103,26 @@ def parse_send_at(value: Any, problems: list[Problem]) -> datetime | None:
     """`send_at` as an aware UTC datetime; RFC 3339 with a time zone offset is required."""
     if value is None or value == "":
         return None
-    if not isinstance(value, str) or not _RFC3339.match(value):
+    if not isinstance(value, str) or not _RFC3339.fullmatch(value):
         problems.append(
             Problem("send_at", "must be an RFC 3339 time with a zone, like 2026-12-03T09:00:00Z")
         )
         return None
     try:
         parsed = datetime.fromisoformat(value.replace("z", "Z").replace("t", "T"))
+        return parsed.astimezone(UTC)
     except ValueError:
         problems.append(Problem("send_at", "is not a valid date and time"))
-        return None
-    return parsed.astimezone(UTC)
+    except OverflowError:  # e.g. 9999-12-31T23:59:59-23:59 is past the year 9999 in UTC
+        problems.append(Problem("send_at", "is out of range: it must fall in the years 1-9999 UTC"))
+    return None
 
 
 def parse_name(value: Any, problems: list[Problem]) -> str:
-    if not isinstance(value, str) or not value.strip():
-        problems.append(Problem("name", "is required (a non-empty string)"))
-        return ""
-    name = value.strip()
-    if len(name) > MAX_NAME:
-        problems.append(Problem("name", f"must be at most {MAX_NAME} characters"))
-    if any(ord(c) < 32 for c in name):
-        problems.append(Problem("name", "must not contain line breaks or control characters"))
-    return name
+    name, reason = CAMPAIGN_NAME.parse(value)
+    if reason is not None:
+        problems.append(Problem("name", reason))
+    return name or ""
 
 
 def parse_template(
@@ -155,7 +159,7 @@ class RecipientCheck:
         if not isinstance(member_id, str) or not member_id:
             self.problems.append(Problem(f"{field_prefix}member_id", "is required", **at))
             ok = False
-        elif not MEMBER_ID_RE.match(member_id):
+        elif not MEMBER_ID_RE.fullmatch(member_id):
             self.problems.append(
                 Problem(f"{field_prefix}member_id", "is not a valid member id", **at)
             )
@@ -256,10 +260,14 @@ def _from_csv(
     if not records:
         check.problems.append(Problem("body", "the CSV is empty; a header and rows are required"))
         return head, check
-    lines = [line for line, _ in records]
-    rows = csv.reader(t for _, t in records)
-    header_line = lines[0]
-    header = [h.strip() for h in next(rows)]
+    rows = csv_rows(records)
+    unreadable = [(line, row) for line, row in rows if isinstance(row, str)]
+    if unreadable:
+        check.problems.extend(Problem("row", reason, line=line) for line, reason in unreadable)
+        return head, check
+    header_line, first = rows[0]
+    assert not isinstance(first, str)
+    header = [h.strip() for h in first]
     header_ok = True
     if "member_id" not in header:
         check.problems.append(
@@ -285,7 +293,8 @@ def _from_csv(
     if not header_ok:
         return head, check
     width = len(header)
-    for line, row in zip(lines[1:], rows, strict=True):
+    for line, row in rows[1:]:
+        assert not isinstance(row, str)
         if len(row) != width:
             check.problems.append(
                 Problem("row", f"has {len(row)} fields; the header has {width}", line=line)
@@ -317,7 +326,7 @@ def idempotency_key(request: web.Request) -> str | None:
     key = request.headers.get("Idempotency-Key")
     if key is None:
         return None
-    if not _KEY.match(key):
+    if not _KEY.fullmatch(key):
         raise bad_request(
             "Idempotency-Key must be 1-255 visible ASCII characters",
             field="Idempotency-Key",
@@ -414,7 +423,7 @@ def _int_param(request: web.Request, name: str, default: int, low: int, high: in
     raw = request.query.get(name)
     if raw is None or raw == "":
         return default
-    if not re.fullmatch(r"\d{1,12}", raw) or not low <= int(raw) <= high:
+    if not re.fullmatch(r"[0-9]{1,19}", raw) or not low <= int(raw) <= high:
         raise bad_request(
             f"query parameter {name} must be a whole number from {low} to {high}",
             field=name,
@@ -433,7 +442,7 @@ async def list_deliveries(request: web.Request) -> web.Response:
             f"query parameter state must be one of: {known}", field="state", reason="unknown"
         )
     limit = _int_param(request, "limit", 100, 1, MAX_DELIVERIES_PAGE)
-    after = _int_param(request, "after", 0, 0, 2**62)
+    after = _int_param(request, "after", 0, 0, MAX_AFTER)
     campaign = await _campaign(request)
     rows = await request.app[DEPS].store.list_deliveries(campaign.id, state, limit, after)
     next_after = rows[-1].id if len(rows) == limit else None
