@@ -143,11 +143,12 @@ async def serve(settings: Settings) -> int:
     from aiohttp import web
 
     from commhub.api.metrics import Metrics
+    from commhub.api.protocol import ApiRunner
 
     async with open_hub(settings) as hub:
         metrics = Metrics()
         app = hub.api_app(metrics)
-        runner = web.AppRunner(app, access_log=None)
+        runner = ApiRunner(app, access_log=None)
         await runner.setup()
         server = settings.server
         site = web.TCPSite(runner, server.host, server.port, reuse_port=server.reuse_port)
