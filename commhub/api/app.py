@@ -4,7 +4,7 @@
                              renderer=..., metrics=...))
 
 The caller owns the resources in `ApiDeps` (it opens the store before and closes it after
-the app runs). Middlewares, outermost first: request metrics, JSON errors, authentication.
+the app runs). Middlewares, outermost first: request metrics, the audit log, JSON errors, authentication.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from aiohttp import web
 
 from commhub.api import campaigns, members, previews, templates
+from commhub.api.audit import audit_middleware, list_audit
 from commhub.api.auth import allow, auth_middleware, public
 from commhub.api.bodies import mb
 from commhub.api.cache import CACHES, ApiCaches
@@ -76,7 +77,7 @@ async def metrics_middleware(request: web.Request, handler: Handler) -> web.Stre
 def create_app(deps: ApiDeps) -> web.Application:
     """The aiohttp application of the v1 API; no I/O happens here."""
     app = web.Application(
-        middlewares=[metrics_middleware, error_middleware, auth_middleware],
+        middlewares=[metrics_middleware, audit_middleware, error_middleware, auth_middleware],
         client_max_size=mb(deps.settings.server.max_json_body_mb),
     )
     app[DEPS] = deps
@@ -91,10 +92,15 @@ def create_app(deps: ApiDeps) -> web.Application:
     r.add_delete(member, members.delete_member)
     r.add_get("/v1/templates", templates.list_templates, allow_head=False)
     r.add_post("/v1/campaigns", campaigns.create_campaign)
+    r.add_get("/v1/campaigns", campaigns.list_campaigns, allow_head=False)
     r.add_get("/v1/campaigns/{campaign_id}", campaigns.get_campaign, allow_head=False)
     r.add_get("/v1/campaigns/{campaign_id}/deliveries", campaigns.list_deliveries, allow_head=False)
     r.add_post("/v1/campaigns/{campaign_id}/cancel", campaigns.cancel_campaign)
+    r.add_post("/v1/campaigns/{campaign_id}/pause", campaigns.pause_campaign)
+    r.add_post("/v1/campaigns/{campaign_id}/resume", campaigns.resume_campaign)
+    r.add_post("/v1/campaigns/{campaign_id}/release", campaigns.release_campaign)
     r.add_post("/v1/previews", previews.create_preview)
+    r.add_get("/v1/audit", list_audit, allow_head=False)
     r.add_get("/v1/openapi.json", openapi_json, allow_head=False)
     r.add_get("/metrics", metrics, allow_head=False)
     r.add_get("/healthz", healthz, allow_head=False)

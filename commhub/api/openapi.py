@@ -40,6 +40,7 @@ from commhub.domain import (
     State,
 )
 from commhub.languages import LANGUAGES
+from commhub.lifecycle import CampaignStatus
 
 JSON = "application/json"
 
@@ -247,10 +248,13 @@ def _schemas(topics: list[str]) -> dict[str, Any]:
                 "template": {"type": "string"},
                 "status": {
                     "type": "string",
-                    "enum": ["scheduled", "sending", "done", "cancelled"],
+                    "enum": [str(s) for s in CampaignStatus],
                 },
                 "created_at": {"type": "string", "format": "date-time"},
                 "send_at": {"type": ["string", "null"], "format": "date-time"},
+                "paused_at": {"type": ["string", "null"], "format": "date-time"},
+                "finished_at": {"type": ["string", "null"], "format": "date-time"},
+                "content_hash": {"type": ["string", "null"]},
                 "total": {"type": "integer"},
                 "counts": {
                     "type": "object",
@@ -330,6 +334,13 @@ def _schemas(topics: list[str]) -> dict[str, Any]:
             },
         },
     }
+
+
+def _query(name: str, schema: dict[str, Any], description: str = "") -> dict[str, Any]:
+    param: dict[str, Any] = {"name": name, "in": "query", "schema": schema}
+    if description:
+        param["description"] = description
+    return param
 
 
 def _op(
@@ -421,6 +432,18 @@ def build_document(topics: Collection[str]) -> dict[str, Any]:
             )
         },
         "/v1/campaigns": {
+            "get": _op(
+                "Campaigns newest first, with status, times and counts by state",
+                readers,
+                {"200": _json({"type": "object"}, "A page; next_after pages on")},
+                (400, *auth_errors),
+                parameters=[
+                    _query("status", {"type": "string", "enum": [str(s) for s in CampaignStatus]}),
+                    _query("template", {"type": "string"}),
+                    _query("limit", {"type": "integer", "minimum": 1, "maximum": 200}),
+                    _query("after", {"type": "string"}, "next_after of the previous page"),
+                ],
+            ),
             "post": _op(
                 "Create a campaign (validated whole before anything is stored)",
                 members,
@@ -463,7 +486,22 @@ def build_document(topics: Collection[str]) -> dict[str, Any]:
                         "text/csv": {"schema": csv_campaign},
                     },
                 },
-            )
+            ),
+        },
+        "/v1/audit": {
+            "get": _op(
+                "Who did what and when (actor, action, object id, outcome; never content)",
+                "admin",
+                {"200": _json({"type": "object"}, "Entries oldest first; next_after pages on")},
+                (400, *auth_errors),
+                parameters=[
+                    _query("since", {"type": "string", "format": "date-time"}),
+                    _query("actor", {"type": "string"}, "a token id (tok_...) or cli"),
+                    _query("action", {"type": "string"}, "e.g. campaign.pause"),
+                    _query("limit", {"type": "integer", "minimum": 1, "maximum": 1000}),
+                    _query("after", {"type": "integer"}, "next_after of the previous page"),
+                ],
+            ),
         },
         "/v1/campaigns/{campaign_id}": {
             "parameters": [_campaign_id()],
@@ -523,6 +561,37 @@ def build_document(topics: Collection[str]) -> dict[str, Any]:
                 },
                 (*auth_errors, 404),
             ),
+        },
+        **{
+            f"/v1/campaigns/{{campaign_id}}/{action}": {
+                "parameters": [_campaign_id()],
+                "post": _op(
+                    summary,
+                    members,
+                    {
+                        "200": _json(
+                            {
+                                "type": "object",
+                                "properties": {
+                                    key: {"type": "integer"},
+                                    "campaign": _ref("Campaign"),
+                                },
+                            },
+                            "Done; the campaign as it is now",
+                        )
+                    },
+                    (*auth_errors, 404, 409),
+                ),
+            }
+            for action, key, summary in (
+                ("pause", "parked", "Stop claiming its deliveries (in-flight ones finish)"),
+                ("resume", "resumed", "Claim its deliveries again"),
+                (
+                    "release",
+                    "released",
+                    "Re-queue its held deliveries to be evaluated against the current settings",
+                ),
+            )
         },
         "/v1/previews": {
             "post": _op(

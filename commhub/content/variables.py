@@ -10,11 +10,12 @@ import re
 from dataclasses import dataclass
 from datetime import date, time
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, Literal, get_args
 
 from commhub.fields import FORBIDDEN_REASON, has_forbidden
 
-TYPES = ("text", "date", "time", "phone", "money", "integer")
+VarType = Literal["text", "date", "time", "phone", "money", "integer"]
+TYPES: tuple[str, ...] = get_args(VarType)
 _PHONE_DIGITS = re.compile(r"\d")
 _PHONE_SHAPE = re.compile(r"^\+?[0-9][0-9 ().-]{6,24}$")
 
