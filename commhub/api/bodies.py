@@ -11,6 +11,8 @@ from __future__ import annotations
 import codecs
 import csv
 import json
+import re
+from datetime import UTC, datetime
 from typing import Any
 
 from aiohttp import web
@@ -21,6 +23,45 @@ from commhub.api.errors import ApiError, bad_request
 JSON = "application/json"
 CSV = "text/csv"
 NDJSON = "application/x-ndjson"
+
+
+# RFC 3339 with a zone. [0-9], not \\d: Python's \\d also matches other scripts' digits,
+# ECMA-262's (the OpenAPI document's patterns) does not.
+TIME_PATTERN = (
+    "^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])[Tt ]([01][0-9]|2[0-3]):[0-5][0-9]"
+    ":[0-5][0-9](\\.[0-9]{1,9})?([Zz]|[+-]([01][0-9]|2[0-3]):[0-5][0-9])$"
+)
+_TIME = re.compile(TIME_PATTERN)
+# Largest `after` cursor: row ids are 64-bit integers.
+MAX_AFTER = 2**62
+
+
+def parse_time(value: Any) -> tuple[datetime | None, str | None]:
+    """An RFC 3339 time with a zone as an aware UTC datetime, or (None, the reason)."""
+    if not isinstance(value, str) or not _TIME.fullmatch(value):
+        return None, "must be an RFC 3339 time with a zone, like 2026-12-03T09:00:00Z"
+    try:
+        return datetime.fromisoformat(value.replace("z", "Z").replace("t", "T")).astimezone(
+            UTC
+        ), None
+    except ValueError:
+        return None, "is not a valid date and time"
+    except OverflowError:  # e.g. 9999-12-31T23:59:59-23:59 is past the year 9999 in UTC
+        return None, "is out of range: it must fall in the years 1-9999 UTC"
+
+
+def int_param(request: web.Request, name: str, default: int, low: int, high: int) -> int:
+    """A whole-number query parameter (absent or empty: `default`), else a 400 naming it."""
+    raw = request.query.get(name)
+    if raw is None or raw == "":
+        return default
+    if not re.fullmatch(r"[0-9]{1,19}", raw) or not low <= int(raw) <= high:
+        raise bad_request(
+            f"query parameter {name} must be a whole number from {low} to {high}",
+            field=name,
+            reason="out of range",
+        )
+    return int(raw)
 
 
 def require_type(request: web.Request, *allowed: str) -> str:

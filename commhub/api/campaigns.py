@@ -23,10 +23,13 @@ from commhub.api.auth import ROLE, allow
 from commhub.api.bodies import (
     CSV,
     JSON,
+    MAX_AFTER,
     RecordSplitter,
     csv_rows,
     decode_text,
+    int_param,
     parse_json,
+    parse_time,
     read_body,
     require_type,
 )
@@ -43,19 +46,12 @@ from commhub.store.base import CampaignCounts, CampaignSummary, DeliveryRow, New
 
 _FIELDS = frozenset({"template", "name", "send_at", "recipients"})
 _RECIPIENT_FIELDS = frozenset({"member_id", "data"})
-# [0-9], not \d: Python's \d also matches other scripts' digits, ECMA-262's does not.
-SEND_AT_PATTERN = (
-    "^[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}:[0-9]{2}(\\.[0-9]{1,9})?"
-    "([Zz]|[+-][0-9]{2}:[0-9]{2})$"
-)
-_RFC3339 = re.compile(SEND_AT_PATTERN)
 IDEMPOTENCY_KEY_PATTERN = r"^[\x21-\x7e]{1,255}$"
 _KEY = re.compile(IDEMPOTENCY_KEY_PATTERN)
 # The campaign's name, as staff will recognise it in lists.
 CAMPAIGN_NAME = TextField("name", "A name staff recognise the campaign by", required=True)
 _STATES = frozenset(s.value for s in State)
 MAX_DELIVERIES_PAGE = 1000
-MAX_AFTER = 2**62  # delivery ids are 64-bit integers
 
 
 def iso(value: datetime | None) -> str | None:
@@ -107,19 +103,10 @@ def parse_send_at(value: Any, problems: list[Problem]) -> datetime | None:
     """`send_at` as an aware UTC datetime; RFC 3339 with a time zone offset is required."""
     if value is None or value == "":
         return None
-    if not isinstance(value, str) or not _RFC3339.fullmatch(value):
-        problems.append(
-            Problem("send_at", "must be an RFC 3339 time with a zone, like 2026-12-03T09:00:00Z")
-        )
-        return None
-    try:
-        parsed = datetime.fromisoformat(value.replace("z", "Z").replace("t", "T"))
-        return parsed.astimezone(UTC)
-    except ValueError:
-        problems.append(Problem("send_at", "is not a valid date and time"))
-    except OverflowError:  # e.g. 9999-12-31T23:59:59-23:59 is past the year 9999 in UTC
-        problems.append(Problem("send_at", "is out of range: it must fall in the years 1-9999 UTC"))
-    return None
+    parsed, reason = parse_time(value)
+    if reason is not None:
+        problems.append(Problem("send_at", reason))
+    return parsed
 
 
 def parse_name(value: Any, problems: list[Problem]) -> str:
@@ -423,19 +410,6 @@ async def get_campaign(request: web.Request) -> web.Response:
     return web.Response(body=view.body, content_type="application/json", charset="utf-8")
 
 
-def _int_param(request: web.Request, name: str, default: int, low: int, high: int) -> int:
-    raw = request.query.get(name)
-    if raw is None or raw == "":
-        return default
-    if not re.fullmatch(r"[0-9]{1,19}", raw) or not low <= int(raw) <= high:
-        raise bad_request(
-            f"query parameter {name} must be a whole number from {low} to {high}",
-            field=name,
-            reason="out of range",
-        )
-    return int(raw)
-
-
 MAX_CAMPAIGNS_PAGE = 200
 _CAMPAIGN_STATUSES = frozenset(str(s) for s in CampaignStatus)
 
@@ -467,7 +441,7 @@ async def list_campaigns(request: web.Request) -> web.Response:
             f"query parameter status must be one of: {known}", field="status", reason="unknown"
         )
     template = request.query.get("template") or None
-    limit = _int_param(request, "limit", 50, 1, MAX_CAMPAIGNS_PAGE)
+    limit = int_param(request, "limit", 50, 1, MAX_CAMPAIGNS_PAGE)
     after = request.query.get("after") or None
     try:
         page = await request.app[DEPS].store.list_campaigns(status, template, limit, after)
@@ -490,8 +464,8 @@ async def list_deliveries(request: web.Request) -> web.Response:
         raise bad_request(
             f"query parameter state must be one of: {known}", field="state", reason="unknown"
         )
-    limit = _int_param(request, "limit", 100, 1, MAX_DELIVERIES_PAGE)
-    after = _int_param(request, "after", 0, 0, MAX_AFTER)
+    limit = int_param(request, "limit", 100, 1, MAX_DELIVERIES_PAGE)
+    after = int_param(request, "after", 0, 0, MAX_AFTER)
     campaign = await _campaign(request)
     rows = await request.app[DEPS].store.list_deliveries(campaign.id, state, limit, after)
     next_after = rows[-1].id if len(rows) == limit else None

@@ -19,13 +19,14 @@ from typing import Any
 
 from aiohttp import web
 
+from commhub.api.audit import MAX_AUDIT_PAGE
 from commhub.api.auth import allow
+from commhub.api.bodies import MAX_AFTER, TIME_PATTERN
 from commhub.api.campaigns import (
     CAMPAIGN_NAME,
     IDEMPOTENCY_KEY_PATTERN,
-    MAX_AFTER,
+    MAX_CAMPAIGNS_PAGE,
     MAX_DELIVERIES_PAGE,
-    SEND_AT_PATTERN,
 )
 from commhub.api.deps import DEPS
 from commhub.content.variables import TYPES
@@ -219,7 +220,7 @@ def _schemas(topics: list[str]) -> dict[str, Any]:
                 "name": CAMPAIGN_NAME.schema(),
                 "send_at": {
                     "type": ["string", "null"],
-                    "pattern": f"^$|{SEND_AT_PATTERN}",
+                    "pattern": f"^$|{TIME_PATTERN}",
                     "description": "RFC 3339 with a zone; deliveries wait until then",
                 },
                 "recipients": {
@@ -438,9 +439,13 @@ def build_document(topics: Collection[str]) -> dict[str, Any]:
                 {"200": _json({"type": "object"}, "A page; next_after pages on")},
                 (400, *auth_errors),
                 parameters=[
-                    _query("status", {"type": "string", "enum": [str(s) for s in CampaignStatus]}),
+                    _query(
+                        "status", {"enum": ["", *(str(s) for s in CampaignStatus)]}, "empty: any"
+                    ),
                     _query("template", {"type": "string"}),
-                    _query("limit", {"type": "integer", "minimum": 1, "maximum": 200}),
+                    _query(
+                        "limit", {"type": "integer", "minimum": 1, "maximum": MAX_CAMPAIGNS_PAGE}
+                    ),
                     _query("after", {"type": "string"}, "next_after of the previous page"),
                 ],
             ),
@@ -475,7 +480,7 @@ def build_document(topics: Collection[str]) -> dict[str, Any]:
                     {
                         "name": "send_at",
                         "in": "query",
-                        "schema": {"type": "string", "pattern": f"^$|{SEND_AT_PATTERN}"},
+                        "schema": {"type": "string", "pattern": f"^$|{TIME_PATTERN}"},
                         "description": "CSV bodies only",
                     },
                 ],
@@ -495,11 +500,15 @@ def build_document(topics: Collection[str]) -> dict[str, Any]:
                 {"200": _json({"type": "object"}, "Entries oldest first; next_after pages on")},
                 (400, *auth_errors),
                 parameters=[
-                    _query("since", {"type": "string", "format": "date-time"}),
+                    _query("since", {"type": "string", "pattern": f"^$|{TIME_PATTERN}"}),
                     _query("actor", {"type": "string"}, "a token id (tok_...) or cli"),
                     _query("action", {"type": "string"}, "e.g. campaign.pause"),
-                    _query("limit", {"type": "integer", "minimum": 1, "maximum": 1000}),
-                    _query("after", {"type": "integer"}, "next_after of the previous page"),
+                    _query("limit", {"type": "integer", "minimum": 1, "maximum": MAX_AUDIT_PAGE}),
+                    _query(
+                        "after",
+                        {"type": "integer", "minimum": 0, "maximum": MAX_AFTER},
+                        "next_after of the previous page",
+                    ),
                 ],
             ),
         },
