@@ -34,10 +34,11 @@ class State(enum.StrEnum):
     HELD = "held"
     SKIPPED = "skipped"
     CANCELLED = "cancelled"
+    BOUNCED = "bounced"  # the server accepted it, then a DSN reported it undeliverable
 
 
 # States no worker will touch again (the store's due rules say what is claimable).
-FINAL_STATES = (State.SENT, State.FAILED, State.SKIPPED, State.CANCELLED)
+FINAL_STATES = (State.SENT, State.FAILED, State.SKIPPED, State.CANCELLED, State.BOUNCED)
 
 
 class Role(enum.StrEnum):
@@ -111,11 +112,21 @@ class Member:
     # True = opted out of all outreach; a tuple = opted out of these topics only.
     opted_out: bool | tuple[str, ...] = False
     erased: bool = False
+    # Addresses reported undeliverable (a hard bounce, or soft ones in a row): deliveries to
+    # them are skipped until the member's address changes. Kept by the store, not the API.
+    undeliverable: tuple[str, ...] = ()
 
     def is_opted_out(self, topic: str) -> bool:
         if isinstance(self.opted_out, bool):
             return self.opted_out
         return topic in self.opted_out
+
+    @property
+    def address(self) -> str | None:
+        """Where this member's format is sent: relay text to the relay address if any."""
+        if self.format is Format.RELAY_TEXT:
+            return self.relay_address or self.email
+        return self.email
 
     @property
     def zone(self) -> ZoneInfo:
@@ -296,6 +307,7 @@ class Campaign:
     paused_at: datetime | None = None
     finished_at: datetime | None = None  # when it became done or was cancelled
     content_hash: str | None = None  # the pinned template and catalog content (sha256)
+    ignore_quiet_hours: bool = False
 
 
 @dataclass(frozen=True)
@@ -316,6 +328,7 @@ class ClaimedDelivery:
     attempts: int  # attempts made before this one
     data: dict[str, Any]
     member: Member | None  # None when the member was erased
+    quiet_hours: bool = True  # False when its campaign may be sent at any hour
 
 
 @dataclass(frozen=True)

@@ -41,9 +41,10 @@ V = TypeVar("V")
 # dashboard, a test reading counts after each worker round) always gets a fresh answer.
 STATUS_FRESH_SECONDS: Final = 0.25
 HOT_REQUESTS: Final = 20
-# A `done` campaign never changes again (cancel leaves a campaign with no open delivery
-# alone, and nothing reopens final deliveries), so its view is kept much longer.
-DONE_FRESH_SECONDS: Final = 60.0
+# A `done` campaign changes only when a bounce report turns a `sent` delivery `bounced`
+# (cancel leaves a campaign with no open delivery alone, and nothing reopens final
+# deliveries), so its view is kept longer; a few seconds, so bounces show soon.
+DONE_FRESH_SECONDS: Final = 5.0
 # A token is reused this long: revoking a token (or its expiry) takes effect in at most this
 # many seconds on every API process (the promise is 5 s; the lookup itself takes the rest).
 # Unknown tokens are never remembered, so a new token works at once and random tokens

@@ -44,7 +44,7 @@ from commhub.fields import TextField
 from commhub.lifecycle import CampaignEvent, CampaignStatus
 from commhub.store.base import CampaignCounts, CampaignSummary, DeliveryRow, NewCampaign
 
-_FIELDS = frozenset({"template", "name", "send_at", "recipients"})
+_FIELDS = frozenset({"template", "name", "send_at", "recipients", "ignore_quiet_hours"})
 _RECIPIENT_FIELDS = frozenset({"member_id", "data"})
 IDEMPOTENCY_KEY_PATTERN = r"^[\x21-\x7e]{1,255}$"
 _KEY = re.compile(IDEMPOTENCY_KEY_PATTERN)
@@ -73,12 +73,14 @@ def campaign_json(c: Campaign, counts: CampaignCounts) -> dict[str, Any]:
         "paused_at": iso(c.paused_at),
         "finished_at": iso(c.finished_at),
         "content_hash": c.content_hash,
+        "ignore_quiet_hours": c.ignore_quiet_hours,
         "total": counts.total,
         "counts": {
             "by_state": counts.by_state,
             "by_language": counts.by_language,
             "by_format": counts.by_format,
             "language_fallback": counts.language_fallback,
+            "tty_unencodable": counts.tty_unencodable,
         },
     }
 
@@ -107,6 +109,16 @@ def parse_send_at(value: Any, problems: list[Problem]) -> datetime | None:
     if reason is not None:
         problems.append(Problem("send_at", reason))
     return parsed
+
+
+def parse_flag(value: Any, name: str, problems: list[Problem]) -> bool:
+    """An optional boolean: JSON true/false, or (CSV query strings) "true"/"false"."""
+    if value is None or value is False or value in ("", "false"):
+        return False
+    if value is True or value == "true":
+        return True
+    problems.append(Problem(name, "must be true or false"))
+    return False
 
 
 def parse_name(value: Any, problems: list[Problem]) -> str:
@@ -208,6 +220,9 @@ def _head(
         "template": topic.name if topic else "",
         "name": parse_name(source.get("name"), problems),
         "send_at": parse_send_at(source.get("send_at"), problems),
+        "ignore_quiet_hours": parse_flag(
+            source.get("ignore_quiet_hours"), "ignore_quiet_hours", problems
+        ),
     }
     check = RecipientCheck(topic, csv_body=csv_body)
     check.problems.extend(problems)
@@ -342,7 +357,8 @@ async def create_campaign(request: web.Request) -> web.Response:
         fingerprint = b"json\0" + raw
     else:
         params = "&".join(
-            f"{k}={request.query.get(k, '')}" for k in ("template", "name", "send_at")
+            f"{k}={request.query.get(k, '')}"
+            for k in ("template", "name", "send_at", "ignore_quiet_hours")
         )
         fingerprint = b"csv\0" + params.encode() + b"\0" + raw
     await check.check_members(request)
@@ -357,6 +373,8 @@ async def create_campaign(request: web.Request) -> web.Response:
         idempotency_key=key,
         request_hash=hashlib.sha256(fingerprint).hexdigest() if key else None,
         created_by=str(request[ROLE]),
+        content=deps.content.pin(head["template"]) if deps.content is not None else None,
+        ignore_quiet_hours=head["ignore_quiet_hours"],
     )
     try:
         campaign, created = await deps.store.create_campaign(new)

@@ -180,8 +180,27 @@ def _schemas(topics: list[str]) -> dict[str, Any]:
         "LanguageState": {
             "type": "object",
             "properties": {
-                "ready": {"type": "boolean", "description": "every string reviewed"},
+                "ready": {
+                    "type": "boolean",
+                    "description": "every string at the level language.require names "
+                    "(reviewed, or certified)",
+                },
                 "reviewed": {"type": "integer"},
+                "certified": {
+                    "type": "integer",
+                    "description": "of reviewed: approved by a qualified translator",
+                },
+                "certified_by": {
+                    "type": "array",
+                    "items": {
+                        "type": "object",
+                        "properties": {
+                            "name": {"type": "string"},
+                            "date": {"type": "string", "format": "date"},
+                            "strings": {"type": "integer"},
+                        },
+                    },
+                },
                 "fuzzy": {"type": "integer"},
                 "missing": {"type": "integer"},
                 "voice": {"type": ["string", "null"], "examples": ["espeak-ng:es-419"]},
@@ -223,6 +242,12 @@ def _schemas(topics: list[str]) -> dict[str, Any]:
                     "pattern": f"^$|{TIME_PATTERN}",
                     "description": "RFC 3339 with a zone; deliveries wait until then",
                 },
+                "ignore_quiet_hours": {
+                    "type": "boolean",
+                    "default": False,
+                    "description": "send at any hour in the member's time zone (urgent"
+                    " notices; the README walk-through)",
+                },
                 "recipients": {
                     "type": "array",
                     "minItems": 1,
@@ -255,7 +280,11 @@ def _schemas(topics: list[str]) -> dict[str, Any]:
                 "send_at": {"type": ["string", "null"], "format": "date-time"},
                 "paused_at": {"type": ["string", "null"], "format": "date-time"},
                 "finished_at": {"type": ["string", "null"], "format": "date-time"},
-                "content_hash": {"type": ["string", "null"]},
+                "content_hash": {
+                    "type": ["string", "null"],
+                    "description": "SHA-256 of the template and catalog content it renders from",
+                },
+                "ignore_quiet_hours": {"type": "boolean"},
                 "total": {"type": "integer"},
                 "counts": {
                     "type": "object",
@@ -264,6 +293,11 @@ def _schemas(topics: list[str]) -> dict[str, Any]:
                         "by_language": count_map,
                         "by_format": count_map,
                         "language_fallback": {"type": "integer"},
+                        "tty_unencodable": {
+                            "type": "integer",
+                            "description": "relay text sent in a script a TTY cannot print "
+                            "(zh, ko, ja, ar, …): arrange a 711 call with an interpreter",
+                        },
                     },
                 },
             },
@@ -325,6 +359,19 @@ def _schemas(topics: list[str]) -> dict[str, Any]:
                 "spoken_text": {"type": ["string", "null"]},
                 "voice": {"type": ["string", "null"]},
                 "audio_mp3_base64": {"type": ["string", "null"], "contentEncoding": "base64"},
+                "tty_text": {
+                    "type": ["string", "null"],
+                    "description": "relay text in Cyrillic: the romanised TTY-safe alternative",
+                },
+                "checks": {
+                    "type": ["array", "null"],
+                    "description": "rule checks that failed (empty: every check passed), "
+                    "content parity (CP) included; ids from docs/ACCESSIBILITY.md",
+                    "items": {
+                        "type": "object",
+                        "properties": {"rule": {"type": "string"}, "message": {"type": "string"}},
+                    },
+                },
             },
         },
         "Health": {
@@ -332,6 +379,8 @@ def _schemas(topics: list[str]) -> dict[str, Any]:
             "properties": {
                 "status": {"type": "string", "enum": ["ok", "unavailable"]},
                 "store": {"type": "string", "enum": ["ok", "unreachable"]},
+                # Only when a format is delivered to the outbox.
+                "outbox": {"type": "string", "enum": ["ok", "not writable"]},
             },
         },
     }
@@ -646,9 +695,60 @@ def build_document(topics: Collection[str]) -> dict[str, Any]:
                 "security": [],
                 "responses": {
                     "200": _json(_ref("Health"), "Up and the store answers"),
-                    "503": _json(_ref("Health"), "The store does not answer"),
+                    "503": _json(
+                        _ref("Health"), "The store does not answer or the outbox is not writable"
+                    ),
                 },
             }
+        },
+        "/u/{token}": {
+            "parameters": [
+                {
+                    "name": "token",
+                    "in": "path",
+                    "required": True,
+                    "description": "The signed token of a message's List-Unsubscribe link",
+                    "schema": {"type": "string", "pattern": "^[a-z2-7]{31}$"},
+                }
+            ],
+            "get": {
+                "summary": "The member's unsubscribe page (large print; no token needed)",
+                "security": [],
+                "responses": {
+                    "200": {
+                        "description": "A page with one button for the message's topic and "
+                        "one for all outreach",
+                        "content": {"text/html": {}},
+                    },
+                    "404": {"description": "Not a valid link", "content": {"text/html": {}}},
+                },
+            },
+            "post": {
+                "summary": "RFC 8058 one-click unsubscribe (no token needed)",
+                "description": "Opts the member out of the message's topic (`scope=all`: of "
+                "all outreach) and skips their waiting deliveries at once.",
+                "security": [],
+                "requestBody": {
+                    "required": True,
+                    "content": {
+                        "application/x-www-form-urlencoded": {
+                            "schema": {
+                                "type": "object",
+                                "required": ["List-Unsubscribe"],
+                                "properties": {
+                                    "List-Unsubscribe": {"const": "One-Click"},
+                                    "scope": {"enum": ["all"]},
+                                },
+                            }
+                        }
+                    },
+                },
+                "responses": {
+                    "200": {"description": "Unsubscribed"},
+                    "400": {"description": "The body is not List-Unsubscribe=One-Click"},
+                    "404": {"description": "Not a valid link"},
+                },
+            },
         },
     }
     return {

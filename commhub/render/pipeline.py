@@ -13,17 +13,20 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from functools import cached_property
+from html import escape as html_escape
 from pathlib import Path
 from typing import Any
 
 from commhub.content import strings
 from commhub.content.i18n import (
+    ENGLISH,
     Catalogs,
     LanguagePlan,
     fallback_tagline,
     language_help_lines,
     machine_notice,
     plan_language,
+    relay_help_lines,
 )
 from commhub.content.topics import Topic
 from commhub.content.variables import Phone
@@ -43,7 +46,9 @@ from commhub.render.large_print import (
 )
 from commhub.render.message_parts import Parts, Passage, Prepared, prepare
 from commhub.render.mime import Envelope, MimeBuilder, header_safe
-from commhub.render.relay_text import relay_text, to_tty
+from commhub.render.relay_text import MAX_TOTAL as RELAY_MAX_TOTAL
+from commhub.render.relay_text import relay_text, romanized, to_tty
+from commhub.render.romanize import can_romanize
 from commhub.render.speech_text import MAX_SECONDS, speech_text, speech_variants
 from commhub.render.values import Kind, write_values
 from commhub.settings import Settings
@@ -79,6 +84,7 @@ class RenderResult:
     audio: SpokenAudio | None = None
     core_chars: int | None = None  # relay: characters before the LA-3 footer (TT-7)
     optional_lines: int | None = None  # relay: greeting/paragraph lines that fitted in
+    tty_text: str | None = None  # relay in Cyrillic: the romanised TTY-safe alternative
     extras: dict[str, str] = field(default_factory=dict)
 
     @cached_property
@@ -92,6 +98,19 @@ class RenderResult:
 class _HtmlBody:
     body: ChunkedBody
     slotted: SlottedHead | None  # None: the whole head is one slot
+
+
+# Where the unsubscribe link goes in a body's constant tail: split there into one more slot.
+_URL_SLOT = "\x00stop-url\x00"
+
+
+def _split_slot(pieces: tuple[str, ...], tail: str) -> tuple[tuple[str, ...], str]:
+    """`pieces` and `tail` of a ChunkedBody, with the tail cut at `_URL_SLOT` (if there) into
+    a last piece and a slot: one slot more."""
+    if _URL_SLOT not in tail:
+        return pieces, tail
+    before, after = tail.split(_URL_SLOT, 1)
+    return (*pieces[:-1], pieces[-1] + before, ""), after
 
 
 def _is_tty_language(tag: str) -> bool:
@@ -113,7 +132,8 @@ class Renderer:
     ) -> None:
         self.settings = settings
         self.topics = dict(topics)
-        self.catalogs = catalogs
+        # Readiness and the translators follow `language.require` (reviewed or certified).
+        self.catalogs = catalogs.requiring(settings.language.require)
         self.speech = speech
         self.layout = LargePrintLayout(templates_dir)
         plan = settings.plan
@@ -125,8 +145,8 @@ class Renderer:
         # Per prepared (topic, language, kind) and head shape: the HTML and text bodies as
         # constant chunks (markup, contact block, LA-3 footer) encoded once, with slots for
         # what each member's message says (chunked.ChunkedBody).
-        self._html_bodies: dict[tuple[int, tuple[object, ...]], _HtmlBody] = {}
-        self._text_bodies: dict[int, ChunkedBody] = {}
+        self._html_bodies: dict[tuple[int, tuple[object, ...], bool], _HtmlBody] = {}
+        self._text_bodies: dict[tuple[int, bool], ChunkedBody] = {}
         self._msgids = {name: self.message_msgids(t) for name, t in self.topics.items()}
 
     @staticmethod
@@ -139,14 +159,21 @@ class Renderer:
 
     # -- preparation (once per topic, language plan and output kind) ---------------------
 
-    def _footer_languages(self, kind: str) -> tuple[str, ...]:
-        """LA-3 footer languages after the member's own (and English).
+    def _footer(self, kind: Kind, member_lang: str, number: str) -> list[Passage]:
+        """The LA-3 language-help lines for `kind`, each in its own language.
 
-        `language.relay_footer = "short"` keeps relay text to those two: each footer line
-        costs a TTY reader about 40 seconds at 45.45 baud (TT-7).
+        Relay text (`language.relay_footer = "short"`, the default) carries one short line in
+        the member's language and one in English: each full footer line costs a TTY reader
+        about 40 seconds at 45.45 baud (TT-7). `"full"` gives relay text the whole footer
+        (for IP relay and text apps). In relay text every number is followed by TTY 711 (TT-6).
         """
         lang = self.settings.language
-        return () if kind == "relay" and lang.relay_footer == "short" else lang.footer_languages
+        if kind == "relay" and lang.relay_footer == "short":
+            lines = relay_help_lines(self.catalogs, member_lang, number, "711")
+        else:
+            shown = f"{number} TTY 711" if kind == "relay" else number
+            lines = language_help_lines(self.catalogs, member_lang, lang.footer_languages, shown)
+        return [Passage(tag, text) for tag, text in lines]
 
     def _help_number(self, topic: Topic, key: str) -> str:
         line = self.settings.plan.phones.get(key) or self.settings.plan.phones.get(topic.phone_line)
@@ -178,9 +205,8 @@ class Renderer:
         prepared = self._prepared.get(key)
         if prepared is not None:
             return prepared
-        # Relay text gives one number, the topic's, with TTY 711 and its hours (TT-6); print
-        # and speech send language help to Member Services.
-        number = self._help_number(topic, topic.phone_line if kind == "relay" else HELP_LINE)
+        # Language help is always Member Services (interpreters), never the topic's line.
+        number = self._help_number(topic, HELP_LINE)
         notices: list[Passage] = []
         if plan.fallback:
             tagline = fallback_tagline(self.catalogs, plan.member_lang, number)
@@ -188,17 +214,11 @@ class Renderer:
                 notices.append(Passage(*tagline))
         if plan.machine:
             notices.append(Passage(*machine_notice(self.catalogs, plan.lang, number)))
-        # TT-6: in relay text every phone number is followed by TTY 711.
-        footer_number = f"{number} TTY 711" if kind == "relay" else number
-        footer = [
-            Passage(lang, text)
-            for lang, text in language_help_lines(
-                self.catalogs,
-                plan.member_lang,
-                self._footer_languages(kind),
-                footer_number,
-            )
-        ]
+        footer = self._footer(kind, plan.member_lang, number)
+        if kind == "relay" and notices and self.settings.language.relay_footer == "short":
+            # The tagline above already offers help in the member's language: on a TTY, the
+            # same offer again would cost ~10 seconds for nothing (TT-7).
+            footer = [f for f in footer if f.lang == ENGLISH]
         if tty:  # a TTY-safe relay message carries only what a TTY can show (TT-1)
             notices = [n for n in notices if _is_tty_language(n.lang)]
             footer = [f for f in footer if _is_tty_language(f.lang)]
@@ -353,6 +373,7 @@ class Renderer:
         tty: bool = True,
         core_chars: int | None = None,
         optional_lines: int | None = None,
+        tty_text: str | None = None,
     ) -> RenderResult:
         if plan.fallback:
             notes.append(f"language fallback: {plan.lang} instead of {plan.member_lang}")
@@ -388,29 +409,46 @@ class Renderer:
             audio=audio,
             core_chars=core_chars,
             optional_lines=optional_lines,
+            tty_text=tty_text,
         )
 
-    def _bodies(self, prepared: Prepared, parts: Parts) -> tuple[Filled, Filled]:
-        """The (text, html) bodies of a large-print message, as chunks and slots."""
-        key = (id(prepared), head_shape(parts))
+    def _bodies(
+        self, prepared: Prepared, parts: Parts, url: str | None = None
+    ) -> tuple[Filled, Filled]:
+        """The (text, html) bodies of a large-print message, as chunks and slots.
+
+        With an unsubscribe `url`, the link after the change-or-stop sentence (CP-3) is one
+        more slot, in the tail that is otherwise the same for every member of a language.
+        """
+        key = (id(prepared), head_shape(parts), url is not None)
+        marked = parts
+        if url is not None:
+            label = prepared.translator.gettext(strings.STOP_ONLINE)
+            marked = replace(parts, stop_url=_URL_SLOT, stop_label=label)
         html = self._html_bodies.get(key)
         if html is None:
             slotted = self.layout.slotted_head(parts)
-            tail = self.layout.html(parts, "tail")
+            tail = self.layout.html(marked, "tail")
             if slotted is None:  # pragma: no cover - a layout showing a field twice
-                html = self._html_bodies[key] = _HtmlBody(ChunkedBody(("", ""), tail), None)
+                pieces, rest = _split_slot(("", ""), tail)
+                html = self._html_bodies[key] = _HtmlBody(ChunkedBody(pieces, rest), None)
             else:
-                html = self._html_bodies[key] = _HtmlBody(
-                    ChunkedBody(slotted.pieces, tail), slotted
-                )
+                pieces, rest = _split_slot(slotted.pieces, tail)
+                html = self._html_bodies[key] = _HtmlBody(ChunkedBody(pieces, rest), slotted)
         if html.slotted is None:  # pragma: no cover
             html_slots: tuple[str, ...] = (self.layout.html(parts, "head"),)
         else:
             html_slots = html.slotted.slots(parts)
-        text = self._text_bodies.get(id(prepared))
+        text_key = (id(prepared), url is not None)
+        text = self._text_bodies.get(text_key)
         if text is None:
-            text = self._text_bodies[id(prepared)] = ChunkedBody(("", ""), text_tail(parts))
-        return Filled(text, (text_head(parts),)), Filled(html.body, html_slots)
+            pieces, rest = _split_slot(("", ""), text_tail(marked))
+            text = self._text_bodies[text_key] = ChunkedBody(pieces, rest)
+        text_slots: tuple[str, ...] = (text_head(parts),)
+        if url is not None:
+            html_slots += (html_escape(url, quote=True),)
+            text_slots += (url,)
+        return Filled(text, text_slots), Filled(html.body, html_slots)
 
     def _large_print(
         self,
@@ -423,7 +461,7 @@ class Renderer:
     ) -> RenderResult:
         prepared = self._prepare(topic, plan, "print", False)
         parts = self._fill(prepared, member, values, "print")
-        text, html = self._bodies(prepared, parts)
+        text, html = self._bodies(prepared, parts, self.unsubscribe_url(key))
         envelope = self._envelope(key, self._email_to(member), parts.subject, plan, topic)
         raw = self.mime.alternative(text=text, html=html, **envelope)
         return self._result(
@@ -481,6 +519,11 @@ class Renderer:
                 audio = await self.speech.speak(speech_text(segments), plan.lang, printed.subject)
                 if audio.duration_s <= MAX_SECONDS:
                     break
+            else:
+                notes.append(
+                    f"audio is {audio.duration_s:.0f} s: its facts alone exceed the "
+                    f"~{MAX_SECONDS:.0f} s goal (CP-1 wins over TS-8)"
+                )
         except NoVoice:
             reason = f"no voice for {plan.lang}"
             if self.settings.speech.no_voice_policy == "hold":
@@ -499,7 +542,12 @@ class Renderer:
             facts=(),
             action="",
             thanks="",
+            change_line="",  # spoken, so it is among the transcript's sentences
         )
+        url = self.unsubscribe_url(key)
+        if url is not None:
+            label = plan.translator.gettext(strings.STOP_ONLINE)
+            transcript = replace(transcript, stop_url=url, stop_label=label)
         html = self.layout.html(transcript)
         text = text_part(transcript)
         envelope = self._envelope(key, self._email_to(member), printed.subject, plan, topic)
@@ -536,8 +584,22 @@ class Renderer:
         subject = to_tty(parts.subject) if tty else header_safe(parts.subject, "Subject")
         # Relay text goes to a relay service or SMS gateway, which shows no unsubscribe button.
         envelope = self._envelope(key, to, subject, plan, topic, unsubscribe=False)
-        envelope["extra"] = {**(envelope.get("extra") or {}), TTY_HEADER: "yes" if tty else "no"}
-        raw = self.mime.plain(text=relay.text, ascii_only=tty, **envelope)
+        # TT-9: Cyrillic also goes romanised, TTY-safe, as the first alternative ("romanized");
+        # other scripts a TTY cannot print ("no") are counted per campaign for a 711 call.
+        romanised = None if tty or not can_romanize(plan.lang) else romanized(parts, plan.lang)
+        tty_header = "yes" if tty else "romanized" if romanised else "no"
+        envelope["extra"] = {**(envelope.get("extra") or {}), TTY_HEADER: tty_header}
+        tty_text = relay_text(romanised, True).text if romanised else None
+        if tty_text is not None:
+            raw = self.mime.plain_pair(tty_text=tty_text, text=relay.text, **envelope)
+        else:
+            raw = self.mime.plain(text=relay.text, ascii_only=tty, **envelope)
+        notes = []
+        if relay.required_chars > RELAY_MAX_TOTAL and tty:
+            notes.append(
+                f"relay text is {len(relay.text)} characters: its facts alone exceed the "
+                f"{RELAY_MAX_TOTAL}-character goal (CP-1 wins over TT-7)"
+            )
         return self._result(
             plan=plan,
             envelope=envelope,
@@ -545,10 +607,11 @@ class Renderer:
             fmt=Format.RELAY_TEXT,
             raw=raw,
             text=relay.text,
-            notes=[],
+            notes=notes,
             tty=tty,
             core_chars=relay.core_chars,
             optional_lines=relay.optional_lines,
+            tty_text=tty_text,
         )
 
     # -- previews --------------------------------------------------------------------------

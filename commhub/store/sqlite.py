@@ -21,6 +21,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, NamedTuple, TypeVar
 
+from commhub.content.pinned import PinnedContent
 from commhub.domain import (
     AuditEntry,
     Campaign,
@@ -41,8 +42,11 @@ from commhub.lifecycle import (
     transition,
 )
 from commhub.store.base import (
+    Bounce,
+    BounceResult,
     CampaignCounts,
     CampaignSummary,
+    DeliveryRef,
     DeliveryRow,
     Erasure,
     NewCampaign,
@@ -54,6 +58,7 @@ from commhub.store.rows import (
     LEASED_STATES,
     OPEN_RANK_SQL,
     OPEN_STATES,
+    bounced_address,
     campaign_counts,
     campaign_status,
     check_unique_members,
@@ -62,6 +67,7 @@ from commhub.store.rows import (
     member_values,
     new_campaign_id,
     open_rank,
+    opted_out_after,
     plan_record,
     token_prefix,
     unknown_members_error,
@@ -73,15 +79,15 @@ T = TypeVar("T")
 _CHUNK = 500  # ids per `IN (...)` list: well under SQLite's variable limit
 _MEMBER_COLUMNS = (
     "member_id, given_name, family_name, language, format, email, phone, relay_address,"
-    " timezone, opted_out, erased_at"
+    " timezone, opted_out, erased_at, undeliverable"
 )
 _OPEN_IN = ", ".join(f"'{s}'" for s in OPEN_STATES)
 # A campaign and how far its deliveries are (see rows.open_rank), read by `_campaign`.
 _CAMPAIGN_SELECT = (
     "SELECT c.id, c.name, c.template, c.status, c.created_at, c.send_at, c.total,"
     f" (SELECT {OPEN_RANK_SQL} FROM deliveries WHERE campaign_id = c.id"
-    f" AND state IN ({_OPEN_IN})), c.paused_at, c.finished_at, c.cancelled_at, c.content_hash"
-    " FROM campaigns c"
+    f" AND state IN ({_OPEN_IN})), c.paused_at, c.finished_at, c.cancelled_at, c.content_hash,"
+    " c.ignore_quiet_hours FROM campaigns c"
 )
 # Where claims, cancels and give-backs take a delivery (and the reason they record).
 _CLAIM = DELIVERY_TRANSITIONS[State.QUEUED, Event.CLAIM]
@@ -118,7 +124,7 @@ def _member(row: sqlite3.Row | tuple[Any, ...]) -> Member | None:
     opted = _PLAIN_OPTED_OUT[raw] if raw in _PLAIN_OPTED_OUT else json.loads(raw)
     return member_from_fields(
         row[0], row[1], row[2], row[3], row[4], row[5], row[6], row[7], row[8], opted,
-        row[10] is not None,
+        row[10] is not None, json.loads(row[11]) if row[11] is not None else None,
     )  # fmt: skip
 
 
@@ -534,12 +540,13 @@ class SqliteStore:
             cur = conn.execute(
                 "UPDATE members SET given_name = NULL, family_name = NULL, language = NULL,"
                 " format = NULL, email = NULL, phone = NULL, relay_address = NULL,"
-                " timezone = NULL, opted_out = NULL, updated_at = ?,"
+                " timezone = NULL, opted_out = NULL, undeliverable = NULL, updated_at = ?,"
                 " erased_at = coalesce(erased_at, ?) WHERE member_id = ?",
                 (now, now, member_id),
             )
             if cur.rowcount == 0:
                 return None
+            conn.execute("DELETE FROM address_bounces WHERE member_id = ?", (member_id,))
             deliveries = conn.execute(
                 "SELECT id, campaign_id, message_id FROM deliveries WHERE member_id = ?",
                 (member_id,),
@@ -742,10 +749,21 @@ class SqliteStore:
                     existing = self._get_campaign(conn, row[0])
                     assert existing is not None
                     return existing, False
+            content = new.content
+            if content is not None:
+                conn.executemany(
+                    "INSERT INTO content_blobs (hash, body) VALUES (?, ?) ON CONFLICT DO NOTHING",
+                    content.blobs.items(),
+                )
+                conn.execute(
+                    "INSERT INTO content_sets (hash, manifest, created_at) VALUES (?, ?, ?)"
+                    " ON CONFLICT DO NOTHING",
+                    (content.hash, json.dumps(content.manifest), now),
+                )
             conn.execute(
                 "INSERT INTO campaigns (id, name, template, send_at, status, created_at,"
-                " idempotency_key, request_hash, total, created_by, meta)"
-                " VALUES (?, ?, ?, ?, 'active', ?, ?, ?, ?, ?, ?)",
+                " idempotency_key, request_hash, total, created_by, meta, content_hash,"
+                " ignore_quiet_hours) VALUES (?, ?, ?, ?, 'active', ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     campaign_id,
                     new.name,
@@ -757,6 +775,8 @@ class SqliteStore:
                     len(member_ids),
                     new.created_by,
                     json.dumps(new.meta),
+                    None if content is None else content.hash,
+                    new.ignore_quiet_hours,
                 ),
             )
             # The member's language and format at enqueue time go on the delivery, so counts
@@ -784,6 +804,8 @@ class SqliteStore:
             created_at=_dt(now),
             send_at=None if send_at is None else _dt(send_at),
             total=len(member_ids),
+            content_hash=None if new.content is None else new.content.hash,
+            ignore_quiet_hours=new.ignore_quiet_hours,
         )
         return campaign, True
 
@@ -843,6 +865,7 @@ class SqliteStore:
             paused_at=_opt_dt(row[8]),
             finished_at=_opt_dt(finished),
             content_hash=row[11],
+            ignore_quiet_hours=bool(row[12]),
         )
 
     async def list_campaigns(
@@ -899,6 +922,28 @@ class SqliteStore:
             ):
                 counts[campaign_id][state] = n
         return [CampaignSummary(c, counts[c.id]) for c in picked]
+
+    async def pinned_content(self, content_hash: str) -> PinnedContent | None:
+        """The content pinned under this hash, or None (see base)."""
+
+        def read(conn: sqlite3.Connection) -> PinnedContent | None:
+            row = conn.execute(
+                "SELECT manifest FROM content_sets WHERE hash = ?", (content_hash,)
+            ).fetchone()
+            if row is None:
+                return None
+            pinned = PinnedContent(content_hash, json.loads(row[0]))
+            wanted = pinned.blob_hashes()
+            blobs = {
+                h: bytes(b)
+                for h, b in conn.execute(
+                    f"SELECT hash, body FROM content_blobs WHERE hash IN ({_marks(len(wanted))})",
+                    wanted,
+                )
+            }
+            return PinnedContent(content_hash, pinned.manifest, blobs)
+
+        return await self._run(read)
 
     async def campaign_counts(self, campaign_id: str) -> CampaignCounts:
         """Counts per state, language and format (see base)."""
@@ -1074,6 +1119,7 @@ class SqliteStore:
         with cls._write(conn):
             rows = conn.execute(
                 "SELECT d.id, d.campaign_id, c.template, d.attempts, d.data, c.status, d.state,"
+                " c.ignore_quiet_hours,"
                 f" {', '.join('m.' + col.strip() for col in _MEMBER_COLUMNS.split(','))}"
                 " FROM deliveries d JOIN campaigns c ON c.id = d.campaign_id"
                 " JOIN members m ON m.member_id = d.member_id"
@@ -1097,7 +1143,8 @@ class SqliteStore:
                         template=r[2],
                         attempts=r[3],
                         data=json.loads(r[4]) if r[4] is not None else {},
-                        member=_member(r[7:]),
+                        member=_member(r[8:]),
+                        quiet_hours=not r[7],
                     )
                 )
             lease = (
@@ -1242,6 +1289,120 @@ class SqliteStore:
             return totals
 
         return await self._run(read)
+
+    # -- consent and bounces ---------------------------------------------------------------
+    async def delivery_ref(self, delivery_id: int) -> DeliveryRef | None:
+        """The delivery with its member's language and address now (see base)."""
+
+        def read(conn: sqlite3.Connection) -> DeliveryRef | None:
+            row = conn.execute(
+                "SELECT d.id, d.campaign_id, d.member_id, c.template, d.state,"
+                f" {', '.join('m.' + col.strip() for col in _MEMBER_COLUMNS.split(','))}"
+                " FROM deliveries d JOIN campaigns c ON c.id = d.campaign_id"
+                " JOIN members m ON m.member_id = d.member_id WHERE d.id = ?",
+                (delivery_id,),
+            ).fetchone()
+            if row is None:
+                return None
+            member = _member(row[5:])
+            return DeliveryRef(
+                id=row[0],
+                campaign_id=row[1],
+                member_id=row[2],
+                topic=row[3],
+                state=row[4],
+                language=member.language if member else None,
+                address=member.address if member else None,
+            )
+
+        return await self._run(read)
+
+    async def opt_out(self, member_id: str, topic: str | None, now: datetime) -> int:
+        """Opt the member out and skip their waiting deliveries at once (see base)."""
+        return await self._run(self._opt_out, member_id, topic, _us(now))
+
+    @classmethod
+    def _opt_out(cls, conn: sqlite3.Connection, member_id: str, topic: str | None, now: int) -> int:
+        with cls._write(conn):
+            row = conn.execute(
+                "SELECT opted_out FROM members WHERE member_id = ? AND erased_at IS NULL",
+                (member_id,),
+            ).fetchone()
+            if row is None:
+                return 0
+            opted = opted_out_after(json.loads(row[0]) if row[0] else False, topic)
+            conn.execute(
+                "UPDATE members SET opted_out = ?, updated_at = ? WHERE member_id = ?",
+                (json.dumps(opted), now, member_id),
+            )
+            sql = (
+                "SELECT d.id FROM deliveries d JOIN campaigns c ON c.id = d.campaign_id"
+                " WHERE d.member_id = ? AND d.state IN ('queued', 'retry_wait', 'held')"
+            )
+            params: tuple[Any, ...] = (member_id,)
+            if topic is not None:
+                sql += " AND c.template = ?"
+                params += (topic,)
+            ids = [r[0] for r in conn.execute(sql, params)]
+            t = DELIVERY_TRANSITIONS[State.QUEUED, Event.OPT_OUT]
+            _update_deliveries(
+                conn,
+                ids,
+                "state = ?, due_at = NULL, retry_at = NULL, last_error = ?, updated_at = ?",
+                (str(t.to), t.reason, now),
+            )
+            _add_events(conn, ids, str(t.to), now, t.reason)
+            return len(ids)
+
+    async def record_bounce(
+        self, delivery_id: int, bounce: Bounce, now: datetime, soft_limit: int
+    ) -> BounceResult:
+        """Record a DSN for the delivery (see base)."""
+        return await self._run(self._record_bounce, delivery_id, bounce, _us(now), soft_limit)
+
+    @classmethod
+    def _record_bounce(
+        cls, conn: sqlite3.Connection, delivery_id: int, bounce: Bounce, now: int, limit: int
+    ) -> BounceResult:
+        with cls._write(conn):
+            row = conn.execute(
+                "SELECT d.state, d.member_id,"
+                f" {', '.join('m.' + col.strip() for col in _MEMBER_COLUMNS.split(','))}"
+                " FROM deliveries d JOIN members m ON m.member_id = d.member_id WHERE d.id = ?",
+                (delivery_id,),
+            ).fetchone()
+            if row is None or (State(row[0]), Event.BOUNCE) not in DELIVERY_TRANSITIONS:
+                return BounceResult(bounced=False, undeliverable=False)
+            t = transition(row[0], Event.BOUNCE, delivery_id=delivery_id)
+            conn.execute(
+                "UPDATE deliveries SET state = ?, due_at = NULL, lease_owner = NULL,"
+                " lease_expires_at = NULL, last_error = ?, updated_at = ? WHERE id = ?",
+                (str(t.to), bounce.reason, now, delivery_id),
+            )
+            _add_events(conn, [delivery_id], str(t.to), now, bounce.reason)
+            member = _member(row[2:])
+            address = bounced_address(member, bounce)
+            if member is None or address is None:
+                return BounceResult(bounced=True, undeliverable=False)
+            undeliverable = bounce.hard
+            if not bounce.hard:
+                conn.execute(
+                    "INSERT INTO address_bounces (member_id, address, soft_count, updated_at)"
+                    " VALUES (?, ?, 1, ?) ON CONFLICT (member_id, address) DO UPDATE"
+                    " SET soft_count = soft_count + 1, updated_at = excluded.updated_at",
+                    (row[1], address, now),
+                )
+                count = conn.execute(
+                    "SELECT soft_count FROM address_bounces WHERE member_id = ? AND address = ?",
+                    (row[1], address),
+                ).fetchone()[0]
+                undeliverable = count >= limit
+            if undeliverable and address not in member.undeliverable:
+                conn.execute(
+                    "UPDATE members SET undeliverable = ? WHERE member_id = ?",
+                    (json.dumps([*member.undeliverable, address]), row[1]),
+                )
+            return BounceResult(bounced=True, undeliverable=undeliverable)
 
 
 def _statements(script: str) -> Iterator[str]:
