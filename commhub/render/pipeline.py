@@ -414,6 +414,29 @@ class Renderer:
             return "gtts"
         return "espeak"
 
+    def transcript_html(
+        self, topic: Topic, member: Member, values: dict[str, Any], plan: LanguagePlan
+    ) -> str:
+        """The HTML an audio message carries as its transcript (TS-6), for its longest
+        spoken variant, without synthesising speech (client-support checks of every render)."""
+        segments = self.spoken_variants(topic, member, values, plan)[0]
+        printed = self._fill(self._prepare(topic, plan, "print", False), member, values, "print")
+        return self.layout.html(self._transcript(printed, segments, plan))
+
+    @staticmethod
+    def _transcript(printed: Parts, segments: tuple[str, ...], plan: LanguagePlan) -> Parts:
+        """The large-print parts of an audio message's transcript: the spoken sentences."""
+        attached = plan.translator.gettext(strings.AUDIO_ATTACHED)
+        return replace(
+            printed,
+            greeting="",
+            paragraphs=(attached, *segments),
+            html=None,
+            facts=(),
+            action="",
+            thanks="",
+        )
+
     async def _audio(
         self,
         topic: Topic,
@@ -442,16 +465,7 @@ class Renderer:
             return self._large_print(topic, member, values, plan, key, notes)
         if audio.fell_back:
             notes.append(f"speech fell back to {audio.engine}:{audio.voice}")
-        attached = plan.translator.gettext(strings.AUDIO_ATTACHED)
-        transcript = replace(
-            printed,
-            greeting="",
-            paragraphs=(attached, *segments),
-            html=None,
-            facts=(),
-            action="",
-            thanks="",
-        )
+        transcript = self._transcript(printed, segments, plan)
         html = self.layout.html(transcript)
         text = text_part(transcript)
         envelope = self._envelope(key, self._email_to(member), printed.subject, plan)
