@@ -252,3 +252,22 @@ def test_head_and_tail_sections_make_the_whole_document() -> None:
     tail = FAKE_RENDERER.layout.html(parts, "tail")
     assert head.endswith("\n") and head + tail == FAKE_RENDERER.layout.html(parts)
     assert result.html == head + tail
+
+
+@pytest.mark.parametrize(("lang", "outer"), [("en", 688), ("zh-Hans", 608), ("ar", 688)])
+def test_outlook_for_windows_gets_a_width_attributed_single_column(lang: str, outer: int) -> None:
+    """Word ignores max-width, margin:auto and div padding: a table only it reads (mso
+    conditional comments) holds the column's width, centring and 24px padding (issue 17)."""
+    html = render(REAL_RENDERER, "appointment_reminder", lang).html or ""
+    doc = lxml_html.document_fromstring(html)
+    comments = [c.text for c in doc.iter(lxml_html.etree.Comment)]
+    opening = [c for c in comments if c.startswith("[if mso]><table")]
+    assert len(opening) == 1 and comments.count("[if mso]></td></tr></table><![endif]") == 1
+    table = lxml_html.fragment_fromstring(opening[0].removeprefix("[if mso]>"), create_parent=True)
+    t, td = table.find("table"), table.find(".//td")
+    assert (t.get("role"), t.get("width"), t.get("align")) == ("presentation", str(outer), "center")
+    style = td.get("style")
+    assert "padding:24px;" in style and "font-size:26.67px;" in style
+    assert "line-height:1.5;" in style and "margin" not in style
+    wrapper = doc.body.find("div")
+    assert f"max-width:{outer - 48}px;" in wrapper.get("style")
