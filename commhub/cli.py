@@ -36,6 +36,7 @@ def _parser() -> argparse.ArgumentParser:
     w = sub.add_parser("worker", help="workers only (scale-out beside API nodes)")
     w.add_argument("--until-idle", action="store_true", help="exit when nothing is due")
     sub.add_parser("migrate", help="create or upgrade the database schema")
+    sub.add_parser("dkim-record", help="print the DNS TXT records of the [dkim] keys")
 
     tok = sub.add_parser("token", help="API tokens")
     tok_sub = tok.add_subparsers(dest="token_command", required=True, metavar="ACTION")
@@ -120,4 +121,16 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
         return preview.main(argv, settings=settings)
     if cmd == "translate":
         return service.translate(settings, args)
+    if cmd == "dkim-record":
+        from commhub.render.dkim import DkimSigner
+
+        signer = DkimSigner.from_settings(settings.dkim, settings.root)
+        if signer is None:
+            print("commhub: dkim.domain is not set: messages are not signed", file=sys.stderr)
+            return 2
+        for name, value in signer.dns_records().items():
+            # A TXT string holds at most 255 bytes; a 2048-bit key needs two.
+            strings = " ".join(f'"{value[i : i + 250]}"' for i in range(0, len(value), 250))
+            print(f"{name}. IN TXT ( {strings} )")
+        return 0
     raise AssertionError(cmd)  # pragma: no cover

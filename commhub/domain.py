@@ -238,10 +238,13 @@ class Campaign:
     id: str
     name: str
     template: str
-    status: str  # "scheduled" | "sending" | "done" | "cancelled"
+    status: str  # a commhub.lifecycle.CampaignStatus
     created_at: datetime
     send_at: datetime | None
     total: int
+    paused_at: datetime | None = None
+    finished_at: datetime | None = None  # when it became done or was cancelled
+    content_hash: str | None = None  # the pinned template and catalog content (sha256)
 
 
 @dataclass(frozen=True)

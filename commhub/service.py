@@ -20,6 +20,7 @@ from commhub.content.i18n import Catalogs
 from commhub.content.topics import Topic, load_topics
 from commhub.domain import Format, Role
 from commhub.errors import ConfigError
+from commhub.render.dkim import DkimSigner
 from commhub.render.pipeline import Renderer
 from commhub.settings import Settings
 from commhub.speech.service import SpeechService
@@ -48,11 +49,17 @@ class Hub:
     speech: SpeechService
     renderer: Renderer
     transports: dict[Format, Transport]
+    signer: DkimSigner | None = None  # DKIM, when [dkim] is set
 
     def worker(self, *, on_outcome: OutcomeHook | None = None) -> Worker:
         """A worker over this hub's store, renderer and transports."""
         return Worker(
-            self.settings, self.store, self.renderer.render, self.transports, on_outcome=on_outcome
+            self.settings,
+            self.store,
+            self.renderer.render,
+            self.transports,
+            on_outcome=on_outcome,
+            sign=self.signer.sign_all if self.signer is not None else None,
         )
 
     def api_app(self, metrics: Metrics) -> web.Application:
@@ -79,6 +86,7 @@ async def open_hub(settings: Settings, *, with_transports: bool = True) -> Async
     catalogs = Catalogs.load(settings.templates_dir / "i18n")
     speech = SpeechService(settings.speech, settings.voices_dir)
     renderer = Renderer(settings, topics, catalogs, speech, templates_dir=settings.templates_dir)
+    signer = DkimSigner.from_settings(settings.dkim, settings.root)
     store = open_store(settings.database_url)
     try:
         await store.migrate()
@@ -88,7 +96,7 @@ async def open_hub(settings: Settings, *, with_transports: bool = True) -> Async
             for t in {id(t): t for t in transports.values()}.values():
                 await t.start()
                 started.append(t)
-            yield Hub(settings, store, topics, catalogs, speech, renderer, transports)
+            yield Hub(settings, store, topics, catalogs, speech, renderer, transports, signer)
         finally:
             for t in reversed(started):
                 await t.close()

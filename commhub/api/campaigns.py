@@ -37,6 +37,7 @@ from commhub.content.topics import Topic
 from commhub.content.variables import to_json
 from commhub.domain import MEMBER_ID_RE, Campaign, Recipient, Role, State
 from commhub.errors import Conflict, Problem
+from commhub.lifecycle import CampaignEvent
 from commhub.store.base import CampaignCounts, DeliveryRow, NewCampaign
 
 _FIELDS = frozenset({"template", "name", "send_at", "recipients"})
@@ -66,6 +67,9 @@ def campaign_json(c: Campaign, counts: CampaignCounts) -> dict[str, Any]:
         "status": c.status,
         "created_at": iso(c.created_at),
         "send_at": iso(c.send_at),
+        "paused_at": iso(c.paused_at),
+        "finished_at": iso(c.finished_at),
+        "content_hash": c.content_hash,
         "total": counts.total,
         "counts": {
             "by_state": counts.by_state,
@@ -446,13 +450,40 @@ async def list_deliveries(request: web.Request) -> web.Response:
     )
 
 
-@allow(Role.OUTREACH)
-async def cancel_campaign(request: web.Request) -> web.Response:
-    """Cancel every delivery not yet sent; deliveries in flight finish their attempt."""
+async def _change(request: web.Request, event: CampaignEvent, count_key: str) -> web.Response:
+    """Apply a staff action as the life cycle allows (409 naming the status when not)."""
     campaign = await _campaign(request)
     store = request.app[DEPS].store
-    cancelled = await store.cancel_campaign(campaign.id, datetime.now(UTC))
+    try:
+        touched = await store.change_campaign(campaign.id, event, datetime.now(UTC))
+    except Conflict as exc:
+        raise ApiError(409, "conflict", str(exc)) from None
     api_caches(request.app).campaigns.forget(campaign.id)  # GETs after this see it
     fresh = await store.get_campaign(campaign.id) or campaign
     counts = await store.campaign_counts(campaign.id)
-    return web.json_response({"cancelled": cancelled, "campaign": campaign_json(fresh, counts)})
+    return web.json_response({count_key: touched, "campaign": campaign_json(fresh, counts)})
+
+
+@allow(Role.OUTREACH)
+async def cancel_campaign(request: web.Request) -> web.Response:
+    """Cancel every delivery not yet sent; deliveries in flight finish their attempt."""
+    return await _change(request, CampaignEvent.CANCEL, "cancelled")
+
+
+@allow(Role.OUTREACH)
+async def pause_campaign(request: web.Request) -> web.Response:
+    """Stop claiming the campaign's deliveries; deliveries in flight finish their attempt."""
+    return await _change(request, CampaignEvent.PAUSE, "parked")
+
+
+@allow(Role.OUTREACH)
+async def resume_campaign(request: web.Request) -> web.Response:
+    """Claim the paused campaign's deliveries again."""
+    return await _change(request, CampaignEvent.RESUME, "resumed")
+
+
+@allow(Role.OUTREACH)
+async def release_campaign(request: web.Request) -> web.Response:
+    """Re-queue every held delivery now: workers evaluate each against the current settings
+    (voice, language policy, quiet hours) and send it or hold it again with its reason."""
+    return await _change(request, CampaignEvent.RELEASE, "released")

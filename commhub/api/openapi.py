@@ -13,6 +13,7 @@ from aiohttp import web
 from commhub.api.auth import allow
 from commhub.domain import Format, Role, State
 from commhub.languages import LANGUAGES
+from commhub.lifecycle import CampaignStatus
 
 JSON = "application/json"
 
@@ -205,10 +206,13 @@ def _schemas() -> dict[str, Any]:
                 "template": {"type": "string"},
                 "status": {
                     "type": "string",
-                    "enum": ["scheduled", "sending", "done", "cancelled"],
+                    "enum": [str(s) for s in CampaignStatus],
                 },
                 "created_at": {"type": "string", "format": "date-time"},
                 "send_at": {"type": ["string", "null"], "format": "date-time"},
+                "paused_at": {"type": ["string", "null"], "format": "date-time"},
+                "finished_at": {"type": ["string", "null"], "format": "date-time"},
+                "content_hash": {"type": ["string", "null"]},
                 "total": {"type": "integer"},
                 "counts": {
                     "type": "object",
@@ -470,6 +474,37 @@ def build_document() -> dict[str, Any]:
                 },
                 (*auth_errors, 404),
             ),
+        },
+        **{
+            f"/v1/campaigns/{{campaign_id}}/{action}": {
+                "parameters": [_campaign_id()],
+                "post": _op(
+                    summary,
+                    members,
+                    {
+                        "200": _json(
+                            {
+                                "type": "object",
+                                "properties": {
+                                    key: {"type": "integer"},
+                                    "campaign": _ref("Campaign"),
+                                },
+                            },
+                            "Done; the campaign as it is now",
+                        )
+                    },
+                    (*auth_errors, 404, 409),
+                ),
+            }
+            for action, key, summary in (
+                ("pause", "parked", "Stop claiming its deliveries (in-flight ones finish)"),
+                ("resume", "resumed", "Claim its deliveries again"),
+                (
+                    "release",
+                    "released",
+                    "Re-queue its held deliveries to be evaluated against the current settings",
+                ),
+            )
         },
         "/v1/previews": {
             "post": _op(

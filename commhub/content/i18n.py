@@ -327,7 +327,8 @@ def plan_language(
             reason=(
                 f"language {member_lang} not ready for {topic}: "
                 f"{readiness.total - readiness.reviewed} strings not reviewed"
-            )
+            ),
+            clears=f'review the {member_lang} catalog or set language.policy = "fallback"',
         )
     if policy == "machine_with_notice" and readiness.missing == 0:
         return LanguagePlan(

@@ -27,6 +27,7 @@ from commhub.content.i18n import (
 )
 from commhub.content.topics import Topic
 from commhub.content.variables import Phone
+from commhub.delivery_tokens import DeliveryTokens, Purpose
 from commhub.domain import Format, Member, OutgoingMessage, message_id_for
 from commhub.errors import PolicyHold, RenderError
 from commhub.languages import LANGUAGES, display_name
@@ -117,6 +118,9 @@ class Renderer:
         self.layout = LargePrintLayout(templates_dir)
         plan = settings.plan
         self.mime = MimeBuilder(plan.name, plan.from_address, plan.reply_to)
+        secret = settings.unsubscribe.secret
+        self.tokens = DeliveryTokens(secret) if secret else None
+        self._unsubscribe_base = settings.server.public_url.rstrip("/") + "/u/"
         self._prepared: dict[tuple[Any, ...], Prepared] = {}
         # Per prepared (topic, language, kind) and head shape: the HTML and text bodies as
         # constant chunks (markup, contact block, LA-3 footer) encoded once, with slots for
@@ -281,22 +285,64 @@ class Renderer:
             raise RenderError(f"member {member.member_id} has no email address")
         return member.email
 
-    def _envelope(self, key: DeliveryKey, to: str, subject: str, plan: LanguagePlan) -> Envelope:
-        """The header fields every format's message shares."""
+    def _envelope(
+        self,
+        key: DeliveryKey,
+        to: str,
+        subject: str,
+        plan: LanguagePlan,
+        topic: Topic,
+        *,
+        unsubscribe: bool = True,
+    ) -> Envelope:
+        """The header fields every format's message shares.
+
+        Feedback-ID (campaign:topic:plan) lets a mailbox provider's complaint reports name
+        the campaign; List-Unsubscribe (RFC 2369) with List-Unsubscribe-Post (RFC 8058) give
+        the member's mail program a one-click unsubscribe button.
+        """
         delivery_id, campaign_id = key
+        extra = {
+            "Feedback-ID": (
+                f"{campaign_id or 'preview'}:{topic.name}:{self.settings.plan.feedback_id}"
+            )
+        }
+        link = self.unsubscribe_url(key)
+        if unsubscribe and link is not None:
+            mailto = self.settings.unsubscribe.mailto
+            extra["List-Unsubscribe"] = (
+                f"<{link}>, <mailto:{mailto}?subject=unsubscribe>" if mailto else f"<{link}>"
+            )
+            extra["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
         return Envelope(
             delivery_id=delivery_id,
             to=to,
             subject=subject,
             message_id=message_id_for(delivery_id, self.settings.server.base_domain, campaign_id),
             lang=plan.lang,
+            extra=extra,
         )
+
+    def unsubscribe_url(self, key: DeliveryKey) -> str | None:
+        """The member's unsubscribe page for this delivery, or None when links are off."""
+        if self.tokens is None:
+            return None
+        return self._unsubscribe_base + self.tokens.make(Purpose.UNSUBSCRIBE, *key)
+
+    def envelope_sender(self, key: DeliveryKey) -> str:
+        """The SMTP envelope sender: VERP `bounces+<token>@<bounces.domain>`, so a bounce
+        names its delivery; the From address when no bounce domain (or no secret) is set."""
+        domain = self.settings.bounces.domain
+        if not domain or self.tokens is None:
+            return self.settings.plan.from_address
+        return f"bounces+{self.tokens.make(Purpose.BOUNCE, *key)}@{domain}"
 
     def _result(
         self,
         *,
         plan: LanguagePlan,
         envelope: Envelope,
+        sender: str,
         fmt: Format,
         raw: bytes,
         text: str,
@@ -318,7 +364,7 @@ class Renderer:
         message = OutgoingMessage(
             delivery_id=envelope["delivery_id"],
             message_id=envelope["message_id"],
-            sender=self.settings.plan.from_address,
+            sender=sender,
             recipients=(envelope["to"],),
             raw=raw,
             format=fmt,
@@ -378,11 +424,12 @@ class Renderer:
         prepared = self._prepare(topic, plan, "print", False)
         parts = self._fill(prepared, member, values, "print")
         text, html = self._bodies(prepared, parts)
-        envelope = self._envelope(key, self._email_to(member), parts.subject, plan)
+        envelope = self._envelope(key, self._email_to(member), parts.subject, plan, topic)
         raw = self.mime.alternative(text=text, html=html, **envelope)
         return self._result(
             plan=plan,
             envelope=envelope,
+            sender=self.envelope_sender(key),
             fmt=Format.LARGE_PRINT_EMAIL,
             raw=raw,
             text=text.text(),
@@ -460,7 +507,8 @@ class Renderer:
         except NoVoice:
             reason = f"no voice for {plan.lang}"
             if self.settings.speech.no_voice_policy == "hold":
-                raise PolicyHold(reason=reason) from None
+                clears = f'add a voice for {plan.lang} or set speech.no_voice_policy = "fallback"'
+                raise PolicyHold(reason=reason, clears=clears) from None
             notes.append(f"{reason}: sent the transcript as large print")
             return self._large_print(topic, member, values, plan, key, notes)
         if audio.fell_back:
@@ -468,11 +516,12 @@ class Renderer:
         transcript = self._transcript(printed, segments, plan)
         html = self.layout.html(transcript)
         text = text_part(transcript)
-        envelope = self._envelope(key, self._email_to(member), printed.subject, plan)
+        envelope = self._envelope(key, self._email_to(member), printed.subject, plan, topic)
         raw = self.mime.with_audio(text=text, html=html, mp3=audio.mp3, **envelope)
         return self._result(
             plan=plan,
             envelope=envelope,
+            sender=self.envelope_sender(key),
             fmt=Format.AUDIO,
             raw=raw,
             text=text,
@@ -499,12 +548,14 @@ class Renderer:
         if not to:
             raise RenderError(f"member {member.member_id} has no relay address or email")
         subject = to_tty(parts.subject) if tty else header_safe(parts.subject, "Subject")
-        envelope = self._envelope(key, to, subject, plan)
-        envelope["extra"] = {TTY_HEADER: "yes" if tty else "no"}
+        # Relay text goes to a relay service or SMS gateway, which shows no unsubscribe button.
+        envelope = self._envelope(key, to, subject, plan, topic, unsubscribe=False)
+        envelope["extra"] = {**(envelope.get("extra") or {}), TTY_HEADER: "yes" if tty else "no"}
         raw = self.mime.plain(text=relay.text, ascii_only=tty, **envelope)
         return self._result(
             plan=plan,
             envelope=envelope,
+            sender=self.envelope_sender(key),
             fmt=Format.RELAY_TEXT,
             raw=raw,
             text=relay.text,

@@ -36,6 +36,15 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from commhub.domain import Campaign, ClaimedDelivery, DeliveryOutcome, Member, Recipient, Role
+from commhub.lifecycle import CampaignEvent
+
+
+@dataclass(frozen=True)
+class Erasure:
+    """What erasing a member found: its deliveries, so the copies of their messages outside
+    the store (the outbox's .eml files) can be removed too. Always true, even when empty."""
+
+    deliveries: tuple[tuple[int, str, str | None], ...]  # (id, campaign id, stored Message-ID)
 
 
 @dataclass(frozen=True)
@@ -122,8 +131,15 @@ class Store(Protocol):
     async def existing_member_ids(self, member_ids: Sequence[str]) -> set[str]:
         """Which of these ids name members that exist and are not erased."""
 
-    async def erase_member(self, member_id: str) -> bool:
-        """Erase the member's personal data; deliveries keep ids and states. False if unknown."""
+    async def erase_member(self, member_id: str) -> Erasure | None:
+        """Erase the member's personal data; None if unknown.
+
+        Nulled: the member's fields, their deliveries' template data, error texts, language,
+        format and fallback mark (which say what the member reads and needs) and their
+        history's reasons. Ids and states stay, so campaign totals still add up. On SQLite
+        the freed bytes are zeroed (secure_delete) and the WAL checkpointed and truncated,
+        so no copy stays in the files; on PostgreSQL see docs/erasure.md.
+        """
 
     # -- tokens ----------------------------------------------------------------------------
     async def add_token(self, token_hash: str, role: Role, label: str) -> None:
@@ -146,9 +162,10 @@ class Store(Protocol):
         """
 
     async def get_campaign(self, campaign_id: str) -> Campaign | None:
-        """The campaign with its status derived now: "cancelled" once cancelled; "done" when
-        every delivery is final; "scheduled" while `send_at` is in the future; else "sending".
-        """
+        """The campaign with its status derived now (`lifecycle.derive_campaign_status`):
+        "cancelled" once cancelled; "done" when every delivery is final; "paused" while
+        paused; "scheduled" while `send_at` is in the future; "held" when every delivery left
+        is held; else "sending"."""
 
     async def campaign_counts(self, campaign_id: str) -> CampaignCounts:
         """Counts of the campaign's deliveries. `by_state` names every state (0 included);
@@ -173,6 +190,19 @@ class Store(Protocol):
         campaign that is done changes nothing and returns 0. NotFound for an unknown id.
         """
 
+    async def change_campaign(self, campaign_id: str, event: CampaignEvent, now: datetime) -> int:
+        """Apply a staff action as `commhub.lifecycle.CAMPAIGN_TRANSITIONS` allows; return how
+        many deliveries it touched. NotFound for an unknown id; Conflict when not allowed.
+
+        - pause: waiting deliveries (queued, retry_wait, held) are parked, never due, until
+          resume; leased ones finish their attempt (a non-final outcome is parked too).
+        - resume: parked deliveries are due again as if never paused.
+        - release: every held delivery becomes queued (history "released by staff"), due
+          now (or at resume): a worker evaluates it again against the current settings
+          and holds it again, with its reason, if it still may not go.
+        - cancel: as `cancel_campaign`.
+        """
+
     # -- workers ---------------------------------------------------------------------------
     async def claim(
         self, worker_id: str, limit: int, lease_seconds: float, now: datetime
@@ -190,6 +220,11 @@ class Store(Protocol):
         self, worker_id: str, outcomes: Sequence[DeliveryOutcome], now: datetime
     ) -> None:
         """Record outcomes in one transaction, with a history row per state change.
+
+        Each outcome is an event of `commhub.lifecycle` (`OUTCOME_EVENTS`); the transition
+        table decides the new state and history row. Outcomes for the same delivery apply in
+        order, each from the state the one before left. A forbidden transition raises
+        `TransitionError` and nothing of the call is stored.
 
         Only deliveries still leased by `worker_id` are updated (a worker whose lease was
         taken over must not overwrite the new owner's result); others are ignored.

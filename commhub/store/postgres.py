@@ -12,6 +12,7 @@ import asyncio
 import json
 from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Iterable, Sequence
 from contextlib import aclosing, asynccontextmanager
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -26,18 +27,38 @@ from commhub.domain import (
     State,
 )
 from commhub.errors import CommhubError, Conflict, NotFound, StoreError
-from commhub.store.base import CampaignCounts, DeliveryRow, NewCampaign, StateChange
+from commhub.lifecycle import (
+    DELIVERY_TRANSITIONS,
+    CampaignEvent,
+    Event,
+    TransitionError,
+    campaign_transition,
+    outcome_event,
+    transition,
+)
+from commhub.store.base import (
+    CampaignCounts,
+    DeliveryRow,
+    Erasure,
+    NewCampaign,
+    StateChange,
+)
 from commhub.store.migrations import migrations
 from commhub.store.rows import (
     EPOCH,
     FINAL,
+    OPEN_RANK_SQL,
     OPEN_STATES,
+    PlannedDelivery,
     campaign_counts,
     campaign_status,
     check_unique_members,
     member_from_fields,
     member_values,
     new_campaign_id,
+    open_rank,
+    plan_record,
+    repeats,
     unknown_members_error,
     utc,
 )
@@ -48,6 +69,36 @@ ANALYZE_AFTER = 5_000
 _MIGRATION_LOCK = 0x636F6D6D68756221  # pg_advisory_xact_lock key: "commhub!"
 _FINAL_SQL = "ARRAY[" + ", ".join(f"'{s}'" for s in sorted(FINAL)) + "]"
 _OPEN_SQL = "ARRAY[" + ", ".join(f"'{s}'" for s in OPEN_STATES) + "]"
+
+
+def _literal(value: str | None) -> str:
+    return "NULL" if value is None else "'" + value.replace("'", "''") + "'"
+
+
+# The transition table (commhub.lifecycle) as SQL rows, so `record` follows it in one statement.
+_TRANSITIONS_SQL = (
+    "(VALUES "
+    + ", ".join(
+        f"({_literal(str(state))}, {_literal(str(event))}, {_literal(str(t.to))},"
+        f" {_literal(t.reason)}::text, {'true' if t.uncount else 'false'},"
+        f" {'true' if t.history else 'false'})"
+        for (state, event), t in DELIVERY_TRANSITIONS.items()
+    )
+    + ") AS t(from_state, event, to_state, reason, uncount, history)"
+)
+_CLAIM_T = DELIVERY_TRANSITIONS[State.QUEUED, Event.CLAIM]
+_TAKE_OVER_T = DELIVERY_TRANSITIONS[State.RENDERING, Event.TAKE_OVER]
+_CANCEL_T = DELIVERY_TRANSITIONS[State.QUEUED, Event.CANCEL]
+_GIVE_BACK_T = DELIVERY_TRANSITIONS[State.RENDERING, Event.GIVE_BACK]
+_RELEASE_T = DELIVERY_TRANSITIONS[State.HELD, Event.RELEASE]
+_WAITING_SQL = "('queued', 'retry_wait', 'held')"
+# A campaign and how far its deliveries are (see rows.open_rank), read by `_campaign`.
+_CAMPAIGN_SELECT = (
+    "SELECT c.id, c.name, c.template, c.status, c.created_at, c.send_at, c.total,"
+    f" (SELECT {OPEN_RANK_SQL} FROM deliveries WHERE campaign_id = c.id"
+    f" AND state = ANY({_OPEN_SQL})) AS rank, c.paused_at, c.finished_at, c.cancelled_at,"
+    " c.content_hash FROM campaigns c"
+)
 
 _MEMBER_SELECT = (
     "m.member_id, m.given_name, m.family_name, m.language, m.format, m.email, m.phone,"
@@ -74,7 +125,7 @@ WITH picked AS MATERIALIZED (
         due_at = CASE WHEN c.status = 'cancelled' THEN NULL ELSE $4::timestamptz END,
         retry_at = NULL,
         last_error = CASE WHEN c.status <> 'cancelled' AND d.state IN ('rendering', 'sending')
-                          THEN 'lease expired; taken over' ELSE d.last_error END,
+                          THEN '{_TAKE_OVER_T.reason}' ELSE d.last_error END,
         updated_at = $3
     FROM campaigns c
     WHERE c.id = d.campaign_id AND d.id = ANY(ARRAY(SELECT id FROM picked))
@@ -82,9 +133,9 @@ WITH picked AS MATERIALIZED (
 ), ev AS (
     INSERT INTO delivery_events (delivery_id, state, at, reason)
     SELECT u.id, u.state, $3,
-           CASE WHEN u.state = 'cancelled' THEN 'campaign cancelled'
-                WHEN p.state IN ('rendering', 'sending') THEN 'lease expired; taken over'
-                ELSE 'claimed' END
+           CASE WHEN u.state = 'cancelled' THEN '{_CANCEL_T.reason}'
+                WHEN p.state IN ('rendering', 'sending') THEN '{_TAKE_OVER_T.reason}'
+                ELSE '{_CLAIM_T.reason}' END
     FROM upd u JOIN picked p ON p.id = u.id
 )
 SELECT u.id, u.campaign_id, u.template, u.attempts, u.data, u.state, {_MEMBER_SELECT}
@@ -92,31 +143,44 @@ FROM upd u JOIN members m ON m.member_id = u.member_id
 ORDER BY u.id
 """
 
-# One round trip: only rows still leased by $1 are touched; history only for real changes.
+# One round trip: only rows still leased by $1 are touched, each through the transition
+# table (`t`). An outcome the table forbids is returned and then nothing is written (the
+# caller raises TransitionError). Each delivery appears at most once (see `record`).
 _RECORD = f"""
 WITH input AS (
     SELECT * FROM unnest($2::bigint[], $3::text[], $4::text[], $5::timestamptz[],
                          $6::text[], $7::text[], $8::boolean[], $9::text[])
-        AS i(id, state, reason, retry_at, language, format, fallback, message_id)
+        AS i(id, event, reason, retry_at, language, format, fallback, message_id)
 ), cur AS (
-    SELECT d.id, d.state AS old_state, c.status
+    SELECT d.id, d.state AS old_state, c.status = 'cancelled' AS cancelled,
+           c.paused_at IS NOT NULL AS paused
     FROM deliveries d JOIN campaigns c ON c.id = d.campaign_id
     WHERE d.id = ANY($2::bigint[]) AND d.lease_owner = $1
     FOR UPDATE OF d
-), calc AS MATERIALIZED (
-    SELECT i.*, cur.old_state,
-           CASE WHEN cur.status = 'cancelled' AND NOT (i.state = ANY({_FINAL_SQL}))
-                THEN 'cancelled' ELSE i.state END AS new_state,
-           CASE WHEN cur.status = 'cancelled' AND NOT (i.state = ANY({_FINAL_SQL}))
-                THEN 'campaign cancelled' ELSE i.reason END AS new_reason
+), step AS (
+    SELECT i.*, cur.old_state, cur.cancelled, cur.paused, t.to_state, t.reason AS t_reason,
+           t.uncount, t.history
     FROM input i JOIN cur ON cur.id = i.id
+    LEFT JOIN {_TRANSITIONS_SQL} ON t.from_state = cur.old_state AND t.event = i.event
+), calc AS MATERIALIZED (
+    -- In a cancelled campaign an outcome that leaves the delivery unfinished cancels it.
+    SELECT s.*, CASE WHEN cx.to_state IS NOT NULL THEN cx.to_state ELSE s.to_state END AS new_state,
+           CASE WHEN cx.to_state IS NOT NULL THEN cx.reason
+                ELSE coalesce(s.t_reason, s.reason) END AS new_reason,
+           CASE WHEN cx.to_state IS NOT NULL THEN cx.uncount ELSE s.uncount END AS new_uncount,
+           CASE WHEN cx.to_state IS NOT NULL THEN cx.history ELSE s.history END AS new_history
+    FROM step s
+    LEFT JOIN (SELECT * FROM {_TRANSITIONS_SQL}) cx
+        ON s.cancelled AND s.event <> 'cancel' AND NOT (s.to_state = ANY({_FINAL_SQL}))
+           AND cx.from_state = s.old_state AND cx.event = 'cancel'
+), bad AS (
+    SELECT id, old_state, event FROM calc WHERE to_state IS NULL
 ), upd AS (
     UPDATE deliveries d SET
         state = x.new_state,
-        -- A hold made no sending try: take back the claim's attempt (see base).
-        attempts = CASE WHEN x.state = 'held' THEN greatest(d.attempts - 1, 0)
-                        ELSE d.attempts END,
+        attempts = CASE WHEN x.new_uncount THEN greatest(d.attempts - 1, 0) ELSE d.attempts END,
         due_at = CASE WHEN x.new_state IN ('rendering', 'sending') THEN d.due_at
+                      WHEN x.paused THEN NULL
                       WHEN x.new_state = 'retry_wait' THEN coalesce(x.retry_at, $10)
                       WHEN x.new_state = 'held' THEN x.retry_at
                       WHEN x.new_state = 'queued' THEN $10
@@ -133,19 +197,57 @@ WITH input AS (
         message_id = coalesce(x.message_id, d.message_id),
         updated_at = $10
     FROM calc x
-    WHERE d.id = x.id
-    RETURNING d.id, x.old_state, x.new_state, x.new_reason
+    WHERE d.id = x.id AND NOT EXISTS (SELECT 1 FROM bad)
+    RETURNING d.id, x.new_state, x.new_reason, x.new_history
+), ev AS (
+    INSERT INTO delivery_events (delivery_id, state, at, reason)
+    SELECT id, new_state, $10, new_reason FROM upd WHERE new_history
 )
-INSERT INTO delivery_events (delivery_id, state, at, reason)
-SELECT id, new_state, $10, new_reason FROM upd WHERE new_state <> old_state
+SELECT id, old_state, event FROM bad
 """
 
-_RELEASE = """
+# The deliveries of a `record` call still leased by $1, locked, for `plan_record` (used when
+# one call brings several outcomes for the same delivery: they apply in order).
+_RECORD_CURRENT = """
+SELECT d.id, d.state, c.status = 'cancelled' AS cancelled, c.paused_at IS NOT NULL AS paused
+FROM deliveries d JOIN campaigns c ON c.id = d.campaign_id
+WHERE d.id = ANY($2::bigint[]) AND d.lease_owner = $1
+ORDER BY d.id
+FOR UPDATE OF d
+"""
+
+# Writes what `plan_record` decided: one row per delivery (final values).
+_RECORD_PLANNED = """
+UPDATE deliveries d SET
+    state = x.state,
+    attempts = greatest(d.attempts - x.uncount, 0),
+    due_at = CASE WHEN x.state IN ('rendering', 'sending') THEN d.due_at ELSE x.due_at END,
+    lease_owner = CASE WHEN x.state IN ('rendering', 'sending') THEN d.lease_owner END,
+    lease_expires_at = CASE WHEN x.state IN ('rendering', 'sending') THEN d.lease_expires_at END,
+    retry_at = x.retry_at,
+    last_error = coalesce(x.last_error, d.last_error),
+    language = coalesce(x.language, d.language),
+    format = coalesce(x.format, d.format),
+    language_fallback = CASE WHEN x.language IS NULL THEN d.language_fallback
+                             ELSE x.fallback END,
+    message_id = coalesce(x.message_id, d.message_id),
+    updated_at = $11
+FROM unnest($1::bigint[], $2::text[], $3::text[], $4::int[], $5::timestamptz[],
+            $6::text[], $7::text[], $8::boolean[], $9::text[], $10::timestamptz[])
+    AS x(id, state, last_error, uncount, retry_at, language, format, fallback, message_id,
+         due_at)
+WHERE d.id = x.id
+"""
+
+# GIVE_BACK, or CANCEL in a cancelled campaign (lifecycle); parked while paused.
+_RELEASE = f"""
 WITH upd AS (
     UPDATE deliveries d SET
-        state = CASE WHEN c.status = 'cancelled' THEN 'cancelled' ELSE 'queued' END,
+        state = CASE WHEN c.status = 'cancelled' THEN '{_CANCEL_T.to}'
+                     ELSE '{_GIVE_BACK_T.to}' END,
         attempts = greatest(d.attempts - 1, 0),
-        due_at = CASE WHEN c.status = 'cancelled' THEN NULL ELSE $3::timestamptz END,
+        due_at = CASE WHEN c.status = 'cancelled' OR c.paused_at IS NOT NULL THEN NULL
+                      ELSE $3::timestamptz END,
         lease_owner = NULL, lease_expires_at = NULL, updated_at = $3::timestamptz
     FROM campaigns c
     WHERE c.id = d.campaign_id AND d.id = ANY($2::bigint[]) AND d.lease_owner = $1
@@ -153,20 +255,21 @@ WITH upd AS (
 )
 INSERT INTO delivery_events (delivery_id, state, at, reason)
 SELECT id, state, $3,
-       CASE WHEN state = 'cancelled' THEN 'campaign cancelled' ELSE 'released by worker' END
+       CASE WHEN state = 'cancelled' THEN '{_CANCEL_T.reason}'
+            ELSE '{_GIVE_BACK_T.reason}' END
 FROM upd
 """
 
-_CANCEL = """
+_CANCEL = f"""
 WITH upd AS (
-    UPDATE deliveries SET state = 'cancelled', due_at = NULL, retry_at = NULL,
+    UPDATE deliveries SET state = '{_CANCEL_T.to}', due_at = NULL, retry_at = NULL,
         lease_owner = NULL, lease_expires_at = NULL, updated_at = $2
     WHERE campaign_id = $1 AND (state IN ('queued', 'retry_wait', 'held')
         OR (state IN ('rendering', 'sending') AND lease_expires_at <= $2))
     RETURNING id
 ), ev AS (
     INSERT INTO delivery_events (delivery_id, state, at, reason)
-    SELECT id, 'cancelled', $2, 'campaign cancelled' FROM upd
+    SELECT id, '{_CANCEL_T.to}', $2, '{_CANCEL_T.reason}' FROM upd
 )
 SELECT count(*) FROM upd
 """
@@ -243,15 +346,39 @@ def _member(row: Any) -> Member | None:
     )  # fmt: skip
 
 
-def _campaign(row: Any, has_open: bool) -> Campaign:
+def _due_after(p: PlannedDelivery, now: datetime) -> datetime | None:
+    """When a planned delivery that is not leased is next due (None: not by itself)."""
+    retry_at = None if p.retry_at is None else utc(p.retry_at)
+    if p.state == State.RETRY_WAIT:
+        return retry_at or now
+    if p.state == State.HELD:
+        return retry_at
+    if p.state == State.QUEUED:
+        return now
+    return None
+
+
+def _campaign(row: Any) -> Campaign:
+    """A campaign from a `_CAMPAIGN_SELECT` row."""
+    has_open, has_active = open_rank(row["rank"])
+    status = campaign_status(
+        row["status"],
+        row["send_at"],
+        has_open,
+        paused=row["paused_at"] is not None,
+        has_active=has_active,
+    )
     return Campaign(
         id=row["id"],
         name=row["name"],
         template=row["template"],
-        status=campaign_status(row["status"], row["send_at"], has_open),
+        status=status,
         created_at=row["created_at"],
         send_at=row["send_at"],
         total=row["total"],
+        paused_at=row["paused_at"],
+        finished_at=row["cancelled_at"] if row["status"] == "cancelled" else row["finished_at"],
+        content_hash=row["content_hash"],
     )
 
 
@@ -388,9 +515,8 @@ class PostgresStore:
             )
         return {r[0] for r in rows}
 
-    async def erase_member(self, member_id: str) -> bool:
-        """Null the member's personal fields and the template data and error texts of the
-        member's deliveries (they may quote an address); ids and states stay."""
+    async def erase_member(self, member_id: str) -> Erasure | None:
+        """Erase the member's personal data (see base; what PostgreSQL keeps: docs/erasure.md)."""
         now = datetime.now(UTC)
         async with self._conn() as conn, conn.transaction():
             found = await conn.fetchval(
@@ -402,17 +528,22 @@ class PostgresStore:
                 now,
             )
             if found is None:
-                return False
+                return None
+            deliveries = await conn.fetch(
+                "SELECT id, campaign_id, message_id FROM deliveries WHERE member_id = $1",
+                member_id,
+            )
             await conn.execute(
                 "UPDATE delivery_events SET reason = NULL WHERE delivery_id IN"
                 " (SELECT id FROM deliveries WHERE member_id = $1)",
                 member_id,
             )
             await conn.execute(
-                "UPDATE deliveries SET data = NULL, last_error = NULL WHERE member_id = $1",
+                "UPDATE deliveries SET data = NULL, last_error = NULL, language = NULL,"
+                " format = NULL, language_fallback = false WHERE member_id = $1",
                 member_id,
             )
-        return True
+        return Erasure(tuple((d[0], d[1], d[2]) for d in deliveries))
 
     # -- tokens ----------------------------------------------------------------------------
     async def add_token(self, token_hash: str, role: Role, label: str) -> None:
@@ -555,14 +686,21 @@ class PostgresStore:
     async def get_campaign(self, campaign_id: str) -> Campaign | None:
         """The campaign with its status derived now (see base)."""
         async with self._conn() as conn:
-            row = await conn.fetchrow(
-                "SELECT id, name, template, status, created_at, send_at, total,"
-                " EXISTS (SELECT 1 FROM deliveries WHERE campaign_id = c.id"
-                f" AND state = ANY({_OPEN_SQL})) AS has_open"
-                " FROM campaigns c WHERE id = $1",
-                campaign_id,
-            )
-        return None if row is None else _campaign(row, row["has_open"])
+            row = await conn.fetchrow(f"{_CAMPAIGN_SELECT} WHERE c.id = $1", campaign_id)
+            return None if row is None else await self._finished(conn, _campaign(row))
+
+    @staticmethod
+    async def _finished(conn: Any, campaign: Campaign) -> Campaign:
+        """`campaign` with its finished time, stored the first time it is found done."""
+        if campaign.status != "done" or campaign.finished_at is not None:
+            return campaign
+        finished = await conn.fetchval(
+            "WITH f AS (SELECT max(updated_at) AS at FROM deliveries WHERE campaign_id = $1)"
+            " UPDATE campaigns c SET finished_at = f.at FROM f"
+            " WHERE c.id = $1 AND c.finished_at IS NULL AND f.at IS NOT NULL RETURNING f.at",
+            campaign.id,
+        )
+        return replace(campaign, finished_at=finished)
 
     async def campaign_counts(self, campaign_id: str) -> CampaignCounts:
         """Counts per state, language and format (see base)."""
@@ -635,19 +773,69 @@ class PostgresStore:
 
     async def cancel_campaign(self, campaign_id: str, now: datetime) -> int:
         """Cancel what is not sent and not leased (see base); return how many."""
+        return await self.change_campaign(campaign_id, CampaignEvent.CANCEL, now)
+
+    async def change_campaign(self, campaign_id: str, event: CampaignEvent, now: datetime) -> int:
+        """Pause, resume, cancel or release a campaign as the life cycle allows (see base)."""
         now = utc(now)
         async with self._conn() as conn, conn.transaction():
-            # Lock the campaign row: a concurrent claim then sees "cancelled" or finishes first.
-            row = await conn.fetchrow(
-                "SELECT status, EXISTS (SELECT 1 FROM deliveries WHERE campaign_id = c.id"
-                f" AND state = ANY({_OPEN_SQL})) AS has_open"
-                " FROM campaigns c WHERE id = $1 FOR UPDATE",
-                campaign_id,
+            # Lock the campaign row: a concurrent claim or action sees the change or ends first.
+            locked = await conn.fetchval(
+                "SELECT 1 FROM campaigns WHERE id = $1 FOR UPDATE", campaign_id
             )
-            if row is None:
+            if locked is None:
                 raise NotFound(f"no campaign {campaign_id}")
-            if row["status"] == "cancelled" or not row["has_open"]:
+            row = await conn.fetchrow(f"{_CAMPAIGN_SELECT} WHERE c.id = $1", campaign_id)
+            campaign = _campaign(row)
+            if not campaign_transition(campaign.status, event, campaign_id).changes:
                 return 0
+            if event is CampaignEvent.PAUSE:
+                await conn.execute(
+                    "UPDATE campaigns SET paused_at = $2 WHERE id = $1", campaign_id, now
+                )
+                # Waiting deliveries are parked (never due); leased ones finish their attempt.
+                return int(
+                    await conn.fetchval(
+                        "WITH upd AS (UPDATE deliveries SET due_at = NULL WHERE campaign_id = $1"
+                        f" AND state IN {_WAITING_SQL} RETURNING 1) SELECT count(*) FROM upd",
+                        campaign_id,
+                    )
+                )
+            if event is CampaignEvent.RESUME:
+                await conn.execute(
+                    "UPDATE campaigns SET paused_at = NULL WHERE id = $1", campaign_id
+                )
+                # Due again as if never paused (queued: at send_at).
+                return int(
+                    await conn.fetchval(
+                        "WITH upd AS (UPDATE deliveries SET due_at = CASE state"
+                        " WHEN 'queued' THEN coalesce($2::timestamptz, $3::timestamptz)"
+                        " WHEN 'retry_wait' THEN coalesce(retry_at, $4::timestamptz)"
+                        " ELSE retry_at END"
+                        f" WHERE campaign_id = $1 AND state IN {_WAITING_SQL} RETURNING 1)"
+                        " SELECT count(*) FROM upd",
+                        campaign_id,
+                        campaign.send_at,
+                        EPOCH,
+                        now,
+                    )
+                )
+            if event is CampaignEvent.RELEASE:
+                due = None if campaign.paused_at is not None else now
+                return int(
+                    await conn.fetchval(
+                        "WITH upd AS (UPDATE deliveries SET state = $3::text, retry_at = NULL,"
+                        " due_at = $4::timestamptz, updated_at = $2 WHERE campaign_id = $1 AND state = 'held'"
+                        " RETURNING id), ev AS (INSERT INTO delivery_events"
+                        " (delivery_id, state, at, reason) SELECT id, $3, $2, $5 FROM upd)"
+                        " SELECT count(*) FROM upd",
+                        campaign_id,
+                        now,
+                        str(_RELEASE_T.to),
+                        due,
+                        _RELEASE_T.reason,
+                    )
+                )
             await conn.execute(
                 "UPDATE campaigns SET status = 'cancelled', cancelled_at = $2 WHERE id = $1",
                 campaign_id,
@@ -686,20 +874,64 @@ class PostgresStore:
         """Record outcomes of deliveries still leased by `worker_id` (see base)."""
         if not outcomes:
             return
+        now = utc(now)
+        if repeats(outcomes):
+            await self._record_in_order(worker_id, outcomes, now)
+            return
         args = (
             worker_id,
             [o.delivery_id for o in outcomes],
-            [str(o.state) for o in outcomes],
+            [str(outcome_event(o.state)) for o in outcomes],
             [o.reason for o in outcomes],
             [None if o.retry_at is None else utc(o.retry_at) for o in outcomes],
             [o.language for o in outcomes],
             [None if o.format is None else str(o.format) for o in outcomes],
             [o.language_fallback for o in outcomes],
             [o.message_id for o in outcomes],
-            utc(now),
+            now,
         )
         async with self._conn() as conn:
-            await conn.execute(_RECORD, *args)
+            bad = await conn.fetch(_RECORD, *args)
+        if bad:
+            # Nothing was written; name the first forbidden change like SQLite does.
+            r = bad[0]
+            transition(r["old_state"], Event(r["event"]), delivery_id=r["id"])
+            raise TransitionError(f"delivery {r['id']}: {r['event']} is not allowed")
+
+    async def _record_in_order(
+        self, worker_id: str, outcomes: Sequence[DeliveryOutcome], now: datetime
+    ) -> None:
+        """`record` when a delivery has several outcomes: read, fold through the table in
+        Python (`plan_record`, as SQLite does), write; one transaction."""
+        ids = list(dict.fromkeys(o.delivery_id for o in outcomes))
+        async with self._conn() as conn, conn.transaction():
+            rows = await conn.fetch(_RECORD_CURRENT, worker_id, ids)
+            paused = {r["id"]: r["paused"] for r in rows}
+            planned = plan_record({r["id"]: (r["state"], r["cancelled"]) for r in rows}, outcomes)
+            if not planned:
+                return
+            items = list(planned.items())
+            await conn.execute(
+                _RECORD_PLANNED,
+                [i for i, _ in items],
+                [p.state for _, p in items],
+                [p.last_error for _, p in items],
+                [p.uncount for _, p in items],
+                [None if p.retry_at is None else utc(p.retry_at) for _, p in items],
+                [p.language for _, p in items],
+                [p.format for _, p in items],
+                [p.language_fallback for _, p in items],
+                [p.message_id for _, p in items],
+                [None if paused[i] else _due_after(p, now) for i, p in items],
+                now,
+            )
+            history = [(i, state, reason) for i, p in items for state, reason in p.history]
+            if history:
+                await conn.executemany(
+                    "INSERT INTO delivery_events (delivery_id, state, at, reason)"
+                    " VALUES ($1, $2, $3, $4)",
+                    [(i, state, now, reason) for i, state, reason in history],
+                )
 
     async def release(self, worker_id: str, delivery_ids: Sequence[int], now: datetime) -> None:
         """Give leased deliveries back: queued, due at once, the attempt not counted."""

@@ -30,19 +30,35 @@ from commhub.domain import (
     State,
 )
 from commhub.errors import CommhubError, Conflict, NotFound, StoreError
-from commhub.store.base import CampaignCounts, DeliveryRow, NewCampaign, StateChange
+from commhub.lifecycle import (
+    DELIVERY_TRANSITIONS,
+    CampaignEvent,
+    Event,
+    campaign_transition,
+    transition,
+)
+from commhub.store.base import (
+    CampaignCounts,
+    DeliveryRow,
+    Erasure,
+    NewCampaign,
+    StateChange,
+)
 from commhub.store.migrations import migrations
 from commhub.store.rows import (
     EPOCH,
-    FINAL,
     LEASED_STATES,
+    OPEN_RANK_SQL,
     OPEN_STATES,
     campaign_counts,
     campaign_status,
     check_unique_members,
+    history_rounds,
     member_from_fields,
     member_values,
     new_campaign_id,
+    open_rank,
+    plan_record,
     unknown_members_error,
     utc,
 )
@@ -55,8 +71,18 @@ _MEMBER_COLUMNS = (
     " timezone, opted_out, erased_at"
 )
 _OPEN_IN = ", ".join(f"'{s}'" for s in OPEN_STATES)
-_CAMPAIGN_CANCELLED = "campaign cancelled"
-_TAKEN_OVER = "lease expired; taken over"
+# A campaign and how far its deliveries are (see rows.open_rank), read by `_campaign`.
+_CAMPAIGN_SELECT = (
+    "SELECT c.id, c.name, c.template, c.status, c.created_at, c.send_at, c.total,"
+    f" (SELECT {OPEN_RANK_SQL} FROM deliveries WHERE campaign_id = c.id"
+    f" AND state IN ({_OPEN_IN})), c.paused_at, c.finished_at, c.cancelled_at, c.content_hash"
+    " FROM campaigns c"
+)
+# Where claims, cancels and give-backs take a delivery (and the reason they record).
+_CLAIM = DELIVERY_TRANSITIONS[State.QUEUED, Event.CLAIM]
+_TAKE_OVER = DELIVERY_TRANSITIONS[State.RENDERING, Event.TAKE_OVER]
+_CANCEL = DELIVERY_TRANSITIONS[State.QUEUED, Event.CANCEL]
+_GIVE_BACK = DELIVERY_TRANSITIONS[State.RENDERING, Event.GIVE_BACK]
 
 
 def _us(value: datetime) -> int:
@@ -202,23 +228,24 @@ def _cancel_deliveries(conn: sqlite3.Connection, ids: Sequence[int], now: int) -
         " lease_expires_at = NULL, updated_at = ?",
         (now,),
     )
-    _add_events(conn, ids, str(State.CANCELLED), now, _CAMPAIGN_CANCELLED)
+    _add_events(conn, ids, str(_CANCEL.to), now, _CANCEL.reason)
 
 
 class _RecordGroup(NamedTuple):
     """What `record` stores for a group of deliveries (all but their ids and message ids).
 
-    `_record` groups outcomes by a plain tuple of these fields (cheap to build and hash once
-    per outcome) and names the fields with this class once per group.
+    `_record` groups planned deliveries by a plain tuple of these fields (cheap to build and
+    hash once per delivery) and names the fields with this class once per group.
     """
 
     state: str
-    reason: str | None
-    uncount: bool
+    last_error: str | None
+    uncount: int
     retry_at: int | None
     language: str | None
     format: str | None
     language_fallback: bool
+    paused: bool
 
     def assignments(self, now: int) -> tuple[str, list[Any]]:
         """The `SET` clause and its parameters.
@@ -232,12 +259,13 @@ class _RecordGroup(NamedTuple):
         if self.state not in LEASED_STATES:
             # Leased states keep the lease, and the lease expiry as due_at; others end it.
             sets.append("due_at = ?, lease_owner = NULL, lease_expires_at = NULL")
-            params.append(self._due(now))
+            params.append(None if self.paused else self._due(now))
         if self.uncount:
-            sets.append("attempts = max(attempts - 1, 0)")
-        if self.reason is not None:
+            sets.append("attempts = max(attempts - ?, 0)")
+            params.append(self.uncount)
+        if self.last_error is not None:
             sets.append("last_error = ?")
-            params.append(self.reason)
+            params.append(self.last_error)
         if self.language is not None:
             # The fallback flag comes with the language used; kept otherwise.
             sets.append("language = ?, language_fallback = ?")
@@ -249,13 +277,18 @@ class _RecordGroup(NamedTuple):
 
     def _due(self, now: int) -> int | None:
         """When a delivery leaving its lease is due again (None: not by itself)."""
-        if self.state == State.RETRY_WAIT:
-            return self.retry_at if self.retry_at is not None else now
-        if self.state == State.HELD:
-            return self.retry_at
-        if self.state == State.QUEUED:
-            return now
-        return None
+        return due_after(self.state, self.retry_at, now)
+
+
+def due_after(state: str, retry_at: int | None, now: int) -> int | None:
+    """When a delivery that is not leased is next due, in `state` (None: not by itself)."""
+    if state == State.RETRY_WAIT:
+        return retry_at if retry_at is not None else now
+    if state == State.HELD:
+        return retry_at
+    if state == State.QUEUED:
+        return now
+    return None
 
 
 def path_from_url(url: str) -> str:
@@ -291,6 +324,9 @@ class SqliteStore:
             conn.execute("PRAGMA journal_mode = WAL")
             conn.execute("PRAGMA synchronous = NORMAL")  # durable at checkpoints; WAL-safe
             conn.execute("PRAGMA foreign_keys = ON")
+            # Deleted and overwritten content is zeroed, not left in free space: an erased
+            # member's name must not stay readable in the file (see erase_member).
+            conn.execute("PRAGMA secure_delete = ON")
             conn.execute("PRAGMA cache_size = -65536")  # 64 MiB
             conn.execute("PRAGMA temp_store = MEMORY")
             self._conn = conn
@@ -430,6 +466,7 @@ class SqliteStore:
             conn.execute(f"PRAGMA busy_timeout = {int(self._busy_timeout_ms)}")
             conn.execute("PRAGMA synchronous = NORMAL")
             conn.execute("PRAGMA foreign_keys = ON")
+            conn.execute("PRAGMA secure_delete = ON")  # an import can replace erased rows
             conn.execute("PRAGMA cache_size = -65536")  # bounded: big imports spill to the WAL
             conn.execute("BEGIN IMMEDIATE")
         except BaseException:
@@ -466,13 +503,12 @@ class SqliteStore:
 
         return await self._run(read)
 
-    async def erase_member(self, member_id: str) -> bool:
-        """Null the member's personal fields and the template data and error texts of the
-        member's deliveries (they may quote an address); ids and states stay."""
+    async def erase_member(self, member_id: str) -> Erasure | None:
+        """Erase the member's personal data (see base); the old bytes leave the files too."""
         return await self._run(self._erase_member, member_id, _now_us())
 
     @classmethod
-    def _erase_member(cls, conn: sqlite3.Connection, member_id: str, now: int) -> bool:
+    def _erase_member(cls, conn: sqlite3.Connection, member_id: str, now: int) -> Erasure | None:
         with cls._write(conn):
             cur = conn.execute(
                 "UPDATE members SET given_name = NULL, family_name = NULL, language = NULL,"
@@ -482,17 +518,31 @@ class SqliteStore:
                 (now, now, member_id),
             )
             if cur.rowcount == 0:
-                return False
+                return None
+            deliveries = conn.execute(
+                "SELECT id, campaign_id, message_id FROM deliveries WHERE member_id = ?",
+                (member_id,),
+            ).fetchall()
             conn.execute(
                 "UPDATE delivery_events SET reason = NULL WHERE delivery_id IN"
                 " (SELECT id FROM deliveries WHERE member_id = ?)",
                 (member_id,),
             )
             conn.execute(
-                "UPDATE deliveries SET data = NULL, last_error = NULL WHERE member_id = ?",
+                "UPDATE deliveries SET data = NULL, last_error = NULL, language = NULL,"
+                " format = NULL, language_fallback = 0 WHERE member_id = ?",
                 (member_id,),
             )
-        return True
+        cls._checkpoint(conn)
+        return Erasure(tuple((d[0], d[1], d[2]) for d in deliveries))
+
+    @staticmethod
+    def _checkpoint(conn: sqlite3.Connection) -> None:
+        """Copy the WAL into the database file and truncate it: until then the WAL keeps the
+        pages as they were before an erasure (secure_delete zeroes the freed bytes of the
+        pages written back). Readers of an older snapshot make it wait (busy_timeout); if
+        one is still reading, the next erasure or checkpoint finishes the job."""
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
 
     # -- tokens ----------------------------------------------------------------------------
     async def add_token(self, token_hash: str, role: Role, label: str) -> None:
@@ -623,25 +673,43 @@ class SqliteStore:
         """The campaign with its status derived now (see base)."""
         return await self._run(self._get_campaign, campaign_id)
 
+    @classmethod
+    def _get_campaign(cls, conn: sqlite3.Connection, campaign_id: str) -> Campaign | None:
+        row = conn.execute(f"{_CAMPAIGN_SELECT} WHERE c.id = ?", (campaign_id,)).fetchone()
+        return None if row is None else cls._campaign(conn, row)
+
     @staticmethod
-    def _get_campaign(conn: sqlite3.Connection, campaign_id: str) -> Campaign | None:
-        row = conn.execute(
-            "SELECT id, name, template, status, created_at, send_at, total,"
-            f" EXISTS (SELECT 1 FROM deliveries WHERE campaign_id = c.id AND state IN ({_OPEN_IN}))"
-            " FROM campaigns c WHERE id = ?",
-            (campaign_id,),
-        ).fetchone()
-        if row is None:
-            return None
+    def _campaign(conn: sqlite3.Connection, row: Sequence[Any]) -> Campaign:
+        """A campaign from a `_CAMPAIGN_SELECT` row; a campaign found done for the first time
+        gets its finished time stored (done never changes again)."""
         send_at = _opt_dt(row[5])
+        has_open, has_active = open_rank(row[7])
+        status = campaign_status(
+            row[3], send_at, has_open, paused=row[8] is not None, has_active=has_active
+        )
+        finished = row[9] if row[3] != "cancelled" else row[10]
+        if status == "done" and finished is None:
+            finished = conn.execute(
+                "SELECT max(updated_at) FROM deliveries WHERE campaign_id = ?", (row[0],)
+            ).fetchone()[0]
+            if finished is not None and not conn.in_transaction:
+                # Best effort: a busy file only means computing it again next time.
+                with suppress(sqlite3.OperationalError):
+                    conn.execute(
+                        "UPDATE campaigns SET finished_at = ? WHERE id = ? AND finished_at IS NULL",
+                        (finished, row[0]),
+                    )
         return Campaign(
             id=row[0],
             name=row[1],
             template=row[2],
-            status=campaign_status(row[3], send_at, bool(row[7])),
+            status=status,
             created_at=_dt(row[4]),
             send_at=send_at,
             total=row[6],
+            paused_at=_opt_dt(row[8]),
+            finished_at=_opt_dt(finished),
+            content_hash=row[11],
         )
 
     async def campaign_counts(self, campaign_id: str) -> CampaignCounts:
@@ -730,20 +798,60 @@ class SqliteStore:
 
     async def cancel_campaign(self, campaign_id: str, now: datetime) -> int:
         """Cancel what is not sent and not leased (see base); return how many."""
-        return await self._run(self._cancel, campaign_id, _us(now))
+        return await self.change_campaign(campaign_id, CampaignEvent.CANCEL, now)
+
+    async def change_campaign(self, campaign_id: str, event: CampaignEvent, now: datetime) -> int:
+        """Pause, resume, cancel or release a campaign as the life cycle allows (see base)."""
+        return await self._run(self._change_campaign, campaign_id, event, _us(now))
 
     @classmethod
-    def _cancel(cls, conn: sqlite3.Connection, campaign_id: str, now: int) -> int:
+    def _change_campaign(
+        cls, conn: sqlite3.Connection, campaign_id: str, event: CampaignEvent, now: int
+    ) -> int:
         with cls._write(conn):
-            row = conn.execute(
-                "SELECT status, EXISTS (SELECT 1 FROM deliveries WHERE campaign_id = ?"
-                f" AND state IN ({_OPEN_IN})) FROM campaigns WHERE id = ?",
-                (campaign_id, campaign_id),
-            ).fetchone()
+            row = conn.execute(f"{_CAMPAIGN_SELECT} WHERE c.id = ?", (campaign_id,)).fetchone()
             if row is None:
                 raise NotFound(f"no campaign {campaign_id}")
-            if row[0] == "cancelled" or not row[1]:
+            campaign = cls._campaign(conn, row)
+            paused = campaign.paused_at is not None
+            if not campaign_transition(campaign.status, event, campaign_id).changes:
                 return 0
+            waiting = "('queued', 'retry_wait', 'held')"
+            if event is CampaignEvent.PAUSE:
+                conn.execute("UPDATE campaigns SET paused_at = ? WHERE id = ?", (now, campaign_id))
+                # Waiting deliveries are parked (never due); leased ones finish their attempt.
+                cur = conn.execute(
+                    f"UPDATE deliveries SET due_at = NULL WHERE campaign_id = ? AND state IN {waiting}",
+                    (campaign_id,),
+                )
+                return cur.rowcount
+            if event is CampaignEvent.RESUME:
+                conn.execute("UPDATE campaigns SET paused_at = NULL WHERE id = ?", (campaign_id,))
+                # Due again as if never paused (see due_after; queued: at send_at).
+                cur = conn.execute(
+                    "UPDATE deliveries SET due_at = CASE state"
+                    " WHEN 'queued' THEN coalesce(?, 0) WHEN 'retry_wait' THEN coalesce(retry_at, ?)"
+                    f" ELSE retry_at END WHERE campaign_id = ? AND state IN {waiting}",
+                    (row[5], now, campaign_id),
+                )
+                return cur.rowcount
+            if event is CampaignEvent.RELEASE:
+                ids = [
+                    r[0]
+                    for r in conn.execute(
+                        "SELECT id FROM deliveries WHERE campaign_id = ? AND state = 'held'",
+                        (campaign_id,),
+                    )
+                ]
+                t = DELIVERY_TRANSITIONS[State.HELD, Event.RELEASE]
+                _update_deliveries(
+                    conn,
+                    ids,
+                    "state = ?, retry_at = NULL, due_at = ?, updated_at = ?",
+                    (str(t.to), None if paused else now, now),
+                )
+                _add_events(conn, ids, str(t.to), now, t.reason)
+                return len(ids)
             conn.execute(
                 "UPDATE campaigns SET status = 'cancelled', cancelled_at = ? WHERE id = ?",
                 (now, campaign_id),
@@ -752,8 +860,7 @@ class SqliteStore:
             ids = [
                 r[0]
                 for r in conn.execute(
-                    "SELECT id FROM deliveries WHERE campaign_id = ? AND"
-                    " (state IN ('queued', 'retry_wait', 'held') OR"
+                    f"SELECT id FROM deliveries WHERE campaign_id = ? AND (state IN {waiting} OR"
                     " (state IN ('rendering', 'sending') AND lease_expires_at <= ?))",
                     (campaign_id, now),
                 )
@@ -810,15 +917,15 @@ class SqliteStore:
                 " lease_expires_at = ?, due_at = ?, retry_at = NULL, updated_at = ?"
             )
             _update_deliveries(conn, fresh, lease, (worker_id, expires, expires, now))
-            _add_events(conn, fresh, str(State.RENDERING), now, "claimed")
+            _add_events(conn, fresh, str(_CLAIM.to), now, _CLAIM.reason)
             # A taken-over lease says so in last_error too: the dead worker may have sent.
             _update_deliveries(
                 conn,
                 taken_over,
                 lease + ", last_error = ?",
-                (worker_id, expires, expires, now, _TAKEN_OVER),
+                (worker_id, expires, expires, now, _TAKE_OVER.reason),
             )
-            _add_events(conn, taken_over, str(State.RENDERING), now, _TAKEN_OVER)
+            _add_events(conn, taken_over, str(_TAKE_OVER.to), now, _TAKE_OVER.reason)
             _cancel_deliveries(conn, dropped, now)
         return claimed
 
@@ -833,54 +940,48 @@ class SqliteStore:
     def _record(
         cls, conn: sqlite3.Connection, worker_id: str, outcomes: list[DeliveryOutcome], now: int
     ) -> None:
-        # The last outcome for a delivery wins (the groups below would not keep their order).
-        latest = {o.delivery_id: o for o in outcomes}
+        ids = list(dict.fromkeys(o.delivery_id for o in outcomes))
         with cls._write(conn):
-            # The deliveries still leased by this worker: id -> state, campaign status, message id.
-            ours: dict[int, tuple[str, str, str | None]] = {}
-            for chunk in _chunks(list(latest)):
+            # The deliveries still leased by this worker: id -> state, campaign status,
+            # paused, message id.
+            ours: dict[int, tuple[str, str, bool, str | None]] = {}
+            for chunk in _chunks(ids):
                 for r in conn.execute(
-                    "SELECT d.id, d.state, c.status, d.message_id FROM deliveries d"
-                    " JOIN campaigns c ON c.id = d.campaign_id"
+                    "SELECT d.id, d.state, c.status, c.paused_at IS NOT NULL, d.message_id"
+                    " FROM deliveries d JOIN campaigns c ON c.id = d.campaign_id"
                     f" WHERE d.lease_owner = ? AND d.id IN ({_marks(len(chunk))})",
                     (worker_id, *chunk),
                 ):
-                    ours[r[0]] = (r[1], r[2], r[3])
-            # Outcomes that store the same values form one group, updated by one statement
-            # (a batch is mostly one group: all `sending`, or all `sent`). Per group: the
-            # deliveries, and those whose state changes (they get a history row).
-            groups: dict[tuple[Any, ...], tuple[list[int], list[int]]] = {}
+                    ours[r[0]] = (r[1], r[2], bool(r[3]), r[4])
+            # Through the transition table; a forbidden outcome raises before any write.
+            planned = plan_record(
+                {i: (v[0], v[1] == "cancelled") for i, v in ours.items()}, outcomes
+            )
+            # Deliveries that store the same values form one group, updated by one statement
+            # (a batch is mostly one group: all `sending`, or all `sent`).
+            groups: dict[tuple[Any, ...], list[int]] = {}
             message_ids: dict[int, str] = {}
-            for o in latest.values():
-                current = ours.get(o.delivery_id)
-                if current is None:
-                    continue  # not ours (any more): the new owner's result wins
-                state, reason = str(o.state), o.reason
-                if current[1] == "cancelled" and state not in FINAL:
-                    state, reason = str(State.CANCELLED), _CAMPAIGN_CANCELLED
-                # The fields of _RecordGroup, as a plain tuple: built once per outcome.
+            for delivery_id, p in planned.items():
                 key = (
-                    state,
-                    reason,
-                    # A hold made no sending try: take back the claim's attempt (see base).
-                    o.state == State.HELD,
-                    None if o.retry_at is None else _us(o.retry_at),
-                    o.language,
-                    None if o.format is None else str(o.format),
-                    o.language is not None and o.language_fallback,
+                    p.state,
+                    p.last_error,
+                    p.uncount,
+                    None if p.retry_at is None else _us(p.retry_at),
+                    p.language,
+                    p.format,
+                    p.language is not None and p.language_fallback,
+                    ours[delivery_id][2],
                 )
-                ids, changed = groups.setdefault(key, ([], []))
-                ids.append(o.delivery_id)
-                if state != current[0]:
-                    changed.append(o.delivery_id)
+                groups.setdefault(key, []).append(delivery_id)
                 # Set once, on `sending`: the same id comes again with `sent` or a retry.
-                if o.message_id is not None and o.message_id != current[2]:
-                    message_ids[o.delivery_id] = o.message_id
-            for key, (ids, changed) in groups.items():
-                group = _RecordGroup(*key)
-                assignments, params = group.assignments(now)
-                _update_deliveries(conn, ids, assignments, params, message_ids)
-                _add_events(conn, changed, group.state, now, group.reason)
+                if p.message_id is not None and p.message_id != ours[delivery_id][3]:
+                    message_ids[delivery_id] = p.message_id
+            for key, group_ids in groups.items():
+                assignments, params = _RecordGroup(*key).assignments(now)
+                _update_deliveries(conn, group_ids, assignments, params, message_ids)
+            for history in history_rounds(planned):
+                for (state, reason), changed in history.items():
+                    _add_events(conn, changed, state, now, reason)
 
     async def release(self, worker_id: str, delivery_ids: Sequence[int], now: datetime) -> None:
         """Give leased deliveries back: queued, due at once, the attempt not counted."""
@@ -892,34 +993,41 @@ class SqliteStore:
         cls, conn: sqlite3.Connection, worker_id: str, delivery_ids: list[int], now: int
     ) -> None:
         with cls._write(conn):
-            rows: list[tuple[int, str]] = []
+            rows: list[tuple[int, str, str, bool]] = []
             for chunk in _chunks(delivery_ids):
                 marks = _marks(len(chunk))
                 rows.extend(
                     conn.execute(
-                        "SELECT d.id, c.status FROM deliveries d"
+                        "SELECT d.id, d.state, c.status, c.paused_at IS NOT NULL FROM deliveries d"
                         " JOIN campaigns c ON c.id = d.campaign_id"
                         f" WHERE d.lease_owner = ? AND d.id IN ({marks})",
                         (worker_id, *chunk),
                     )
                 )
+            # GIVE_BACK, or CANCEL in a cancelled campaign (lifecycle); parked while paused.
+            moves = [
+                (i, transition(state, Event.GIVE_BACK, campaign_cancelled=status == "cancelled"),
+                 paused)
+                for i, state, status, paused in rows
+            ]  # fmt: skip
             conn.executemany(
-                "UPDATE deliveries SET state = ?, attempts = max(attempts - 1, 0),"
+                "UPDATE deliveries SET state = ?, attempts = max(attempts - ?, 0),"
                 " due_at = ?, lease_owner = NULL, lease_expires_at = NULL, updated_at = ?"
                 " WHERE id = ?",
                 (
-                    ("cancelled", None, now, i) if s == "cancelled" else ("queued", now, now, i)
-                    for i, s in rows
+                    (
+                        str(t.to),
+                        int(t.uncount),
+                        None if paused else due_after(t.to, None, now),
+                        now,
+                        i,
+                    )
+                    for i, t, paused in moves
                 ),
             )
             conn.executemany(
                 "INSERT INTO delivery_events (delivery_id, state, at, reason) VALUES (?, ?, ?, ?)",
-                (
-                    (i, "cancelled", now, "campaign cancelled")
-                    if s == "cancelled"
-                    else (i, "queued", now, "released by worker")
-                    for i, s in rows
-                ),
+                ((i, str(t.to), now, t.reason) for i, t, _ in moves),
             )
 
     async def queue_depth(self, now: datetime) -> int:
