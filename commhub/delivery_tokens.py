@@ -83,4 +83,8 @@ def _decode(token: str) -> bytes | None:
         return None
     if len(raw) != _LENGTH or raw[0] != _VERSION:
         return None
+    # The last character carries 3 bits of padding: only the canonical spelling is a token
+    # (else four spellings of each would be accepted).
+    if base64.b32encode(raw).decode("ascii").rstrip("=").lower() != token:
+        return None
     return raw

@@ -18,6 +18,8 @@ Deliveries:
                         │         held ─release (staff)─▶ queued
                         ├─fail──▶ failed   ├─skip──▶ skipped   ├─give_back─▶ queued
     queued/retry_wait/held/rendering/sending ──cancel──▶ cancelled
+    queued/retry_wait/held ──opt_out──▶ skipped ("opted out")
+    sending/sent ──bounce──▶ bounced (a DSN: hard, or soft after the MTA gave up)
 """
 
 from __future__ import annotations
@@ -44,6 +46,8 @@ class Event(enum.StrEnum):
     GIVE_BACK = "give_back"  # a stopping worker returns a delivery it did not start
     CANCEL = "cancel"  # the campaign was cancelled
     RELEASE = "release"  # staff release a hold to be evaluated again now
+    OPT_OUT = "opt_out"  # the member opted out: waiting deliveries are skipped at once
+    BOUNCE = "bounce"  # a DSN says the accepted message could not be delivered
 
 
 @dataclass(frozen=True)
@@ -66,6 +70,7 @@ TAKEN_OVER: Final = "lease expired; taken over"
 CAMPAIGN_CANCELLED: Final = "campaign cancelled"
 RELEASED_BY_WORKER: Final = "released by worker"
 RELEASED_BY_STAFF: Final = "released by staff"
+OPTED_OUT: Final = "opted out"
 
 _LEASED = (State.RENDERING, State.SENDING)
 _WAITING = (State.QUEUED, State.RETRY_WAIT, State.HELD)
@@ -76,6 +81,7 @@ def _table() -> dict[tuple[State, Event], Transition]:
     for s in _WAITING:
         t[s, Event.CLAIM] = Transition(State.RENDERING, CLAIMED)
         t[s, Event.CANCEL] = Transition(State.CANCELLED, CAMPAIGN_CANCELLED)
+        t[s, Event.OPT_OUT] = Transition(State.SKIPPED, OPTED_OUT)
     t[State.HELD, Event.RELEASE] = Transition(State.QUEUED, RELEASED_BY_STAFF)
     for s in _LEASED:
         t[s, Event.TAKE_OVER] = Transition(State.RENDERING, TAKEN_OVER)
@@ -89,6 +95,9 @@ def _table() -> dict[tuple[State, Event], Transition]:
     # Holds and skips are decided before sending: no try was made.
     t[State.RENDERING, Event.HOLD] = Transition(State.HELD, uncount=True)
     t[State.RENDERING, Event.SKIP] = Transition(State.SKIPPED)
+    # A bounce can come back before the worker has recorded `sent` (a fast local MTA).
+    for s in (State.SENDING, State.SENT):
+        t[s, Event.BOUNCE] = Transition(State.BOUNCED)
     return t
 
 

@@ -56,6 +56,10 @@ class ServerSettings:
     # kernel spreads connections over them (SO_REUSEPORT): the API then uses every core.
     # Off by default, so a second hub started by mistake fails with "address in use".
     reuse_port: bool = False
+    # A client must send a request's line and headers within this many seconds of connecting
+    # (or of the previous response): slow senders ("slowloris") cannot hold connections.
+    # Also how long an idle keep-alive connection stays open. Bodies are not limited by it.
+    header_timeout_seconds: Seconds = 10.0
     # Base of the links in messages (the unsubscribe page): how members reach this server.
     public_url: Annotated[str, Meta(pattern=r"^https?://")] = "http://127.0.0.1:8080"
 
@@ -169,7 +173,8 @@ CMS_INSERT_LANGUAGES = (
 class LanguageSettings:
     policy: Literal["fallback", "block", "machine_with_notice"] = "fallback"
     footer_languages: tuple[str, ...] = CMS_INSERT_LANGUAGES
-    relay_footer: Literal["full", "short"] = "full"  # short: member's language + English only
+    # short: one TTY-sized line in the member's language + one in English (TT-7) | full
+    relay_footer: Literal["full", "short"] = "short"
 
     def __post_init__(self) -> None:
         from commhub.languages import LANGUAGES

@@ -21,7 +21,14 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from commhub.domain import ClaimedDelivery, DeliveryOutcome, Format, Member, OutgoingMessage, State
-from commhub.errors import PermanentError, PolicyHold, RenderError, SpeechError, TransientError
+from commhub.errors import (
+    PermanentError,
+    PolicyHold,
+    RenderError,
+    SpeechError,
+    TransientError,
+    loggable,
+)
 from commhub.settings import QuietHoursSettings, Settings
 from commhub.store.base import Store
 from commhub.transports.base import Transport
@@ -155,8 +162,13 @@ class Worker:
         while not stop.is_set():
             try:
                 done = await self.run_once()
-            except Exception:  # the store went away: keep the worker alive, try again
-                log.exception("worker %s: round failed; retrying", self.id)
+            except Exception as exc:  # the store went away: keep the worker alive, try again
+                # Type and frames only: a driver's message can quote a row (member data).
+                log.error(
+                    "worker %s: round failed; retrying: %s",
+                    self.id,
+                    loggable(type(exc), exc.__traceback__),
+                )
                 done = 0
             if done == 0:
                 with contextlib.suppress(TimeoutError):
@@ -292,7 +304,10 @@ class Worker:
             has_address = bool(member.email)
         if not has_address:
             return DeliveryOutcome(d.id, State.SKIPPED, "no address for the member's format")
-        until = quiet_until(member, now, self.settings.quiet_hours)
+        if member.undeliverable and member.address in member.undeliverable:
+            # A hard bounce (or soft ones in a row) marked it: until the address changes.
+            return DeliveryOutcome(d.id, State.SKIPPED, "address bounced")
+        until = quiet_until(member, now, self.settings.quiet_hours) if d.quiet_hours else None
         if until is not None:
             return DeliveryOutcome(
                 d.id, State.HELD, "quiet hours in the member's time zone", retry_at=until
@@ -306,7 +321,12 @@ class Worker:
         except SpeechError as exc:  # every speech engine failed: worth another try later
             return self._retry_or_fail(d, now, f"speech: {exc}", None)
         except Exception as exc:  # a bug must fail one delivery, not wedge the batch's leases
-            log.exception("worker %s: rendering delivery %d failed", self.id, d.id)
+            log.error(  # type and frames only: the message may quote the member's data
+                "worker %s: rendering delivery %d failed: %s",
+                self.id,
+                d.id,
+                loggable(type(exc), exc.__traceback__),
+            )
             return DeliveryOutcome(
                 d.id, State.FAILED, f"render: internal error ({type(exc).__name__})"
             )

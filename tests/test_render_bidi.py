@@ -56,7 +56,8 @@ def test_arabic_html_isolates_the_address_name_date_and_phone_numbers() -> None:
     # left-to-right isolate that cannot break at its hyphens.
     doc = lxml_html.document_fromstring(html)
     footer_lines = doc.xpath("//p[@lang]")
-    assert html.count(f"{LRI}{PRINTED_PHONE}{PDI}") == 1 + len(footer_lines)
+    # The call line, CP-3's change-or-stop line, the LA-3 lines.
+    assert html.count(f"{LRI}{PRINTED_PHONE}{PDI}") == 2 + len(footer_lines)
     assert PHONE not in html  # no printed number left without its word joiners
     link = doc.xpath("//a[starts-with(@href, 'tel:')]")[0]
     assert link.text_content() == f"{LRI}{PRINTED_PHONE}{PDI}" and link.get("dir") == "ltr"

@@ -36,11 +36,11 @@ from commhub.api.errors import ApiError, bad_request, invalid
 from commhub.content.topics import Topic
 from commhub.content.variables import to_json
 from commhub.domain import MEMBER_ID_RE, Campaign, Recipient, Role, State
-from commhub.errors import Conflict, Problem
-from commhub.lifecycle import CampaignEvent
-from commhub.store.base import CampaignCounts, DeliveryRow, NewCampaign
+from commhub.errors import Conflict, NotFound, Problem
+from commhub.lifecycle import CampaignEvent, CampaignStatus
+from commhub.store.base import CampaignCounts, CampaignSummary, DeliveryRow, NewCampaign
 
-_FIELDS = frozenset({"template", "name", "send_at", "recipients"})
+_FIELDS = frozenset({"template", "name", "send_at", "recipients", "ignore_quiet_hours"})
 _RECIPIENT_FIELDS = frozenset({"member_id", "data"})
 _RFC3339 = re.compile(
     r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})$"
@@ -70,12 +70,14 @@ def campaign_json(c: Campaign, counts: CampaignCounts) -> dict[str, Any]:
         "paused_at": iso(c.paused_at),
         "finished_at": iso(c.finished_at),
         "content_hash": c.content_hash,
+        "ignore_quiet_hours": c.ignore_quiet_hours,
         "total": counts.total,
         "counts": {
             "by_state": counts.by_state,
             "by_language": counts.by_language,
             "by_format": counts.by_format,
             "language_fallback": counts.language_fallback,
+            "tty_unencodable": counts.tty_unencodable,
         },
     }
 
@@ -111,6 +113,16 @@ def parse_send_at(value: Any, problems: list[Problem]) -> datetime | None:
         problems.append(Problem("send_at", "is not a valid date and time"))
         return None
     return parsed.astimezone(UTC)
+
+
+def parse_flag(value: Any, name: str, problems: list[Problem]) -> bool:
+    """An optional boolean: JSON true/false, or (CSV query strings) "true"/"false"."""
+    if value is None or value is False or value in ("", "false"):
+        return False
+    if value is True or value == "true":
+        return True
+    problems.append(Problem(name, "must be true or false"))
+    return False
 
 
 def parse_name(value: Any, problems: list[Problem]) -> str:
@@ -217,6 +229,9 @@ def _head(
         "template": topic.name if topic else "",
         "name": parse_name(source.get("name"), problems),
         "send_at": parse_send_at(source.get("send_at"), problems),
+        "ignore_quiet_hours": parse_flag(
+            source.get("ignore_quiet_hours"), "ignore_quiet_hours", problems
+        ),
     }
     check = RecipientCheck(topic, csv_body=csv_body)
     check.problems.extend(problems)
@@ -346,7 +361,8 @@ async def create_campaign(request: web.Request) -> web.Response:
         fingerprint = b"json\0" + raw
     else:
         params = "&".join(
-            f"{k}={request.query.get(k, '')}" for k in ("template", "name", "send_at")
+            f"{k}={request.query.get(k, '')}"
+            for k in ("template", "name", "send_at", "ignore_quiet_hours")
         )
         fingerprint = b"csv\0" + params.encode() + b"\0" + raw
     await check.check_members(request)
@@ -361,6 +377,8 @@ async def create_campaign(request: web.Request) -> web.Response:
         idempotency_key=key,
         request_hash=hashlib.sha256(fingerprint).hexdigest() if key else None,
         created_by=str(request[ROLE]),
+        content=deps.content.pin(head["template"]) if deps.content is not None else None,
+        ignore_quiet_hours=head["ignore_quiet_hours"],
     )
     try:
         campaign, created = await deps.store.create_campaign(new)
@@ -425,6 +443,51 @@ def _int_param(request: web.Request, name: str, default: int, low: int, high: in
             reason="out of range",
         )
     return int(raw)
+
+
+MAX_CAMPAIGNS_PAGE = 200
+_CAMPAIGN_STATUSES = frozenset(str(s) for s in CampaignStatus)
+
+
+def summary_json(summary: CampaignSummary) -> dict[str, Any]:
+    """A campaign in the list: id, name, template, status, times and counts by state."""
+    c = summary.campaign
+    return {
+        "id": c.id,
+        "name": c.name,
+        "template": c.template,
+        "status": c.status,
+        "created_at": iso(c.created_at),
+        "send_at": iso(c.send_at),
+        "paused_at": iso(c.paused_at),
+        "finished_at": iso(c.finished_at),
+        "total": c.total,
+        "by_state": summary.by_state,
+    }
+
+
+@allow(Role.OUTREACH, Role.QA)
+async def list_campaigns(request: web.Request) -> web.Response:
+    """Campaigns newest first, with status and counts by state; `after` pages on."""
+    status = request.query.get("status") or None
+    if status is not None and status not in _CAMPAIGN_STATUSES:
+        known = ", ".join(str(s) for s in CampaignStatus)
+        raise bad_request(
+            f"query parameter status must be one of: {known}", field="status", reason="unknown"
+        )
+    template = request.query.get("template") or None
+    limit = _int_param(request, "limit", 50, 1, MAX_CAMPAIGNS_PAGE)
+    after = request.query.get("after") or None
+    try:
+        page = await request.app[DEPS].store.list_campaigns(status, template, limit, after)
+    except NotFound as exc:
+        raise bad_request(str(exc), field="after", reason="unknown campaign") from None
+    return web.json_response(
+        {
+            "campaigns": [summary_json(s) for s in page],
+            "next_after": page[-1].campaign.id if len(page) == limit else None,
+        }
+    )
 
 
 @allow(Role.OUTREACH, Role.QA)

@@ -14,7 +14,9 @@ from typing import Any, Protocol
 from aiohttp import web
 
 from commhub.api.metrics import Metrics
+from commhub.content.pinned import ContentFiles
 from commhub.content.topics import Topic
+from commhub.delivery_tokens import DeliveryTokens
 from commhub.domain import Format
 from commhub.settings import Settings
 from commhub.store.base import Store
@@ -73,6 +75,10 @@ class ApiDeps:
     voices: VoiceBookLike | None = None
     renderer: PreviewRendererLike | None = None
     metrics: Metrics = field(default_factory=Metrics)
+    # The content files loaded at start: a campaign created here pins its topic's (None: not
+    # pinned, e.g. a narrow test).
+    content: ContentFiles | None = None
+    tokens: DeliveryTokens | None = None  # unsubscribe links ([unsubscribe] secret)
 
 
 DEPS = web.AppKey("commhub_deps", ApiDeps)

@@ -180,6 +180,12 @@ def _schemas() -> dict[str, Any]:
                     "format": "date-time",
                     "description": "RFC 3339 with a zone; deliveries wait until then",
                 },
+                "ignore_quiet_hours": {
+                    "type": "boolean",
+                    "default": False,
+                    "description": "send at any hour in the member's time zone (urgent"
+                    " notices; the README walk-through)",
+                },
                 "recipients": {
                     "type": "array",
                     "minItems": 1,
@@ -212,7 +218,11 @@ def _schemas() -> dict[str, Any]:
                 "send_at": {"type": ["string", "null"], "format": "date-time"},
                 "paused_at": {"type": ["string", "null"], "format": "date-time"},
                 "finished_at": {"type": ["string", "null"], "format": "date-time"},
-                "content_hash": {"type": ["string", "null"]},
+                "content_hash": {
+                    "type": ["string", "null"],
+                    "description": "SHA-256 of the template and catalog content it renders from",
+                },
+                "ignore_quiet_hours": {"type": "boolean"},
                 "total": {"type": "integer"},
                 "counts": {
                     "type": "object",
@@ -221,6 +231,11 @@ def _schemas() -> dict[str, Any]:
                         "by_language": count_map,
                         "by_format": count_map,
                         "language_fallback": {"type": "integer"},
+                        "tty_unencodable": {
+                            "type": "integer",
+                            "description": "relay text sent in a script a TTY cannot print "
+                            "(zh, ko, ja, ar, …): arrange a 711 call with an interpreter",
+                        },
                     },
                 },
             },
@@ -279,6 +294,19 @@ def _schemas() -> dict[str, Any]:
                 "spoken_text": {"type": ["string", "null"]},
                 "voice": {"type": ["string", "null"]},
                 "audio_mp3_base64": {"type": ["string", "null"], "contentEncoding": "base64"},
+                "tty_text": {
+                    "type": ["string", "null"],
+                    "description": "relay text in Cyrillic: the romanised TTY-safe alternative",
+                },
+                "checks": {
+                    "type": ["array", "null"],
+                    "description": "rule checks that failed (empty: every check passed), "
+                    "content parity (CP) included; ids from docs/ACCESSIBILITY.md",
+                    "items": {
+                        "type": "object",
+                        "properties": {"rule": {"type": "string"}, "message": {"type": "string"}},
+                    },
+                },
             },
         },
         "Health": {
@@ -286,9 +314,18 @@ def _schemas() -> dict[str, Any]:
             "properties": {
                 "status": {"type": "string", "enum": ["ok", "unavailable"]},
                 "store": {"type": "string", "enum": ["ok", "unreachable"]},
+                # Only when a format is delivered to the outbox.
+                "outbox": {"type": "string", "enum": ["ok", "not writable"]},
             },
         },
     }
+
+
+def _query(name: str, schema: dict[str, Any], description: str = "") -> dict[str, Any]:
+    param: dict[str, Any] = {"name": name, "in": "query", "schema": schema}
+    if description:
+        param["description"] = description
+    return param
 
 
 def _op(
@@ -380,6 +417,18 @@ def build_document() -> dict[str, Any]:
             )
         },
         "/v1/campaigns": {
+            "get": _op(
+                "Campaigns newest first, with status, times and counts by state",
+                readers,
+                {"200": _json({"type": "object"}, "A page; next_after pages on")},
+                (400, *auth_errors),
+                parameters=[
+                    _query("status", {"type": "string", "enum": [str(s) for s in CampaignStatus]}),
+                    _query("template", {"type": "string"}),
+                    _query("limit", {"type": "integer", "minimum": 1, "maximum": 200}),
+                    _query("after", {"type": "string"}, "next_after of the previous page"),
+                ],
+            ),
             "post": _op(
                 "Create a campaign (validated whole before anything is stored)",
                 members,
@@ -422,7 +471,22 @@ def build_document() -> dict[str, Any]:
                         "text/csv": {"schema": csv_campaign},
                     },
                 },
-            )
+            ),
+        },
+        "/v1/audit": {
+            "get": _op(
+                "Who did what and when (actor, action, object id, outcome; never content)",
+                "admin",
+                {"200": _json({"type": "object"}, "Entries oldest first; next_after pages on")},
+                (400, *auth_errors),
+                parameters=[
+                    _query("since", {"type": "string", "format": "date-time"}),
+                    _query("actor", {"type": "string"}, "a token id (tok_...) or cli"),
+                    _query("action", {"type": "string"}, "e.g. campaign.pause"),
+                    _query("limit", {"type": "integer", "minimum": 1, "maximum": 1000}),
+                    _query("after", {"type": "integer"}, "next_after of the previous page"),
+                ],
+            ),
         },
         "/v1/campaigns/{campaign_id}": {
             "parameters": [_campaign_id()],
@@ -550,9 +614,60 @@ def build_document() -> dict[str, Any]:
                 "security": [],
                 "responses": {
                     "200": _json(_ref("Health"), "Up and the store answers"),
-                    "503": _json(_ref("Health"), "The store does not answer"),
+                    "503": _json(
+                        _ref("Health"), "The store does not answer or the outbox is not writable"
+                    ),
                 },
             }
+        },
+        "/u/{token}": {
+            "parameters": [
+                {
+                    "name": "token",
+                    "in": "path",
+                    "required": True,
+                    "description": "The signed token of a message's List-Unsubscribe link",
+                    "schema": {"type": "string", "pattern": "^[a-z2-7]{31}$"},
+                }
+            ],
+            "get": {
+                "summary": "The member's unsubscribe page (large print; no token needed)",
+                "security": [],
+                "responses": {
+                    "200": {
+                        "description": "A page with one button for the message's topic and "
+                        "one for all outreach",
+                        "content": {"text/html": {}},
+                    },
+                    "404": {"description": "Not a valid link", "content": {"text/html": {}}},
+                },
+            },
+            "post": {
+                "summary": "RFC 8058 one-click unsubscribe (no token needed)",
+                "description": "Opts the member out of the message's topic (`scope=all`: of "
+                "all outreach) and skips their waiting deliveries at once.",
+                "security": [],
+                "requestBody": {
+                    "required": True,
+                    "content": {
+                        "application/x-www-form-urlencoded": {
+                            "schema": {
+                                "type": "object",
+                                "required": ["List-Unsubscribe"],
+                                "properties": {
+                                    "List-Unsubscribe": {"const": "One-Click"},
+                                    "scope": {"enum": ["all"]},
+                                },
+                            }
+                        }
+                    },
+                },
+                "responses": {
+                    "200": {"description": "Unsubscribed"},
+                    "400": {"description": "The body is not List-Unsubscribe=One-Click"},
+                    "404": {"description": "Not a valid link"},
+                },
+            },
         },
     }
     return {

@@ -17,7 +17,8 @@ silently falls back to English for a single string (it raises `RenderError`).
 from __future__ import annotations
 
 import gettext
-from collections.abc import Callable, Iterable, Sequence
+import io
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, Protocol
@@ -152,6 +153,13 @@ class _Entry:
     value: str | tuple[str, ...] | None
 
 
+def po_files(directory: Path) -> dict[str, bytes]:
+    """The `.po` files of `directory` by language tag (their file names), as bytes."""
+    if not directory.is_dir():
+        return {}
+    return {path.stem: path.read_bytes() for path in sorted(directory.glob("*.po"))}
+
+
 class Catalogs:
     """Every language's catalog, loaded once at start; answers review state and readiness."""
 
@@ -167,20 +175,22 @@ class Catalogs:
     @classmethod
     def load(cls, directory: Path) -> Catalogs:
         """Read `directory/<tag>.po` for every known language tag (fuzzy flags kept)."""
+        return cls.from_po(po_files(directory))
+
+    @classmethod
+    def from_po(cls, files: Mapping[str, bytes]) -> Catalogs:
+        """Catalogs from `.po` file contents by language tag (a campaign's pinned copy)."""
         catalogs: dict[str, Catalog] = {}
-        if directory.is_dir():
-            for path in sorted(directory.glob("*.po")):
-                tag = path.stem
-                if tag not in languages.LANGUAGES:
-                    raise ConfigError(f"{path.name}: {tag!r} is not a supported language tag")
-                if tag == ENGLISH:
-                    continue  # the msgids are the English text
-                try:
-                    with path.open("rb") as f:
-                        catalog = read_po(f, locale=languages.LANGUAGES[tag].locale)
-                except Exception as exc:  # babel raises PoFileError, ValueError, …
-                    raise ConfigError(f"{path.name}: not a readable .po file: {exc}") from None
-                catalogs[tag] = catalog
+        for tag, content in sorted(files.items()):
+            if tag not in languages.LANGUAGES:
+                raise ConfigError(f"{tag}.po: {tag!r} is not a supported language tag")
+            if tag == ENGLISH:
+                continue  # the msgids are the English text
+            try:
+                catalog = read_po(io.BytesIO(content), locale=languages.LANGUAGES[tag].locale)
+            except Exception as exc:  # babel raises PoFileError, ValueError, …
+                raise ConfigError(f"{tag}.po: not a readable .po file: {exc}") from None
+            catalogs[tag] = catalog
         return cls(catalogs)
 
     def _index(self, lang: str, catalog: Catalog) -> None:
@@ -349,11 +359,15 @@ def language_name(catalogs: Catalogs, lang: str) -> str:
     return known.native_name if known else lang
 
 
-def _reviewed_text(catalogs: Catalogs, lang: str, msgid: str, phone: str) -> str | None:
+def _reviewed_text(
+    catalogs: Catalogs, lang: str, msgid: str, phone: str, tty: str = "711"
+) -> str | None:
+    if lang == ENGLISH and msgid == strings.LANGUAGE_HELP:
+        return strings.LANGUAGE_HELP_ENGLISH % {"phone": phone}
     if catalogs.review_state(lang, msgid) != "reviewed":
         return None
     text = catalogs.translator(lang).gettext(msgid)
-    return text % {"phone": phone, "language": language_name(catalogs, lang)}
+    return text % {"phone": phone, "language": language_name(catalogs, lang), "tty": tty}
 
 
 def language_help_lines(
@@ -367,6 +381,24 @@ def language_help_lines(
     lines: list[tuple[str, str]] = []
     for lang in dict.fromkeys([member_lang, ENGLISH, *footer_languages]):
         text = _reviewed_text(catalogs, lang, strings.LANGUAGE_HELP, phone)
+        if text is not None:
+            lines.append((lang, text))
+    return lines
+
+
+def relay_help_lines(
+    catalogs: Catalogs, member_lang: str, phone: str, tty: str
+) -> list[tuple[str, str]]:
+    """LA-3 on relay text, written for a TTY (TT-7): one short line in the member's language,
+    then the same line in English (`FREE INTERPRETER: CALL 1-800-555-0100 TTY 711`).
+
+    A language without a reviewed short line gives its whole LANGUAGE_HELP line instead.
+    """
+    lines: list[tuple[str, str]] = []
+    for lang in dict.fromkeys([member_lang, ENGLISH]):
+        text = _reviewed_text(catalogs, lang, strings.RELAY_LANGUAGE_HELP, phone, tty)
+        if text is None:
+            text = _reviewed_text(catalogs, lang, strings.LANGUAGE_HELP, f"{phone} TTY {tty}")
         if text is not None:
             lines.append((lang, text))
     return lines

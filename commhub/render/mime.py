@@ -308,3 +308,24 @@ class MimeBuilder:
         extra = {**(envelope.get("extra") or {}), "Content-Transfer-Encoding": body.encoding}
         head = self._headers(f'text/plain; charset="{body.charset}"', {**envelope, "extra": extra})
         return head + body.data
+
+    def plain_pair(self, *, tty_text: str, text: str, **envelope: Unpack[Envelope]) -> bytes:
+        """Relay text in two forms (Cyrillic): multipart/alternative of a TTY-safe us-ascii
+        text/plain (romanised) first and the UTF-8 text/plain second. Alternatives go from
+        least to most faithful (RFC 2046 5.1.4): a mail client shows the UTF-8 text, and an
+        ASCII-only relay gateway takes the first part, which a TTY can print."""
+        if not tty_text.isascii():
+            raise RenderError("TTY-safe relay text must be ASCII")
+        boundary = f"=_commhub-{envelope['delivery_id']}-alt"
+        head = self._headers(f'multipart/alternative; boundary="{boundary}"', envelope)
+        sep = f"--{boundary}\r\n".encode("ascii")
+        return b"".join(
+            (
+                head,
+                sep,
+                _part("text/plain", encode_text(tty_text, boundary, ascii_charset="us-ascii")),
+                sep,
+                _part("text/plain", encode_text(text, boundary)),
+                f"--{boundary}--\r\n".encode("ascii"),
+            )
+        )

@@ -18,12 +18,14 @@ from typing import Any
 
 from commhub.content import strings
 from commhub.content.i18n import (
+    ENGLISH,
     Catalogs,
     LanguagePlan,
     fallback_tagline,
     language_help_lines,
     machine_notice,
     plan_language,
+    relay_help_lines,
 )
 from commhub.content.topics import Topic
 from commhub.content.variables import Phone
@@ -43,7 +45,9 @@ from commhub.render.large_print import (
 )
 from commhub.render.message_parts import Parts, Passage, Prepared, prepare
 from commhub.render.mime import Envelope, MimeBuilder, header_safe
-from commhub.render.relay_text import relay_text, to_tty
+from commhub.render.relay_text import MAX_TOTAL as RELAY_MAX_TOTAL
+from commhub.render.relay_text import relay_text, romanized, to_tty
+from commhub.render.romanize import can_romanize
 from commhub.render.speech_text import MAX_SECONDS, speech_text, speech_variants
 from commhub.render.values import Kind, write_values
 from commhub.settings import Settings
@@ -79,6 +83,7 @@ class RenderResult:
     audio: SpokenAudio | None = None
     core_chars: int | None = None  # relay: characters before the LA-3 footer (TT-7)
     optional_lines: int | None = None  # relay: greeting/paragraph lines that fitted in
+    tty_text: str | None = None  # relay in Cyrillic: the romanised TTY-safe alternative
     extras: dict[str, str] = field(default_factory=dict)
 
     @cached_property
@@ -139,14 +144,21 @@ class Renderer:
 
     # -- preparation (once per topic, language plan and output kind) ---------------------
 
-    def _footer_languages(self, kind: str) -> tuple[str, ...]:
-        """LA-3 footer languages after the member's own (and English).
+    def _footer(self, kind: Kind, member_lang: str, number: str) -> list[Passage]:
+        """The LA-3 language-help lines for `kind`, each in its own language.
 
-        `language.relay_footer = "short"` keeps relay text to those two: each footer line
-        costs a TTY reader about 40 seconds at 45.45 baud (TT-7).
+        Relay text (`language.relay_footer = "short"`, the default) carries one short line in
+        the member's language and one in English: each full footer line costs a TTY reader
+        about 40 seconds at 45.45 baud (TT-7). `"full"` gives relay text the whole footer
+        (for IP relay and text apps). In relay text every number is followed by TTY 711 (TT-6).
         """
         lang = self.settings.language
-        return () if kind == "relay" and lang.relay_footer == "short" else lang.footer_languages
+        if kind == "relay" and lang.relay_footer == "short":
+            lines = relay_help_lines(self.catalogs, member_lang, number, "711")
+        else:
+            shown = f"{number} TTY 711" if kind == "relay" else number
+            lines = language_help_lines(self.catalogs, member_lang, lang.footer_languages, shown)
+        return [Passage(tag, text) for tag, text in lines]
 
     def _help_number(self, topic: Topic, key: str) -> str:
         line = self.settings.plan.phones.get(key) or self.settings.plan.phones.get(topic.phone_line)
@@ -178,9 +190,8 @@ class Renderer:
         prepared = self._prepared.get(key)
         if prepared is not None:
             return prepared
-        # Relay text gives one number, the topic's, with TTY 711 and its hours (TT-6); print
-        # and speech send language help to Member Services.
-        number = self._help_number(topic, topic.phone_line if kind == "relay" else HELP_LINE)
+        # Language help is always Member Services (interpreters), never the topic's line.
+        number = self._help_number(topic, HELP_LINE)
         notices: list[Passage] = []
         if plan.fallback:
             tagline = fallback_tagline(self.catalogs, plan.member_lang, number)
@@ -188,17 +199,11 @@ class Renderer:
                 notices.append(Passage(*tagline))
         if plan.machine:
             notices.append(Passage(*machine_notice(self.catalogs, plan.lang, number)))
-        # TT-6: in relay text every phone number is followed by TTY 711.
-        footer_number = f"{number} TTY 711" if kind == "relay" else number
-        footer = [
-            Passage(lang, text)
-            for lang, text in language_help_lines(
-                self.catalogs,
-                plan.member_lang,
-                self._footer_languages(kind),
-                footer_number,
-            )
-        ]
+        footer = self._footer(kind, plan.member_lang, number)
+        if kind == "relay" and notices and self.settings.language.relay_footer == "short":
+            # The tagline above already offers help in the member's language: on a TTY, the
+            # same offer again would cost ~10 seconds for nothing (TT-7).
+            footer = [f for f in footer if f.lang == ENGLISH]
         if tty:  # a TTY-safe relay message carries only what a TTY can show (TT-1)
             notices = [n for n in notices if _is_tty_language(n.lang)]
             footer = [f for f in footer if _is_tty_language(f.lang)]
@@ -353,6 +358,7 @@ class Renderer:
         tty: bool = True,
         core_chars: int | None = None,
         optional_lines: int | None = None,
+        tty_text: str | None = None,
     ) -> RenderResult:
         if plan.fallback:
             notes.append(f"language fallback: {plan.lang} instead of {plan.member_lang}")
@@ -388,6 +394,7 @@ class Renderer:
             audio=audio,
             core_chars=core_chars,
             optional_lines=optional_lines,
+            tty_text=tty_text,
         )
 
     def _bodies(self, prepared: Prepared, parts: Parts) -> tuple[Filled, Filled]:
@@ -482,6 +489,7 @@ class Renderer:
             facts=(),
             action="",
             thanks="",
+            change_line="",  # spoken, so it is among the transcript's sentences
         )
 
     async def _audio(
@@ -504,6 +512,11 @@ class Renderer:
                 audio = await self.speech.speak(speech_text(segments), plan.lang, printed.subject)
                 if audio.duration_s <= MAX_SECONDS:
                     break
+            else:
+                notes.append(
+                    f"audio is {audio.duration_s:.0f} s: its facts alone exceed the "
+                    f"~{MAX_SECONDS:.0f} s goal (CP-1 wins over TS-8)"
+                )
         except NoVoice:
             reason = f"no voice for {plan.lang}"
             if self.settings.speech.no_voice_policy == "hold":
@@ -550,8 +563,22 @@ class Renderer:
         subject = to_tty(parts.subject) if tty else header_safe(parts.subject, "Subject")
         # Relay text goes to a relay service or SMS gateway, which shows no unsubscribe button.
         envelope = self._envelope(key, to, subject, plan, topic, unsubscribe=False)
-        envelope["extra"] = {**(envelope.get("extra") or {}), TTY_HEADER: "yes" if tty else "no"}
-        raw = self.mime.plain(text=relay.text, ascii_only=tty, **envelope)
+        # TT-9: Cyrillic also goes romanised, TTY-safe, as the first alternative ("romanized");
+        # other scripts a TTY cannot print ("no") are counted per campaign for a 711 call.
+        romanised = None if tty or not can_romanize(plan.lang) else romanized(parts, plan.lang)
+        tty_header = "yes" if tty else "romanized" if romanised else "no"
+        envelope["extra"] = {**(envelope.get("extra") or {}), TTY_HEADER: tty_header}
+        tty_text = relay_text(romanised, True).text if romanised else None
+        if tty_text is not None:
+            raw = self.mime.plain_pair(tty_text=tty_text, text=relay.text, **envelope)
+        else:
+            raw = self.mime.plain(text=relay.text, ascii_only=tty, **envelope)
+        notes = []
+        if relay.required_chars > RELAY_MAX_TOTAL and tty:
+            notes.append(
+                f"relay text is {len(relay.text)} characters: its facts alone exceed the "
+                f"{RELAY_MAX_TOTAL}-character goal (CP-1 wins over TT-7)"
+            )
         return self._result(
             plan=plan,
             envelope=envelope,
@@ -559,10 +586,11 @@ class Renderer:
             fmt=Format.RELAY_TEXT,
             raw=raw,
             text=relay.text,
-            notes=[],
+            notes=notes,
             tty=tty,
             core_chars=relay.core_chars,
             optional_lines=relay.optional_lines,
+            tty_text=tty_text,
         )
 
     # -- previews --------------------------------------------------------------------------

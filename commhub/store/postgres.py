@@ -18,13 +18,17 @@ from typing import Any
 
 import asyncpg
 
+from commhub.content.pinned import PinnedContent
 from commhub.domain import (
+    AuditEntry,
     Campaign,
     ClaimedDelivery,
     DeliveryOutcome,
     Member,
     Role,
     State,
+    TokenInfo,
+    token_id,
 )
 from commhub.errors import CommhubError, Conflict, NotFound, StoreError
 from commhub.lifecycle import (
@@ -37,7 +41,11 @@ from commhub.lifecycle import (
     transition,
 )
 from commhub.store.base import (
+    Bounce,
+    BounceResult,
     CampaignCounts,
+    CampaignSummary,
+    DeliveryRef,
     DeliveryRow,
     Erasure,
     NewCampaign,
@@ -50,6 +58,7 @@ from commhub.store.rows import (
     OPEN_RANK_SQL,
     OPEN_STATES,
     PlannedDelivery,
+    bounced_address,
     campaign_counts,
     campaign_status,
     check_unique_members,
@@ -57,8 +66,10 @@ from commhub.store.rows import (
     member_values,
     new_campaign_id,
     open_rank,
+    opted_out_after,
     plan_record,
     repeats,
+    token_prefix,
     unknown_members_error,
     utc,
 )
@@ -92,17 +103,19 @@ _CANCEL_T = DELIVERY_TRANSITIONS[State.QUEUED, Event.CANCEL]
 _GIVE_BACK_T = DELIVERY_TRANSITIONS[State.RENDERING, Event.GIVE_BACK]
 _RELEASE_T = DELIVERY_TRANSITIONS[State.HELD, Event.RELEASE]
 _WAITING_SQL = "('queued', 'retry_wait', 'held')"
+_WAITING_STATES = ("queued", "retry_wait", "held")
 # A campaign and how far its deliveries are (see rows.open_rank), read by `_campaign`.
 _CAMPAIGN_SELECT = (
     "SELECT c.id, c.name, c.template, c.status, c.created_at, c.send_at, c.total,"
     f" (SELECT {OPEN_RANK_SQL} FROM deliveries WHERE campaign_id = c.id"
     f" AND state = ANY({_OPEN_SQL})) AS rank, c.paused_at, c.finished_at, c.cancelled_at,"
-    " c.content_hash FROM campaigns c"
+    " c.content_hash, c.ignore_quiet_hours FROM campaigns c"
 )
 
 _MEMBER_SELECT = (
     "m.member_id, m.given_name, m.family_name, m.language, m.format, m.email, m.phone,"
-    " m.relay_address, m.timezone, m.opted_out, m.erased_at IS NOT NULL AS erased"
+    " m.relay_address, m.timezone, m.opted_out, m.erased_at IS NOT NULL AS erased,"
+    " m.undeliverable"
 )
 
 # One round trip: pick due rows (skipping rows other workers hold), lease them, write their
@@ -129,7 +142,8 @@ WITH picked AS MATERIALIZED (
         updated_at = $3
     FROM campaigns c
     WHERE c.id = d.campaign_id AND d.id = ANY(ARRAY(SELECT id FROM picked))
-    RETURNING d.id, d.campaign_id, c.template, d.attempts, d.data, d.state, d.member_id
+    RETURNING d.id, d.campaign_id, c.template, d.attempts, d.data, d.state, d.member_id,
+              c.ignore_quiet_hours
 ), ev AS (
     INSERT INTO delivery_events (delivery_id, state, at, reason)
     SELECT u.id, u.state, $3,
@@ -138,7 +152,8 @@ WITH picked AS MATERIALIZED (
                 ELSE '{_CLAIM_T.reason}' END
     FROM upd u JOIN picked p ON p.id = u.id
 )
-SELECT u.id, u.campaign_id, u.template, u.attempts, u.data, u.state, {_MEMBER_SELECT}
+SELECT u.id, u.campaign_id, u.template, u.attempts, u.data, u.state, u.ignore_quiet_hours,
+       {_MEMBER_SELECT}
 FROM upd u JOIN members m ON m.member_id = u.member_id
 ORDER BY u.id
 """
@@ -343,7 +358,24 @@ def _member(row: Any) -> Member | None:
         row["member_id"], row["given_name"], row["family_name"], row["language"],
         row["format"], row["email"], row["phone"], row["relay_address"], row["timezone"],
         opted, row["erased"],
+        json.loads(row["undeliverable"]) if row["undeliverable"] is not None else None,
     )  # fmt: skip
+
+
+_TOKEN_COLUMNS = "token_hash, role, label, created_at, expires_at, revoked_at, last_used_at"
+_LAST_USED_EVERY = timedelta(minutes=1)  # a token's last use is written at most once a minute
+
+
+def _token(row: Any) -> TokenInfo:
+    return TokenInfo(
+        id=token_id(row["token_hash"]),
+        role=Role(row["role"]),
+        label=row["label"],
+        created_at=row["created_at"],
+        expires_at=row["expires_at"],
+        revoked_at=row["revoked_at"],
+        last_used_at=row["last_used_at"],
+    )
 
 
 def _due_after(p: PlannedDelivery, now: datetime) -> datetime | None:
@@ -379,6 +411,7 @@ def _campaign(row: Any) -> Campaign:
         paused_at=row["paused_at"],
         finished_at=row["cancelled_at"] if row["status"] == "cancelled" else row["finished_at"],
         content_hash=row["content_hash"],
+        ignore_quiet_hours=row["ignore_quiet_hours"],
     )
 
 
@@ -392,6 +425,8 @@ class PostgresStore:
         self._pool: asyncpg.Pool | None = None
         self._opening: asyncio.Lock | None = None
         self._closed = False
+        # Content hashes (sets and files) this store has committed: not sent again.
+        self._known_content: set[str] = set()
 
     # -- plumbing --------------------------------------------------------------------------
     async def _get_pool(self) -> Any:
@@ -522,13 +557,14 @@ class PostgresStore:
             found = await conn.fetchval(
                 "UPDATE members SET given_name = NULL, family_name = NULL, language = NULL,"
                 " format = NULL, email = NULL, phone = NULL, relay_address = NULL,"
-                " timezone = NULL, opted_out = NULL, updated_at = $2,"
+                " timezone = NULL, opted_out = NULL, undeliverable = NULL, updated_at = $2,"
                 " erased_at = coalesce(erased_at, $2) WHERE member_id = $1 RETURNING 1",
                 member_id,
                 now,
             )
             if found is None:
                 return None
+            await conn.execute("DELETE FROM address_bounces WHERE member_id = $1", member_id)
             deliveries = await conn.fetch(
                 "SELECT id, campaign_id, message_id FROM deliveries WHERE member_id = $1",
                 member_id,
@@ -546,28 +582,120 @@ class PostgresStore:
         return Erasure(tuple((d[0], d[1], d[2]) for d in deliveries))
 
     # -- tokens ----------------------------------------------------------------------------
-    async def add_token(self, token_hash: str, role: Role, label: str) -> None:
+    async def add_token(
+        self, token_hash: str, role: Role, label: str, expires_at: datetime | None = None
+    ) -> TokenInfo:
         """Store a token hash with its role; Conflict if the hash is known."""
         try:
             async with self._conn() as conn:
-                await conn.execute(
-                    "INSERT INTO tokens (token_hash, role, label, created_at)"
-                    " VALUES ($1, $2, $3, $4)",
+                row = await conn.fetchrow(
+                    "INSERT INTO tokens (token_hash, role, label, created_at, expires_at)"
+                    f" VALUES ($1, $2, $3, $4, $5) RETURNING {_TOKEN_COLUMNS}",
                     token_hash,
                     str(role),
                     label,
                     datetime.now(UTC),
+                    None if expires_at is None else utc(expires_at),
                 )
         except StoreError as exc:
             if isinstance(exc.__cause__, asyncpg.UniqueViolationError):
                 raise Conflict("this token is already stored") from exc
             raise
+        return _token(row)
+
+    async def token_for(self, token_hash: str, now: datetime) -> TokenInfo | None:
+        """The usable token with this hash, its use recorded (see base)."""
+        now = utc(now)
+        async with self._conn() as conn:
+            row = await conn.fetchrow(
+                f"SELECT {_TOKEN_COLUMNS} FROM tokens WHERE token_hash = $1"
+                " AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > $2)",
+                token_hash,
+                now,
+            )
+            if row is None:
+                return None
+            if row["last_used_at"] is None or row["last_used_at"] < now - _LAST_USED_EVERY:
+                await conn.execute(
+                    "UPDATE tokens SET last_used_at = $2 WHERE token_hash = $1", token_hash, now
+                )
+        return _token(row)
 
     async def role_for_token(self, token_hash: str) -> Role | None:
-        """The role of the token with this hash, or None."""
+        """The role of the usable token with this hash, or None."""
+        token = await self.token_for(token_hash, datetime.now(UTC))
+        return None if token is None else token.role
+
+    async def list_tokens(self) -> list[TokenInfo]:
+        """Every token, oldest first (see base)."""
         async with self._conn() as conn:
-            role = await conn.fetchval("SELECT role FROM tokens WHERE token_hash = $1", token_hash)
-        return None if role is None else Role(role)
+            rows = await conn.fetch(
+                f"SELECT {_TOKEN_COLUMNS} FROM tokens ORDER BY created_at, token_hash"
+            )
+        return [_token(r) for r in rows]
+
+    async def revoke_token(self, token_id: str, now: datetime) -> TokenInfo:
+        """Revoke the token with this id (see base)."""
+        prefix = token_prefix(token_id)
+        async with self._conn() as conn:
+            row = await conn.fetchrow(
+                "UPDATE tokens SET revoked_at = coalesce(revoked_at, $2)"
+                f" WHERE left(token_hash, 12) = $1 RETURNING {_TOKEN_COLUMNS}",
+                prefix,
+                utc(now),
+            )
+        if row is None:
+            raise NotFound(f"no token {token_id}")
+        return _token(row)
+
+    # -- audit -----------------------------------------------------------------------------
+    async def add_audit(self, entry: AuditEntry) -> None:
+        """Append an entry to the audit log."""
+        async with self._conn() as conn:
+            await conn.execute(
+                "INSERT INTO audit_log (at, actor, actor_label, action, object_id, outcome)"
+                " VALUES ($1, $2, $3, $4, $5, $6)",
+                utc(entry.at),
+                entry.actor,
+                entry.actor_label,
+                entry.action,
+                entry.object_id,
+                entry.outcome,
+            )
+
+    async def list_audit(
+        self,
+        since: datetime | None = None,
+        actor: str | None = None,
+        action: str | None = None,
+        limit: int = 100,
+        after_id: int = 0,
+    ) -> list[AuditEntry]:
+        """Entries oldest first, filtered (see base)."""
+        async with self._conn() as conn:
+            rows = await conn.fetch(
+                "SELECT id, at, actor, actor_label, action, object_id, outcome FROM audit_log"
+                " WHERE id > $1 AND ($2::timestamptz IS NULL OR at >= $2)"
+                " AND ($3::text IS NULL OR actor = $3) AND ($4::text IS NULL OR action = $4)"
+                " ORDER BY id LIMIT $5",
+                after_id,
+                None if since is None else utc(since),
+                actor,
+                action,
+                max(0, limit),
+            )
+        return [
+            AuditEntry(
+                id=r["id"],
+                at=r["at"],
+                actor=r["actor"],
+                actor_label=r["actor_label"],
+                action=r["action"],
+                object_id=r["object_id"],
+                outcome=r["outcome"],
+            )
+            for r in rows
+        ]
 
     # -- campaigns -------------------------------------------------------------------------
     async def create_campaign(self, new: NewCampaign) -> tuple[Campaign, bool]:
@@ -630,10 +758,14 @@ class PostgresStore:
             unknown = unknown_members_error(member_ids, set(prefs))
             if unknown is not None:
                 raise unknown
+            content = new.content
+            if content is not None:
+                await self._store_content(conn, content, now)
             await conn.execute(
                 "INSERT INTO campaigns (id, name, template, send_at, status, created_at,"
-                " idempotency_key, request_hash, total, created_by, meta)"
-                " VALUES ($1, $2, $3, $4, 'active', $5, $6, $7, $8, $9, $10)",
+                " idempotency_key, request_hash, total, created_by, meta, content_hash,"
+                " ignore_quiet_hours)"
+                " VALUES ($1, $2, $3, $4, 'active', $5, $6, $7, $8, $9, $10, $11, $12)",
                 campaign_id,
                 new.name,
                 new.template,
@@ -644,6 +776,8 @@ class PostgresStore:
                 len(member_ids),
                 new.created_by,
                 dumps(new.meta),
+                None if content is None else content.hash,
+                new.ignore_quiet_hours,
             )
             if member_ids:
                 records = [
@@ -673,6 +807,8 @@ class PostgresStore:
                         "updated_at",
                     ],
                 )
+        if new.content is not None:
+            self._known_content.update([new.content.hash, *new.content.blob_hashes()])
         return Campaign(
             id=campaign_id,
             name=new.name,
@@ -681,7 +817,52 @@ class PostgresStore:
             created_at=now,
             send_at=send_at,
             total=len(member_ids),
+            content_hash=None if new.content is None else new.content.hash,
+            ignore_quiet_hours=new.ignore_quiet_hours,
         )
+
+    async def _store_content(self, conn: Any, content: PinnedContent, now: datetime) -> None:
+        """Store the content set and its files, each once (files this store already wrote
+        are not sent again: a campaign of unchanged content sends only its hashes)."""
+        if content.hash in self._known_content:
+            return
+        missing = [h for h in content.blob_hashes() if h not in self._known_content]
+        present = {
+            r[0]
+            for r in await conn.fetch(
+                "SELECT hash FROM content_blobs WHERE hash = ANY($1::text[])", missing
+            )
+        }
+        fresh = [h for h in missing if h not in present]
+        if fresh:
+            await conn.execute(
+                "INSERT INTO content_blobs (hash, body) SELECT * FROM unnest($1::text[],"
+                " $2::bytea[]) ON CONFLICT DO NOTHING",
+                fresh,
+                [content.blobs[h] for h in fresh],
+            )
+        await conn.execute(
+            "INSERT INTO content_sets (hash, manifest, created_at) VALUES ($1, $2, $3)"
+            " ON CONFLICT DO NOTHING",
+            content.hash,
+            json.dumps(content.manifest),
+            now,
+        )
+
+    async def pinned_content(self, content_hash: str) -> PinnedContent | None:
+        """The content pinned under this hash, or None (see base)."""
+        async with self._conn() as conn:
+            manifest = await conn.fetchval(
+                "SELECT manifest FROM content_sets WHERE hash = $1", content_hash
+            )
+            if manifest is None:
+                return None
+            pinned = PinnedContent(content_hash, json.loads(manifest))
+            rows = await conn.fetch(
+                "SELECT hash, body FROM content_blobs WHERE hash = ANY($1::text[])",
+                pinned.blob_hashes(),
+            )
+        return PinnedContent(content_hash, pinned.manifest, {r[0]: bytes(r[1]) for r in rows})
 
     async def get_campaign(self, campaign_id: str) -> Campaign | None:
         """The campaign with its status derived now (see base)."""
@@ -701,6 +882,54 @@ class PostgresStore:
             campaign.id,
         )
         return replace(campaign, finished_at=finished)
+
+    async def list_campaigns(
+        self,
+        status: str | None = None,
+        template: str | None = None,
+        limit: int = 50,
+        after: str | None = None,
+    ) -> list[CampaignSummary]:
+        """Campaigns newest first with counts by state (see base)."""
+        limit = max(0, limit)
+        async with self._conn() as conn:
+            cursor: tuple[datetime, str] | tuple[None, None] = (None, None)
+            if after is not None:
+                found = await conn.fetchrow(
+                    "SELECT created_at, id FROM campaigns WHERE id = $1", after
+                )
+                if found is None:
+                    raise NotFound(f"no campaign {after!r} to page after")
+                cursor = (found["created_at"], found["id"])
+            # The status is derived, so filtering by it reads batches until the page is full.
+            batch = limit if status is None else max(limit, 200)
+            picked: list[Campaign] = []
+            while len(picked) < limit:
+                rows = await conn.fetch(
+                    f"{_CAMPAIGN_SELECT} WHERE ($1::text IS NULL OR c.template = $1)"
+                    " AND ($2::timestamptz IS NULL OR (c.created_at, c.id) < ($2, $3::text))"
+                    " ORDER BY c.created_at DESC, c.id DESC LIMIT $4",
+                    template,
+                    *cursor,
+                    batch,
+                )
+                for r in rows:
+                    campaign = await self._finished(conn, _campaign(r))
+                    if status is None or campaign.status == status:
+                        picked.append(campaign)
+                        if len(picked) == limit:
+                            break
+                if len(rows) < batch:
+                    break
+                cursor = (rows[-1]["created_at"], rows[-1]["id"])
+            counts: dict[str, dict[str, int]] = {c.id: {str(s): 0 for s in State} for c in picked}
+            for r in await conn.fetch(
+                "SELECT campaign_id, state, count(*) AS n FROM deliveries"
+                " WHERE campaign_id = ANY($1::text[]) GROUP BY campaign_id, state",
+                list(counts),
+            ):
+                counts[r["campaign_id"]][r["state"]] = r["n"]
+        return [CampaignSummary(c, counts[c.id]) for c in picked]
 
     async def campaign_counts(self, campaign_id: str) -> CampaignCounts:
         """Counts per state, language and format (see base)."""
@@ -863,6 +1092,7 @@ class PostgresStore:
                 attempts=r["attempts"] - 1,
                 data=json.loads(r["data"]) if r["data"] is not None else {},
                 member=_member(r),
+                quiet_hours=not r["ignore_quiet_hours"],
             )
             for r in rows
             if r["state"] == State.RENDERING
@@ -958,3 +1188,117 @@ class PostgresStore:
         for state, n in rows:
             totals[state] = n
         return totals
+
+    # -- consent and bounces ---------------------------------------------------------------
+    async def delivery_ref(self, delivery_id: int) -> DeliveryRef | None:
+        """The delivery with its member's language and address now (see base)."""
+        async with self._conn() as conn:
+            row = await conn.fetchrow(
+                "SELECT d.id AS delivery_id, d.campaign_id, c.template, d.state,"
+                f" {_MEMBER_SELECT} FROM deliveries d JOIN campaigns c ON c.id = d.campaign_id"
+                " JOIN members m ON m.member_id = d.member_id WHERE d.id = $1",
+                delivery_id,
+            )
+        if row is None:
+            return None
+        member = _member(row)
+        return DeliveryRef(
+            id=row["delivery_id"],
+            campaign_id=row["campaign_id"],
+            member_id=row["member_id"],
+            topic=row["template"],
+            state=row["state"],
+            language=member.language if member else None,
+            address=member.address if member else None,
+        )
+
+    async def opt_out(self, member_id: str, topic: str | None, now: datetime) -> int:
+        """Opt the member out and skip their waiting deliveries at once (see base)."""
+        now = utc(now)
+        t = DELIVERY_TRANSITIONS[State.QUEUED, Event.OPT_OUT]
+        async with self._conn() as conn, conn.transaction():
+            current = await conn.fetchrow(
+                "SELECT opted_out FROM members WHERE member_id = $1 AND erased_at IS NULL"
+                " FOR UPDATE",
+                member_id,
+            )
+            if current is None:
+                return 0
+            raw = current["opted_out"]
+            opted = opted_out_after(json.loads(raw) if raw else False, topic)
+            await conn.execute(
+                "UPDATE members SET opted_out = $2::jsonb, updated_at = $3 WHERE member_id = $1",
+                member_id,
+                json.dumps(opted),
+                now,
+            )
+            rows = await conn.fetch(
+                "WITH upd AS (UPDATE deliveries d SET state = $3, due_at = NULL,"
+                " retry_at = NULL, last_error = $4, updated_at = $5 FROM campaigns c"
+                " WHERE c.id = d.campaign_id AND d.member_id = $1"
+                f" AND d.state = ANY(ARRAY{list(_WAITING_STATES)}::text[])"
+                " AND ($2::text IS NULL OR c.template = $2) RETURNING d.id)"
+                " INSERT INTO delivery_events (delivery_id, state, at, reason)"
+                " SELECT id, $3, $5, $4 FROM upd RETURNING delivery_id",
+                member_id,
+                topic,
+                str(t.to),
+                t.reason,
+                now,
+            )
+        return len(rows)
+
+    async def record_bounce(
+        self, delivery_id: int, bounce: Bounce, now: datetime, soft_limit: int
+    ) -> BounceResult:
+        """Record a DSN for the delivery (see base)."""
+        now = utc(now)
+        async with self._conn() as conn, conn.transaction():
+            row = await conn.fetchrow(
+                f"SELECT d.state, {_MEMBER_SELECT} FROM deliveries d"
+                " JOIN members m ON m.member_id = d.member_id WHERE d.id = $1"
+                " FOR UPDATE OF d, m",
+                delivery_id,
+            )
+            if row is None or (State(row["state"]), Event.BOUNCE) not in DELIVERY_TRANSITIONS:
+                return BounceResult(bounced=False, undeliverable=False)
+            t = transition(row["state"], Event.BOUNCE, delivery_id=delivery_id)
+            await conn.execute(
+                "UPDATE deliveries SET state = $2, due_at = NULL, lease_owner = NULL,"
+                " lease_expires_at = NULL, last_error = $3, updated_at = $4 WHERE id = $1",
+                delivery_id,
+                str(t.to),
+                bounce.reason,
+                now,
+            )
+            await conn.execute(
+                "INSERT INTO delivery_events (delivery_id, state, at, reason)"
+                " VALUES ($1, $2, $3, $4)",
+                delivery_id,
+                str(t.to),
+                now,
+                bounce.reason,
+            )
+            member = _member(row)
+            address = bounced_address(member, bounce)
+            if member is None or address is None:
+                return BounceResult(bounced=True, undeliverable=False)
+            undeliverable = bounce.hard
+            if not bounce.hard:
+                count = await conn.fetchval(
+                    "INSERT INTO address_bounces (member_id, address, soft_count, updated_at)"
+                    " VALUES ($1, $2, 1, $3) ON CONFLICT (member_id, address) DO UPDATE"
+                    " SET soft_count = address_bounces.soft_count + 1,"
+                    " updated_at = excluded.updated_at RETURNING soft_count",
+                    member.member_id,
+                    address,
+                    now,
+                )
+                undeliverable = count >= soft_limit
+            if undeliverable and address not in member.undeliverable:
+                await conn.execute(
+                    "UPDATE members SET undeliverable = $2::jsonb WHERE member_id = $1",
+                    member.member_id,
+                    json.dumps([*member.undeliverable, address]),
+                )
+        return BounceResult(bounced=True, undeliverable=undeliverable)

@@ -9,10 +9,19 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from commhub.domain import FINAL_STATES, DeliveryOutcome, Format, Member, State
-from commhub.errors import Problem, ValidationError
+from commhub.domain import (
+    FINAL_STATES,
+    TOKEN_ID_PREFIX,
+    TOKEN_ID_RE,
+    DeliveryOutcome,
+    Format,
+    Member,
+    State,
+)
+from commhub.errors import NotFound, Problem, ValidationError
+from commhub.languages import LANGUAGES
 from commhub.lifecycle import derive_campaign_status, outcome_event, transition
-from commhub.store.base import CampaignCounts
+from commhub.store.base import Bounce, CampaignCounts
 
 # States a delivery is in while work remains; "done" means none of these is left.
 OPEN_STATES: tuple[str, ...] = tuple(str(s) for s in State if s not in FINAL_STATES)
@@ -21,6 +30,13 @@ FINAL: frozenset[str] = frozenset(str(s) for s in FINAL_STATES)
 LEASED_STATES: frozenset[str] = frozenset({str(State.RENDERING), str(State.SENDING)})
 # Queued deliveries without send_at are due "since ever": any `now` a caller passes is later.
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def token_prefix(token_id: str) -> str:
+    """The hash prefix a token id (`tok_` + 12 hex digits) names; NotFound if malformed."""
+    if not TOKEN_ID_RE.match(token_id):
+        raise NotFound(f"no token {token_id!r} (a token id is tok_ and 12 hex digits)")
+    return token_id[len(TOKEN_ID_PREFIX) :]
 
 
 def new_campaign_id() -> str:
@@ -151,6 +167,7 @@ def member_from_fields(
     timezone: str | None,
     opted_out: Any,
     erased: bool,
+    undeliverable: Any = None,
 ) -> Member | None:
     """A Member from stored fields, or None when erased (or never fully stored)."""
     if erased or given_name is None or language is None or fmt is None:
@@ -166,6 +183,7 @@ def member_from_fields(
         relay_address=relay_address,
         timezone=timezone or "UTC",
         opted_out=opted_out if isinstance(opted_out, bool) else tuple(opted_out or ()),
+        undeliverable=tuple(undeliverable) if undeliverable else (),
     )
 
 
@@ -217,12 +235,19 @@ def unknown_members_error(member_ids: Sequence[str], known: set[str]) -> Validat
     return None
 
 
+def _unprintable_relay(fmt: Any, language: Any) -> bool:
+    """Relay text in a script a TTY cannot print. English sent as a fallback is TTY-safe (the
+    caller skips fallbacks), and so is romanised Russian and Ukrainian."""
+    known = LANGUAGES.get(language) if isinstance(language, str) else None
+    return fmt == Format.RELAY_TEXT.value and known is not None and not known.reaches_a_tty
+
+
 def campaign_counts(rows: Sequence[tuple[Any, ...]]) -> CampaignCounts:
     """Fold `(state, language, format, language_fallback, n)` rows into a campaign's counts."""
     by_state = {str(s): 0 for s in State}
     by_language: dict[str, int] = {}
     by_format: dict[str, int] = {}
-    total = fallback = 0
+    total = fallback = unencodable = 0
     for state, language, fmt, lang_fallback, n in rows:
         total += n
         by_state[state] = by_state.get(state, 0) + n
@@ -232,4 +257,26 @@ def campaign_counts(rows: Sequence[tuple[Any, ...]]) -> CampaignCounts:
             by_format[fmt] = by_format.get(fmt, 0) + n
         if lang_fallback:
             fallback += n
-    return CampaignCounts(total, by_state, by_language, by_format, fallback)
+        elif _unprintable_relay(fmt, language):
+            unencodable += n
+    return CampaignCounts(total, by_state, by_language, by_format, fallback, unencodable)
+
+
+def opted_out_after(current: Any, topic: str | None) -> bool | list[str]:
+    """A member's `opted_out` (JSON) after opting out of `topic` (None: all outreach)."""
+    if topic is None or current is True:
+        return True
+    topics = set(current) if isinstance(current, list) else set()
+    topics.add(topic)
+    return sorted(topics)
+
+
+def bounced_address(member: Member | None, bounce: Bounce) -> str | None:
+    """The member's address that bounced: their address now, unless the DSN names another
+    one (the member changed it since: the new one has not bounced)."""
+    if member is None or member.address is None:
+        return None
+    named = bounce.recipient
+    if named and named.lower() != member.address.lower():
+        return None
+    return member.address

@@ -21,13 +21,17 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, NamedTuple, TypeVar
 
+from commhub.content.pinned import PinnedContent
 from commhub.domain import (
+    AuditEntry,
     Campaign,
     ClaimedDelivery,
     DeliveryOutcome,
     Member,
     Role,
     State,
+    TokenInfo,
+    token_id,
 )
 from commhub.errors import CommhubError, Conflict, NotFound, StoreError
 from commhub.lifecycle import (
@@ -38,7 +42,11 @@ from commhub.lifecycle import (
     transition,
 )
 from commhub.store.base import (
+    Bounce,
+    BounceResult,
     CampaignCounts,
+    CampaignSummary,
+    DeliveryRef,
     DeliveryRow,
     Erasure,
     NewCampaign,
@@ -50,6 +58,7 @@ from commhub.store.rows import (
     LEASED_STATES,
     OPEN_RANK_SQL,
     OPEN_STATES,
+    bounced_address,
     campaign_counts,
     campaign_status,
     check_unique_members,
@@ -58,7 +67,9 @@ from commhub.store.rows import (
     member_values,
     new_campaign_id,
     open_rank,
+    opted_out_after,
     plan_record,
+    token_prefix,
     unknown_members_error,
     utc,
 )
@@ -68,15 +79,15 @@ T = TypeVar("T")
 _CHUNK = 500  # ids per `IN (...)` list: well under SQLite's variable limit
 _MEMBER_COLUMNS = (
     "member_id, given_name, family_name, language, format, email, phone, relay_address,"
-    " timezone, opted_out, erased_at"
+    " timezone, opted_out, erased_at, undeliverable"
 )
 _OPEN_IN = ", ".join(f"'{s}'" for s in OPEN_STATES)
 # A campaign and how far its deliveries are (see rows.open_rank), read by `_campaign`.
 _CAMPAIGN_SELECT = (
     "SELECT c.id, c.name, c.template, c.status, c.created_at, c.send_at, c.total,"
     f" (SELECT {OPEN_RANK_SQL} FROM deliveries WHERE campaign_id = c.id"
-    f" AND state IN ({_OPEN_IN})), c.paused_at, c.finished_at, c.cancelled_at, c.content_hash"
-    " FROM campaigns c"
+    f" AND state IN ({_OPEN_IN})), c.paused_at, c.finished_at, c.cancelled_at, c.content_hash,"
+    " c.ignore_quiet_hours FROM campaigns c"
 )
 # Where claims, cancels and give-backs take a delivery (and the reason they record).
 _CLAIM = DELIVERY_TRANSITIONS[State.QUEUED, Event.CLAIM]
@@ -113,7 +124,7 @@ def _member(row: sqlite3.Row | tuple[Any, ...]) -> Member | None:
     opted = _PLAIN_OPTED_OUT[raw] if raw in _PLAIN_OPTED_OUT else json.loads(raw)
     return member_from_fields(
         row[0], row[1], row[2], row[3], row[4], row[5], row[6], row[7], row[8], opted,
-        row[10] is not None,
+        row[10] is not None, json.loads(row[11]) if row[11] is not None else None,
     )  # fmt: skip
 
 
@@ -133,6 +144,22 @@ _UPSERT_MEMBER = (
 def _member_row(m: Member, now: int) -> tuple[Any, ...]:
     """A member as the parameters of `_UPSERT_MEMBER`."""
     return (*member_values(m), now)
+
+
+_TOKEN_COLUMNS = "token_hash, role, label, created_at, expires_at, revoked_at, last_used_at"
+_LAST_USED_EVERY_US = 60_000_000  # a token's last use is written at most once a minute
+
+
+def _token(row: Sequence[Any]) -> TokenInfo:
+    return TokenInfo(
+        id=token_id(row[0]),
+        role=Role(row[1]),
+        label=row[2],
+        created_at=_dt(row[3]),
+        expires_at=_opt_dt(row[4]),
+        revoked_at=_opt_dt(row[5]),
+        last_used_at=_opt_dt(row[6]),
+    )
 
 
 def _translated(fn: Callable[..., T], *args: Any) -> T:
@@ -513,12 +540,13 @@ class SqliteStore:
             cur = conn.execute(
                 "UPDATE members SET given_name = NULL, family_name = NULL, language = NULL,"
                 " format = NULL, email = NULL, phone = NULL, relay_address = NULL,"
-                " timezone = NULL, opted_out = NULL, updated_at = ?,"
+                " timezone = NULL, opted_out = NULL, undeliverable = NULL, updated_at = ?,"
                 " erased_at = coalesce(erased_at, ?) WHERE member_id = ?",
                 (now, now, member_id),
             )
             if cur.rowcount == 0:
                 return None
+            conn.execute("DELETE FROM address_bounces WHERE member_id = ?", (member_id,))
             deliveries = conn.execute(
                 "SELECT id, campaign_id, message_id FROM deliveries WHERE member_id = ?",
                 (member_id,),
@@ -545,30 +573,142 @@ class SqliteStore:
         conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
 
     # -- tokens ----------------------------------------------------------------------------
-    async def add_token(self, token_hash: str, role: Role, label: str) -> None:
+    async def add_token(
+        self, token_hash: str, role: Role, label: str, expires_at: datetime | None = None
+    ) -> TokenInfo:
         """Store a token hash with its role; Conflict if the hash is known."""
+        now = _now_us()
+        expires = None if expires_at is None else _us(expires_at)
 
         def write(conn: sqlite3.Connection) -> None:
             try:
                 with self._write(conn):
                     conn.execute(
-                        "INSERT INTO tokens (token_hash, role, label, created_at)"
-                        " VALUES (?, ?, ?, ?)",
-                        (token_hash, str(role), label, _now_us()),
+                        "INSERT INTO tokens (token_hash, role, label, created_at, expires_at)"
+                        " VALUES (?, ?, ?, ?, ?)",
+                        (token_hash, str(role), label, now, expires),
                     )
             except sqlite3.IntegrityError as exc:
                 raise Conflict("this token is already stored") from exc
 
         await self._run(write)
+        return _token((token_hash, str(role), label, now, expires, None, None))
+
+    async def token_for(self, token_hash: str, now: datetime) -> TokenInfo | None:
+        """The usable token with this hash, its use recorded (see base)."""
+        at = _us(now)
+
+        def read(conn: sqlite3.Connection) -> TokenInfo | None:
+            row = conn.execute(
+                f"SELECT {_TOKEN_COLUMNS} FROM tokens WHERE token_hash = ?"
+                " AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > ?)",
+                (token_hash, at),
+            ).fetchone()
+            if row is None:
+                return None
+            if row[6] is None or row[6] < at - _LAST_USED_EVERY_US:
+                # Best effort: a busy file only delays the record of the use.
+                with suppress(sqlite3.OperationalError):
+                    conn.execute(
+                        "UPDATE tokens SET last_used_at = ? WHERE token_hash = ?",
+                        (at, token_hash),
+                    )
+            return _token(row)
+
+        return await self._run(read)
 
     async def role_for_token(self, token_hash: str) -> Role | None:
-        """The role of the token with this hash, or None."""
+        """The role of the usable token with this hash, or None."""
+        token = await self.token_for(token_hash, datetime.now(UTC))
+        return None if token is None else token.role
 
-        def read(conn: sqlite3.Connection) -> Role | None:
-            row = conn.execute(
-                "SELECT role FROM tokens WHERE token_hash = ?", (token_hash,)
-            ).fetchone()
-            return None if row is None else Role(row[0])
+    async def list_tokens(self) -> list[TokenInfo]:
+        """Every token, oldest first (see base)."""
+
+        def read(conn: sqlite3.Connection) -> list[TokenInfo]:
+            return [
+                _token(r)
+                for r in conn.execute(
+                    f"SELECT {_TOKEN_COLUMNS} FROM tokens ORDER BY created_at, token_hash"
+                )
+            ]
+
+        return await self._run(read)
+
+    async def revoke_token(self, token_id: str, now: datetime) -> TokenInfo:
+        """Revoke the token with this id (see base)."""
+        at = _us(now)
+        prefix = token_prefix(token_id)
+
+        def write(conn: sqlite3.Connection) -> TokenInfo:
+            with self._write(conn):
+                conn.execute(
+                    "UPDATE tokens SET revoked_at = coalesce(revoked_at, ?)"
+                    " WHERE substr(token_hash, 1, 12) = ?",
+                    (at, prefix),
+                )
+                row = conn.execute(
+                    f"SELECT {_TOKEN_COLUMNS} FROM tokens WHERE substr(token_hash, 1, 12) = ?",
+                    (prefix,),
+                ).fetchone()
+            if row is None:
+                raise NotFound(f"no token {token_id}")
+            return _token(row)
+
+        return await self._run(write)
+
+    # -- audit -----------------------------------------------------------------------------
+    async def add_audit(self, entry: AuditEntry) -> None:
+        """Append an entry to the audit log."""
+        values = (
+            _us(entry.at),
+            entry.actor,
+            entry.actor_label,
+            entry.action,
+            entry.object_id,
+            entry.outcome,
+        )
+
+        def write(conn: sqlite3.Connection) -> None:
+            with self._write(conn):
+                conn.execute(
+                    "INSERT INTO audit_log (at, actor, actor_label, action, object_id, outcome)"
+                    " VALUES (?, ?, ?, ?, ?, ?)",
+                    values,
+                )
+
+        await self._run(write)
+
+    async def list_audit(
+        self,
+        since: datetime | None = None,
+        actor: str | None = None,
+        action: str | None = None,
+        limit: int = 100,
+        after_id: int = 0,
+    ) -> list[AuditEntry]:
+        """Entries oldest first, filtered (see base)."""
+        params = (after_id, None if since is None else _us(since), actor, action, max(0, limit))
+
+        def read(conn: sqlite3.Connection) -> list[AuditEntry]:
+            return [
+                AuditEntry(
+                    id=r[0],
+                    at=_dt(r[1]),
+                    actor=r[2],
+                    actor_label=r[3],
+                    action=r[4],
+                    object_id=r[5],
+                    outcome=r[6],
+                )
+                for r in conn.execute(
+                    "SELECT id, at, actor, actor_label, action, object_id, outcome"
+                    " FROM audit_log WHERE id > ?1 AND (?2 IS NULL OR at >= ?2)"
+                    " AND (?3 IS NULL OR actor = ?3) AND (?4 IS NULL OR action = ?4)"
+                    " ORDER BY id LIMIT ?5",
+                    params,
+                )
+            ]
 
         return await self._run(read)
 
@@ -609,10 +749,21 @@ class SqliteStore:
                     existing = self._get_campaign(conn, row[0])
                     assert existing is not None
                     return existing, False
+            content = new.content
+            if content is not None:
+                conn.executemany(
+                    "INSERT INTO content_blobs (hash, body) VALUES (?, ?) ON CONFLICT DO NOTHING",
+                    content.blobs.items(),
+                )
+                conn.execute(
+                    "INSERT INTO content_sets (hash, manifest, created_at) VALUES (?, ?, ?)"
+                    " ON CONFLICT DO NOTHING",
+                    (content.hash, json.dumps(content.manifest), now),
+                )
             conn.execute(
                 "INSERT INTO campaigns (id, name, template, send_at, status, created_at,"
-                " idempotency_key, request_hash, total, created_by, meta)"
-                " VALUES (?, ?, ?, ?, 'active', ?, ?, ?, ?, ?, ?)",
+                " idempotency_key, request_hash, total, created_by, meta, content_hash,"
+                " ignore_quiet_hours) VALUES (?, ?, ?, ?, 'active', ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     campaign_id,
                     new.name,
@@ -624,6 +775,8 @@ class SqliteStore:
                     len(member_ids),
                     new.created_by,
                     json.dumps(new.meta),
+                    None if content is None else content.hash,
+                    new.ignore_quiet_hours,
                 ),
             )
             # The member's language and format at enqueue time go on the delivery, so counts
@@ -651,6 +804,8 @@ class SqliteStore:
             created_at=_dt(now),
             send_at=None if send_at is None else _dt(send_at),
             total=len(member_ids),
+            content_hash=None if new.content is None else new.content.hash,
+            ignore_quiet_hours=new.ignore_quiet_hours,
         )
         return campaign, True
 
@@ -710,7 +865,85 @@ class SqliteStore:
             paused_at=_opt_dt(row[8]),
             finished_at=_opt_dt(finished),
             content_hash=row[11],
+            ignore_quiet_hours=bool(row[12]),
         )
+
+    async def list_campaigns(
+        self,
+        status: str | None = None,
+        template: str | None = None,
+        limit: int = 50,
+        after: str | None = None,
+    ) -> list[CampaignSummary]:
+        """Campaigns newest first with counts by state (see base)."""
+        return await self._run(self._list_campaigns, status, template, max(0, limit), after)
+
+    @classmethod
+    def _list_campaigns(
+        cls,
+        conn: sqlite3.Connection,
+        status: str | None,
+        template: str | None,
+        limit: int,
+        after: str | None,
+    ) -> list[CampaignSummary]:
+        cursor: tuple[int, str] | None = None
+        if after is not None:
+            row = conn.execute("SELECT created_at, id FROM campaigns WHERE id = ?", (after,))
+            found = row.fetchone()
+            if found is None:
+                raise NotFound(f"no campaign {after!r} to page after")
+            cursor = (found[0], found[1])
+        # The status is derived, so filtering by it reads batches until the page is full.
+        batch = limit if status is None else max(limit, 200)
+        picked: list[Campaign] = []
+        while len(picked) < limit:
+            rows = conn.execute(
+                f"{_CAMPAIGN_SELECT} WHERE (?1 IS NULL OR c.template = ?1)"
+                " AND (?2 IS NULL OR (c.created_at, c.id) < (?2, ?3))"
+                " ORDER BY c.created_at DESC, c.id DESC LIMIT ?4",
+                (template, *(cursor or (None, None)), batch),
+            ).fetchall()
+            for r in rows:
+                campaign = cls._campaign(conn, r)
+                if status is None or campaign.status == status:
+                    picked.append(campaign)
+                    if len(picked) == limit:
+                        break
+            if len(rows) < batch:
+                break
+            cursor = (rows[-1][4], rows[-1][0])
+        counts: dict[str, dict[str, int]] = {c.id: {str(s): 0 for s in State} for c in picked}
+        for chunk in _chunks([c.id for c in picked]):
+            for campaign_id, state, n in conn.execute(
+                "SELECT campaign_id, state, count(*) FROM deliveries"
+                f" WHERE campaign_id IN ({_marks(len(chunk))}) GROUP BY campaign_id, state",
+                tuple(chunk),
+            ):
+                counts[campaign_id][state] = n
+        return [CampaignSummary(c, counts[c.id]) for c in picked]
+
+    async def pinned_content(self, content_hash: str) -> PinnedContent | None:
+        """The content pinned under this hash, or None (see base)."""
+
+        def read(conn: sqlite3.Connection) -> PinnedContent | None:
+            row = conn.execute(
+                "SELECT manifest FROM content_sets WHERE hash = ?", (content_hash,)
+            ).fetchone()
+            if row is None:
+                return None
+            pinned = PinnedContent(content_hash, json.loads(row[0]))
+            wanted = pinned.blob_hashes()
+            blobs = {
+                h: bytes(b)
+                for h, b in conn.execute(
+                    f"SELECT hash, body FROM content_blobs WHERE hash IN ({_marks(len(wanted))})",
+                    wanted,
+                )
+            }
+            return PinnedContent(content_hash, pinned.manifest, blobs)
+
+        return await self._run(read)
 
     async def campaign_counts(self, campaign_id: str) -> CampaignCounts:
         """Counts per state, language and format (see base)."""
@@ -886,6 +1119,7 @@ class SqliteStore:
         with cls._write(conn):
             rows = conn.execute(
                 "SELECT d.id, d.campaign_id, c.template, d.attempts, d.data, c.status, d.state,"
+                " c.ignore_quiet_hours,"
                 f" {', '.join('m.' + col.strip() for col in _MEMBER_COLUMNS.split(','))}"
                 " FROM deliveries d JOIN campaigns c ON c.id = d.campaign_id"
                 " JOIN members m ON m.member_id = d.member_id"
@@ -909,7 +1143,8 @@ class SqliteStore:
                         template=r[2],
                         attempts=r[3],
                         data=json.loads(r[4]) if r[4] is not None else {},
-                        member=_member(r[7:]),
+                        member=_member(r[8:]),
+                        quiet_hours=not r[7],
                     )
                 )
             lease = (
@@ -1054,6 +1289,120 @@ class SqliteStore:
             return totals
 
         return await self._run(read)
+
+    # -- consent and bounces ---------------------------------------------------------------
+    async def delivery_ref(self, delivery_id: int) -> DeliveryRef | None:
+        """The delivery with its member's language and address now (see base)."""
+
+        def read(conn: sqlite3.Connection) -> DeliveryRef | None:
+            row = conn.execute(
+                "SELECT d.id, d.campaign_id, d.member_id, c.template, d.state,"
+                f" {', '.join('m.' + col.strip() for col in _MEMBER_COLUMNS.split(','))}"
+                " FROM deliveries d JOIN campaigns c ON c.id = d.campaign_id"
+                " JOIN members m ON m.member_id = d.member_id WHERE d.id = ?",
+                (delivery_id,),
+            ).fetchone()
+            if row is None:
+                return None
+            member = _member(row[5:])
+            return DeliveryRef(
+                id=row[0],
+                campaign_id=row[1],
+                member_id=row[2],
+                topic=row[3],
+                state=row[4],
+                language=member.language if member else None,
+                address=member.address if member else None,
+            )
+
+        return await self._run(read)
+
+    async def opt_out(self, member_id: str, topic: str | None, now: datetime) -> int:
+        """Opt the member out and skip their waiting deliveries at once (see base)."""
+        return await self._run(self._opt_out, member_id, topic, _us(now))
+
+    @classmethod
+    def _opt_out(cls, conn: sqlite3.Connection, member_id: str, topic: str | None, now: int) -> int:
+        with cls._write(conn):
+            row = conn.execute(
+                "SELECT opted_out FROM members WHERE member_id = ? AND erased_at IS NULL",
+                (member_id,),
+            ).fetchone()
+            if row is None:
+                return 0
+            opted = opted_out_after(json.loads(row[0]) if row[0] else False, topic)
+            conn.execute(
+                "UPDATE members SET opted_out = ?, updated_at = ? WHERE member_id = ?",
+                (json.dumps(opted), now, member_id),
+            )
+            sql = (
+                "SELECT d.id FROM deliveries d JOIN campaigns c ON c.id = d.campaign_id"
+                " WHERE d.member_id = ? AND d.state IN ('queued', 'retry_wait', 'held')"
+            )
+            params: tuple[Any, ...] = (member_id,)
+            if topic is not None:
+                sql += " AND c.template = ?"
+                params += (topic,)
+            ids = [r[0] for r in conn.execute(sql, params)]
+            t = DELIVERY_TRANSITIONS[State.QUEUED, Event.OPT_OUT]
+            _update_deliveries(
+                conn,
+                ids,
+                "state = ?, due_at = NULL, retry_at = NULL, last_error = ?, updated_at = ?",
+                (str(t.to), t.reason, now),
+            )
+            _add_events(conn, ids, str(t.to), now, t.reason)
+            return len(ids)
+
+    async def record_bounce(
+        self, delivery_id: int, bounce: Bounce, now: datetime, soft_limit: int
+    ) -> BounceResult:
+        """Record a DSN for the delivery (see base)."""
+        return await self._run(self._record_bounce, delivery_id, bounce, _us(now), soft_limit)
+
+    @classmethod
+    def _record_bounce(
+        cls, conn: sqlite3.Connection, delivery_id: int, bounce: Bounce, now: int, limit: int
+    ) -> BounceResult:
+        with cls._write(conn):
+            row = conn.execute(
+                "SELECT d.state, d.member_id,"
+                f" {', '.join('m.' + col.strip() for col in _MEMBER_COLUMNS.split(','))}"
+                " FROM deliveries d JOIN members m ON m.member_id = d.member_id WHERE d.id = ?",
+                (delivery_id,),
+            ).fetchone()
+            if row is None or (State(row[0]), Event.BOUNCE) not in DELIVERY_TRANSITIONS:
+                return BounceResult(bounced=False, undeliverable=False)
+            t = transition(row[0], Event.BOUNCE, delivery_id=delivery_id)
+            conn.execute(
+                "UPDATE deliveries SET state = ?, due_at = NULL, lease_owner = NULL,"
+                " lease_expires_at = NULL, last_error = ?, updated_at = ? WHERE id = ?",
+                (str(t.to), bounce.reason, now, delivery_id),
+            )
+            _add_events(conn, [delivery_id], str(t.to), now, bounce.reason)
+            member = _member(row[2:])
+            address = bounced_address(member, bounce)
+            if member is None or address is None:
+                return BounceResult(bounced=True, undeliverable=False)
+            undeliverable = bounce.hard
+            if not bounce.hard:
+                conn.execute(
+                    "INSERT INTO address_bounces (member_id, address, soft_count, updated_at)"
+                    " VALUES (?, ?, 1, ?) ON CONFLICT (member_id, address) DO UPDATE"
+                    " SET soft_count = soft_count + 1, updated_at = excluded.updated_at",
+                    (row[1], address, now),
+                )
+                count = conn.execute(
+                    "SELECT soft_count FROM address_bounces WHERE member_id = ? AND address = ?",
+                    (row[1], address),
+                ).fetchone()[0]
+                undeliverable = count >= limit
+            if undeliverable and address not in member.undeliverable:
+                conn.execute(
+                    "UPDATE members SET undeliverable = ? WHERE member_id = ?",
+                    (json.dumps([*member.undeliverable, address]), row[1]),
+                )
+            return BounceResult(bounced=True, undeliverable=undeliverable)
 
 
 def _statements(script: str) -> Iterator[str]:

@@ -33,6 +33,24 @@ _THREAD_THRESHOLD = 64 * 1024  # bytes; larger writes would stall the loop for ~
 
 
 _SUFFIX = ".commhub"
+OUTBOX = "outbox"  # the transport's name in [delivery]
+
+
+def writable(folder: Path) -> bool:
+    """Whether a message could be stored in the Maildir `folder` now: a real write and
+    remove in `tmp/` and `new/` (permission bits alone say nothing for root, nor for a
+    read-only mount or a full disk). Dot-files: Maildir readers skip them."""
+    probe = f".health-{socket.gethostname()}-{os.getpid()}"
+    try:
+        for sub in ("tmp", "new"):
+            (folder / sub).mkdir(parents=True, exist_ok=True)  # as the transport's start()
+            path = folder / sub / probe
+            with open(path, "wb") as f:
+                f.write(b"x")
+            path.unlink()
+    except OSError:
+        return False
+    return True
 
 
 def file_name(message_id: str) -> str:
@@ -65,7 +83,7 @@ def remove_messages(folder: Path, message_ids: Iterable[str]) -> int:
 class OutboxTransport:
     """Writes each message into a Maildir folder (`tmp/`, `new/`, `cur/`)."""
 
-    name = "outbox"
+    name = OUTBOX
 
     def __init__(self, settings: OutboxSettings, root: Path) -> None:
         path = Path(settings.path)

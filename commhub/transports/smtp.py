@@ -29,6 +29,7 @@ import functools
 import logging
 import re
 import time
+from collections.abc import Sequence
 from typing import cast
 
 import aiosmtplib
@@ -38,11 +39,11 @@ import aiosmtplib.smtp
 
 from commhub.domain import OutgoingMessage
 from commhub.errors import PermanentError, TransientError
+from commhub.redact import redact
 from commhub.settings import SmtpSettings
 
 log = logging.getLogger(__name__)
 
-_ADDRESS_RE = re.compile(r"<?[^\s<>@]+@[^\s<>]+>?")
 _MAX_REASON = 200
 # 5xx answers about our session, not the message (authentication or TLS required, credentials
 # refused): fixing the configuration makes them go away, so retrying is right.
@@ -144,13 +145,10 @@ def _install_fast_paths() -> None:
 _install_fast_paths()
 
 
-def _scrub(text: str) -> str:
-    """Server text without addresses (servers like to echo the recipient back)."""
-    return _ADDRESS_RE.sub("<address>", " ".join(text.split()))[:_MAX_REASON]
-
-
-def _reason(code: int, text: str) -> str:
-    return f"smtp {code} {_scrub(text)}".rstrip()
+def _reason(code: int, text: str, recipients: Sequence[str] = ()) -> str:
+    """Server text without the recipient: servers echo the address, or its local part alone
+    ("unknown in table for r5500"), and this text is stored and shown to staff."""
+    return f"smtp {code} {redact(' '.join(text.split()), recipients)[:_MAX_REASON]}".rstrip()
 
 
 class RateLimiter:
@@ -393,7 +391,11 @@ class SmtpTransport:
             except aiosmtplib.SMTPRecipientsRefused as exc:
                 codes = [r.code for r in exc.recipients]
                 first = exc.recipients[0] if exc.recipients else None
-                reason = _reason(first.code, first.message) if first else "smtp recipients refused"
+                reason = (
+                    _reason(first.code, first.message, message.recipients)
+                    if first
+                    else "smtp recipients refused"
+                )
                 if codes and all(500 <= c < 600 for c in codes):
                     raise PermanentError(reason) from None
                 if first is not None and _asks_to_slow_down(first.code, first.message):
@@ -412,8 +414,10 @@ class SmtpTransport:
                 if _asks_to_slow_down(exc.code, exc.message):
                     self.pool.slow_down()
                 if 500 <= exc.code < 600 and exc.code not in _CONFIG_CODES:
-                    raise PermanentError(_reason(exc.code, exc.message)) from None
-                raise TransientError(_reason(exc.code, exc.message)) from None
+                    raise PermanentError(
+                        _reason(exc.code, exc.message, message.recipients)
+                    ) from None
+                raise TransientError(_reason(exc.code, exc.message, message.recipients)) from None
             except aiosmtplib.SMTPTimeoutError:
                 # The message may or may not have been accepted; the connection state is
                 # unknown, so it is dropped. The retry sends the same Message-ID.
