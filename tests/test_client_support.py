@@ -15,11 +15,15 @@ import re
 import shutil
 import subprocess
 from collections import Counter
+from dataclasses import replace
+from functools import cache
 
 import pytest
 
 from commhub.domain import Format
-from tests.test_render_support import ROOT, TOPICS, member, real_renderer
+from commhub.render import Renderer
+from commhub.settings import UnsubscribeSettings
+from tests.test_render_support import ROOT, TOPICS, member, real_renderer, settings
 
 pytestmark = pytest.mark.real
 
@@ -30,9 +34,17 @@ _FINDING = re.compile(r"^`(.+)` is (not supported|only partially supported) by `
 _ROW = re.compile(r"^\|\s*`([^`]+)`\s*\|([^|]+)\|")
 
 
+@cache
+def linking_renderer() -> Renderer:
+    """The real catalogs with unsubscribe links on (CP-3's link is in every email then)."""
+    base = settings()
+    linked = replace(base, unsubscribe=UnsubscribeSettings(secret="s" * 32))
+    return Renderer(linked, TOPICS, real_renderer().catalogs)
+
+
 def renders() -> dict[str, str]:
     """Every large-print and transcript HTML: topic × language of every catalog."""
-    renderer = real_renderer()
+    renderer = linking_renderer()
     out: dict[str, str] = {}
     for name, topic in TOPICS.items():
         values, problems = topic.parse_data(topic.sample)
@@ -42,7 +54,9 @@ def renders() -> dict[str, str]:
             out[f"{name}-{lang}-large_print"] = result.html or ""
             plan = renderer.plan(topic, lang)
             m = member(lang, Format.AUDIO)
-            out[f"{name}-{lang}-transcript"] = renderer.transcript_html(topic, m, values, plan)
+            out[f"{name}-{lang}-transcript"] = renderer.transcript_html(
+                topic, m, values, plan, (1, "m-1")
+            )
     return out
 
 

@@ -34,7 +34,9 @@ def transcript(topic: str, lang: str) -> str:
     t = TOPICS[topic]
     values, problems = t.parse_data(t.sample)
     assert problems == []
-    return RENDERER.transcript_html(t, member(lang, Format.AUDIO), values, RENDERER.plan(t, lang))
+    return RENDERER.transcript_html(
+        t, member(lang, Format.AUDIO), values, RENDERER.plan(t, lang), (1, "m-1")
+    )
 
 
 async def colours(browser: A11yBrowser, html: str, scheme: str) -> dict[str, Any]:  # noqa: F811

@@ -219,7 +219,8 @@ def test_cli_actions_install_draft_status_extract(
     assert code == 0 and f"vi: {n} drafts written (fuzzy), 0 refused" in out
     code, out = run("status")
     vi_row = next(line for line in out.splitlines() if line.startswith("vi "))
-    assert vi_row.split()[2:7] == [n, n, "0", n, "0"]  # total, translated, reviewed…
+    # total, translated, reviewed, certified, fuzzy, missing
+    assert vi_row.split()[2:8] == [n, n, "0", "0", n, "0"]
     code, out = run("extract")
     assert code == 0 and (tmp_path / "templates" / "messages.pot").is_file()
     assert "vi.po: " in out and "0 new, 0 obsolete" in out

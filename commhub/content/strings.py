@@ -24,6 +24,8 @@ CHANGE_OR_STOP = (
     "To change the language or format we use, or to stop these messages, call Member "
     "Services at %(phone)s, TTY %(tty)s."
 )
+# Email only: the text of the link to the unsubscribe page, right after CHANGE_OR_STOP (CP-3).
+STOP_ONLINE = "Stop these messages online"
 # The same for relay text, in TTY style: one line of at most 72 characters (TT-7).
 RELAY_CHANGE_OR_STOP = "Change language or format, or stop messages: %(phone)s TTY %(tty)s"
 
@@ -82,6 +84,7 @@ SHARED = (
     THANKS,
     CHANGE_OR_STOP,
     RELAY_CHANGE_OR_STOP,
+    STOP_ONLINE,
     *LINE_NAMES.values(),
     SPEECH_INTRO,
     SPEECH_REPEAT,
