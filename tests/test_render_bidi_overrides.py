@@ -32,4 +32,4 @@ def test_an_override_in_a_name_is_isolated_in_arabic_too() -> None:
     sample = TOPICS["appointment_reminder"].sample
     result = real_renderer().render_sync("appointment_reminder", m, sample, 3)
     plain, html = decoded_parts(result)
-    assert f"{FSI}{RLO}Ana Rivera{PDI}" in html
+    assert f"{FSI}{RLO}Ana Rivera{PDI}" in html and f"{FSI}{RLO}Ana Rivera{PDI}" in plain
