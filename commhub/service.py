@@ -109,6 +109,8 @@ async def open_hub(settings: Settings, *, with_transports: bool = True) -> Async
     """Open the store (and migrate it), load content, start transports; close all on exit."""
     content = ContentFiles.read(settings.templates_dir)
     topics, catalogs = content.load(settings.templates_dir)
+    # Readiness (GET /v1/templates) and rendering follow `language.require`.
+    catalogs = catalogs.requiring(settings.language.require)
     speech = SpeechService(settings.speech, settings.voices_dir)
     renderer = Renderer(settings, topics, catalogs, speech, templates_dir=settings.templates_dir)
     signer = DkimSigner.from_settings(settings.dkim, settings.root)

@@ -137,8 +137,27 @@ def _schemas() -> dict[str, Any]:
         "LanguageState": {
             "type": "object",
             "properties": {
-                "ready": {"type": "boolean", "description": "every string reviewed"},
+                "ready": {
+                    "type": "boolean",
+                    "description": "every string at the level language.require names "
+                    "(reviewed, or certified)",
+                },
                 "reviewed": {"type": "integer"},
+                "certified": {
+                    "type": "integer",
+                    "description": "of reviewed: approved by a qualified translator",
+                },
+                "certified_by": {
+                    "type": "array",
+                    "items": {
+                        "type": "object",
+                        "properties": {
+                            "name": {"type": "string"},
+                            "date": {"type": "string", "format": "date"},
+                            "strings": {"type": "integer"},
+                        },
+                    },
+                },
                 "fuzzy": {"type": "integer"},
                 "missing": {"type": "integer"},
                 "voice": {"type": ["string", "null"], "examples": ["espeak-ng:es-419"]},

@@ -124,6 +124,8 @@ def text_tail(parts: Parts) -> str:
     """How to change or stop (CP-3) and the LA-3 footer of the text part (the same for every
     member of a language)."""
     out = f"\n{parts.change_line}\n" if parts.change_line else ""
+    if parts.stop_url:
+        out = (out or "\n") + f"{parts.stop_label}: {parts.stop_url}\n"
     if not parts.footer:
         return out
     return out + "\n----\n" + "\n\n".join(f.text for f in parts.footer) + "\n"

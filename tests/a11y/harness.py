@@ -107,6 +107,29 @@ class A11yBrowser:
 
         return await asyncio.wrap_future(self._submit(on_page()))
 
+    async def run_site(self, origin: str, fn: Callable[[Any], Awaitable[T]]) -> T:
+        """Run `fn(page)` on a fresh page that may reach `origin` (a local app under test) and
+        nothing else. The page's CSP is bypassed so that axe-core can be injected."""
+
+        async def route(r: Any) -> None:
+            if r.request.url.startswith(origin):
+                await r.continue_()
+            else:
+                await r.abort()
+
+        async def on_page() -> T:
+            context = await self._browser.new_context(
+                viewport={"width": 1280, "height": 900}, bypass_csp=True
+            )
+            try:
+                await context.route("**/*", route)
+                page = await context.new_page()
+                return await fn(page)
+            finally:
+                await context.close()
+
+        return await asyncio.wrap_future(self._submit(on_page()))
+
     async def inject_axe(self, page: Any) -> None:
         await page.add_script_tag(content=self._axe)
 
