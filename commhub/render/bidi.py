@@ -28,6 +28,10 @@ _STRIP = str.maketrans("", "", _ISOLATES)
 _INVISIBLE = str.maketrans("", "", _ISOLATES + WJ)
 # Letters of the right-to-left scripts (Hebrew, Arabic, Syriac, Thaana, NKo, presentation forms).
 _RTL = re.compile("[\u0590-\u08ff\ufb1d-\ufdff\ufe70-\ufefc]")
+# Embeddings and overrides (LRE, RLE, PDF, LRO, RLO) a value may carry, say a name with
+# U+202E: left alone they reorder the text after the value too; inside an isolate the PDI
+# ends them (Unicode bidi rule X6a).
+_EMBEDDING = re.compile("[\u202a-\u202e]")
 # A printed phone number (Phone.printed: 1-800-555-0100), optionally an isolated value.
 _NUMBER = r"\d{1,3}-\d{3}-\d{3}-\d{4}"
 _PHONE = re.compile(f"[{LRI}{FSI}]({_NUMBER}){PDI}|(?<![\\d-])({_NUMBER})(?![\\d-])")
@@ -49,8 +53,8 @@ def isolate(value: str, rtl_message: bool) -> str:
     """`value` between isolates when it could be reordered by the text around it.
 
     In a right-to-left message every value is isolated: left-to-right (LRI) unless it has
-    right-to-left letters, then first-strong (FSI). In a left-to-right message only values
-    with right-to-left letters are (FSI). Isolates already in the value are dropped, so the
+    right-to-left letters or an embedding or override, then first-strong (FSI). In a
+    left-to-right message only values with either are (FSI). Isolates already in the value are dropped, so the
     HTML conversion always sees balanced pairs from here.
     """
     if value.isascii():  # most values: no isolates to drop, no right-to-left letters
@@ -58,7 +62,7 @@ def isolate(value: str, rtl_message: bool) -> str:
     value = value.translate(_STRIP)
     if not value:
         return value
-    if has_rtl(value):
+    if has_rtl(value) or _EMBEDDING.search(value) is not None:
         return FSI + value + PDI
     return LRI + value + PDI if rtl_message else value
 
