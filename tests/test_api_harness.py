@@ -64,7 +64,7 @@ class Api:
         for i in range(count):
             mid = f"{prefix}{i:06d}"
             body = {**MEMBER, "email": f"{mid.lower()}@example.org", **overrides}
-            member, problems = parse_member(mid, body)
+            member, problems = parse_member(mid, body, topics=self.deps.topics.keys())
             assert member is not None, problems
             ids.append(mid)
             members.append(member)
