@@ -19,6 +19,7 @@ from typing import Any
 
 from aiohttp import web
 
+from commhub.api.audit import ACTOR
 from commhub.api.auth import ROLE, allow
 from commhub.api.bodies import (
     CSV,
@@ -328,6 +329,22 @@ def _parse(
     return _from_csv(text, query, topics)
 
 
+def request_fingerprint(head: Mapping[str, Any], recipients: list[Recipient]) -> str:
+    """SHA-256 of what a campaign request asks for, as parsed and validated.
+
+    An Idempotency-Key replay must ask for the same thing, not send the same bytes: JSON
+    re-indented or with its keys in another order (or the same campaign as CSV) is the
+    same request; another name, time, member or value is not.
+    """
+    digest = hashlib.sha256()
+    fields = {k: iso(v) if isinstance(v, datetime) else v for k, v in head.items()}
+    digest.update(json.dumps(fields, sort_keys=True).encode())
+    for r in recipients:
+        digest.update(b"\0")
+        digest.update(json.dumps([r.member_id, r.data], sort_keys=True).encode())
+    return digest.hexdigest()
+
+
 def idempotency_key(request: web.Request) -> str | None:
     key = request.headers.get("Idempotency-Key")
     if key is None:
@@ -353,25 +370,22 @@ async def create_campaign(request: web.Request) -> web.Response:
     head, check = await loop.run_in_executor(
         request.app[PARSER_POOL], _parse, ctype, raw, request.query, deps.topics
     )
-    if ctype == JSON:
-        fingerprint = b"json\0" + raw
-    else:
-        params = "&".join(
-            f"{k}={request.query.get(k, '')}"
-            for k in ("template", "name", "send_at", "ignore_quiet_hours")
-        )
-        fingerprint = b"csv\0" + params.encode() + b"\0" + raw
     await check.check_members(request)
     if check.problems:
         problems = sorted(check.problems, key=_problem_order)
         raise invalid("the campaign was not created: the request has problems", problems)
+    request_hash = None
+    if key:  # a big campaign's fingerprint takes a while too: off the loop
+        pool = request.app[PARSER_POOL]
+        request_hash = await loop.run_in_executor(pool, request_fingerprint, head, check.recipients)
     new = NewCampaign(
         name=head["name"],
         template=head["template"],
         send_at=head["send_at"],
         recipients=check.recipients,
-        idempotency_key=key,
-        request_hash=hashlib.sha256(fingerprint).hexdigest() if key else None,
+        # Keys are per token: another token's same key is another request.
+        idempotency_key=f"{request[ACTOR].id}/{key}" if key else None,
+        request_hash=request_hash,
         created_by=str(request[ROLE]),
         content=deps.content.pin(head["template"]) if deps.content is not None else None,
         ignore_quiet_hours=head["ignore_quiet_hours"],
