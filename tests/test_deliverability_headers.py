@@ -23,6 +23,7 @@ from commhub.domain import Format, Member
 from commhub.render.dkim import DkimSigner, body_hash, relaxed_body
 from commhub.render.pipeline import Renderer
 from commhub.settings import DkimSettings, Settings, load
+from tests.a11y.harness import A11yBrowser, axe_violations, browser, describe  # noqa: F401
 from tests.hub_harness import HubEnv, hub_env, write_config
 from tests.smtp_server import SmtpTestServer
 
@@ -299,3 +300,18 @@ def test_change_or_stop_sentence_links_to_the_unsubscribe_page(
         assert html_text.index(change) < html_text.index(link)  # right after the sentence
         if lang != "en":
             assert label != strings.STOP_ONLINE  # translated
+
+
+@pytest.mark.real
+@pytest.mark.parametrize("lang", ["en", "ar"])
+async def test_email_with_the_unsubscribe_link_is_axe_clean(
+    configured: Settings,
+    browser: A11yBrowser,  # noqa: F811
+    lang: str,
+) -> None:
+    result = renderer(configured).render_sync(
+        "refill_reminder", member(lang=lang), REFILL, 5, "cmp_a"
+    )
+    assert result.html is not None and "/u/" in result.html
+    violations = await axe_violations(browser, result.html)
+    assert violations == [], describe(violations)
