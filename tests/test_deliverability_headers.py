@@ -315,3 +315,31 @@ async def test_email_with_the_unsubscribe_link_is_axe_clean(
     assert result.html is not None and "/u/" in result.html
     violations = await axe_violations(browser, result.html)
     assert violations == [], describe(violations)
+
+
+@pytest.mark.real
+async def test_a_signing_failure_fails_its_messages_not_the_worker(
+    tmp_path: Path, smtp_server: SmtpTestServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    from commhub.worker import Worker
+
+    config = write_config(tmp_path, f"sqlite:///{tmp_path / 'hub.db'}", smtp_server.port)
+    async for env in hub_env(config):
+        await env.add_member("M-1")
+        cid = await env.campaign("refill_reminder", [{"member_id": "M-1", "data": REFILL}])
+
+        def broken(messages: list[object]) -> list[object]:
+            raise RuntimeError("a bug")
+
+        hub = env.hub
+        worker = Worker(
+            hub.settings,
+            hub.store,
+            hub.renderer.render,
+            hub.transports,
+            sign=broken,  # type: ignore[arg-type]
+        )
+        assert await env.drain(cid, worker) == {"failed": 1}
+        _, body = await env.call("GET", f"/v1/campaigns/{cid}/deliveries")
+        assert body["deliveries"][0]["last_error"] == "dkim: internal error (RuntimeError)"
+    assert smtp_server.messages == []  # nothing unsigned went out
