@@ -87,3 +87,4 @@ def test_the_server_agrees_with_its_openapi_document(tmp_path: Path) -> None:
     tested = re.search(r"Tested: (\d+)", report)
     assert selected and tested, report
     assert int(tested[1]) == int(selected[1]) == int(selected[2]) >= 12, report
+    print(report.split("Test cases:")[-1].strip().splitlines()[0])  # "N generated, ..." (-s)
