@@ -343,3 +343,25 @@ async def test_a_signing_failure_fails_its_messages_not_the_worker(
         _, body = await env.call("GET", f"/v1/campaigns/{cid}/deliveries")
         assert body["deliveries"][0]["last_error"] == "dkim: internal error (RuntimeError)"
     assert smtp_server.messages == []  # nothing unsigned went out
+
+
+@pytest.mark.real
+async def test_audio_email_carries_the_unsubscribe_headers_and_link(configured: Settings) -> None:
+    """Audio emails (real espeak-ng) get List-Unsubscribe and the transcript's link too."""
+    from commhub.speech.service import SpeechService
+
+    speech = SpeechService(configured.speech, configured.voices_dir)
+    r = Renderer(
+        configured,
+        load_topics(configured.templates_dir / "topics"),
+        Catalogs.load(configured.templates_dir / "i18n"),
+        speech,
+        templates_dir=configured.templates_dir,
+    )
+    result = await r.render("refill_reminder", member(Format.AUDIO), REFILL, 21, "cmp_au")
+    msg = email.message_from_bytes(result.message.raw, policy=email.policy.default)
+    link = msg["List-Unsubscribe"].split(",")[0].strip(" <>")
+    assert link.startswith("https://hub.example.org/u/")
+    assert msg["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    assert result.html is not None and f'href="{link}"' in result.html
+    assert link in result.text
