@@ -207,6 +207,7 @@ async def serve(settings: Settings) -> int:
 
     from commhub.api.app import SERVER
     from commhub.api.metrics import Metrics
+    from commhub.api.protocol import ApiRunner
 
     async with open_hub(settings) as hub:
         metrics = Metrics()
@@ -216,7 +217,8 @@ async def serve(settings: Settings) -> int:
         setattr(web_response, "SERVER_SOFTWARE", SERVER)  # noqa: B010
         # aiohttp's keep-alive timer runs from the connection's start (and from each response)
         # until a whole request head has arrived, so it is also the header read timeout.
-        runner = web.AppRunner(
+        # ApiRunner: a malformed request's raw line (a bearer token) is never logged or echoed.
+        runner = ApiRunner(
             app, access_log=None, keepalive_timeout=settings.server.header_timeout_seconds
         )
         await runner.setup()

@@ -86,6 +86,7 @@ async def test_render_returns_every_cell_with_checks_and_string_states(
     assert {"LP-1", "EM-3", "LA-1"} <= set(email["checks"]["passed"])
     # Shipped catalogs are reviewed by the team and certified by nobody.
     assert email["strings"]["certified"] == 0 and email["strings"]["ready"]
+    assert email["strings"]["below"] == []
     relay = cells["es", "relay_text"]["relay"]
     assert relay["baudot_safe"] and relay["text"].rstrip().endswith("SK")
     assert relay["tty_seconds"] == pytest.approx(
@@ -99,6 +100,16 @@ async def test_render_returns_every_cell_with_checks_and_string_states(
     for cell in body["cells"]:
         if cell["status"] == "ok":
             assert {"CP-1", "CP-2", "CP-3", "CP-4"} <= set(cell["checks"]["passed"]), cell
+
+
+async def test_a_cell_names_the_strings_that_keep_its_language_from_being_ready(
+    client: TestClient[Any, Any],
+) -> None:
+    # French ships only the footer strings: the cell names the strings it still lacks.
+    body = {"template": "coverage_change", "languages": ["fr"], "formats": ["relay_text"]}
+    [fr] = (await (await client.post("/api/render", json=body)).json())["cells"]
+    assert fr["fallback"] and not fr["strings"]["ready"]
+    assert fr["strings"]["below"] and {b["level"] for b in fr["strings"]["below"]} == {"missing"}
 
 
 async def test_cyrillic_relay_text_shows_its_romanised_tty_alternative(

@@ -208,6 +208,32 @@ async def test_an_edit_re_renders_and_a_wrong_value_is_named_at_its_field(
     assert seen["invalid"] == "true" and "var-refill_date-error" in seen["described"]
 
 
+async def test_play_as_tty_types_the_relay_text_at_tty_speed(
+    browser: A11yBrowser, studio: Running
+) -> None:
+    async def check(page: Any) -> dict[str, Any]:
+        await open_page(page, studio.url, "?template=refill_reminder&language=en&format=relay_text")
+        full = await page.text_content("pre.tty")
+        await page.get_by_role("button", name="Play as TTY").press("Enter")
+        await page.wait_for_timeout(1000)
+        shown = await page.text_content("pre.tty")
+        focused = await page.evaluate("() => document.activeElement.textContent")
+        await page.keyboard.press("Enter")  # Stop has the focus
+        return {
+            "full": full,
+            "shown": shown,
+            "focused": focused,
+            "after": await page.text_content("pre.tty"),
+            "status": await page.text_content("#status"),
+        }
+
+    seen = await browser.run_site(studio.url, check)
+    # About 6 characters a second: a second in, a few characters, the start of the text.
+    assert 2 <= len(seen["shown"]) <= 14 and seen["full"].startswith(seen["shown"])
+    assert seen["focused"] == "Stop" and seen["after"] == seen["full"]
+    assert "Stopped" in seen["status"]
+
+
 async def test_audio_cell_has_a_playable_source(browser: A11yBrowser, studio: Running) -> None:
     async def check(page: Any) -> dict[str, Any]:
         await open_page(page, studio.url, "?template=refill_reminder&language=es&format=audio")

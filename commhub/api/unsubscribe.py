@@ -168,7 +168,10 @@ async def unsubscribe(request: web.Request) -> web.Response:
     """POST /u/{token}: RFC 8058 one-click unsubscribe (and the page's buttons)."""
     if request.content_length is not None and request.content_length > _MAX_BODY:
         raise web.HTTPRequestEntityTooLarge(max_size=_MAX_BODY, actual_size=request.content_length)
-    form = await request.post()
+    try:
+        form = await request.post()
+    except ValueError:  # e.g. multipart/form-data without a boundary: not a form at all
+        return web.Response(status=400, text="the body must be List-Unsubscribe=One-Click\n")
     if form.get("List-Unsubscribe") != ONE_CLICK:
         return web.Response(status=400, text="the body must be List-Unsubscribe=One-Click\n")
     ref = await _delivery(request)

@@ -499,6 +499,42 @@ class Renderer:
             return "gtts"
         return "espeak"
 
+    def transcript_html(
+        self,
+        topic: Topic,
+        member: Member,
+        values: dict[str, Any],
+        plan: LanguagePlan,
+        key: DeliveryKey,
+    ) -> str:
+        """The HTML an audio message carries as its transcript (TS-6), for its longest
+        spoken variant, without synthesising speech (client-support checks of every render)."""
+        segments = self.spoken_variants(topic, member, values, plan)[0]
+        printed = self._fill(self._prepare(topic, plan, "print", False), member, values, "print")
+        return self.layout.html(self._transcript(printed, segments, plan, key))
+
+    def _transcript(
+        self, printed: Parts, segments: tuple[str, ...], plan: LanguagePlan, key: DeliveryKey
+    ) -> Parts:
+        """The large-print parts of an audio message's transcript: the spoken sentences, and
+        the unsubscribe link when links are on (CP-3)."""
+        attached = plan.translator.gettext(strings.AUDIO_ATTACHED)
+        transcript = replace(
+            printed,
+            greeting="",
+            paragraphs=(attached, *segments),
+            html=None,
+            facts=(),
+            action="",
+            thanks="",
+            change_line="",  # spoken, so it is among the transcript's sentences
+        )
+        url = self.unsubscribe_url(key)
+        if url is not None:
+            label = plan.translator.gettext(strings.STOP_ONLINE)
+            transcript = replace(transcript, stop_url=url, stop_label=label)
+        return transcript
+
     async def _audio(
         self,
         topic: Topic,
@@ -533,21 +569,7 @@ class Renderer:
             return self._large_print(topic, member, values, plan, key, notes)
         if audio.fell_back:
             notes.append(f"speech fell back to {audio.engine}:{audio.voice}")
-        attached = plan.translator.gettext(strings.AUDIO_ATTACHED)
-        transcript = replace(
-            printed,
-            greeting="",
-            paragraphs=(attached, *segments),
-            html=None,
-            facts=(),
-            action="",
-            thanks="",
-            change_line="",  # spoken, so it is among the transcript's sentences
-        )
-        url = self.unsubscribe_url(key)
-        if url is not None:
-            label = plan.translator.gettext(strings.STOP_ONLINE)
-            transcript = replace(transcript, stop_url=url, stop_label=label)
+        transcript = self._transcript(printed, segments, plan, key)
         html = self.layout.html(transcript)
         text = text_part(transcript)
         envelope = self._envelope(key, self._email_to(member), printed.subject, plan, topic)

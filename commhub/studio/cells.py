@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from commhub.checks import Violation
-from commhub.content.review import LEVELS
+from commhub.content.review import LEVELS, meets
 from commhub.content.topics import Topic
 from commhub.domain import Format
 from commhub.errors import PolicyHold, RenderError
@@ -65,14 +65,19 @@ def strings_state(renderer: Renderer, topic: Topic, lang: str) -> dict[str, Any]
     catalogs = renderer.catalogs
     msgids = list(dict.fromkeys(renderer.message_msgids(topic)))
     counts: dict[str, int] = dict.fromkeys(LEVELS, 0)
+    below: list[dict[str, str]] = []  # what keeps the language from being ready
     for msgid in msgids:
-        counts[catalogs.level(lang, msgid)] += 1
+        level = catalogs.level(lang, msgid)
+        counts[level] += 1
+        if not meets(level, catalogs.require):
+            below.append({"msgid": msgid, "level": level})
     readiness = catalogs.readiness(lang, msgids)
     return {
         "require": catalogs.require,
         "ready": readiness.ready,
         "total": len(msgids),
         **counts,
+        "below": below,
         "certified_by": [
             {**record.as_json(), "strings": n}
             for record, n in catalogs.certifications(lang, msgids)

@@ -161,10 +161,16 @@ def browser() -> Iterator[A11yBrowser]:
         b.close()
 
 
-async def axe_violations(browser: A11yBrowser, html: str) -> list[dict[str, Any]]:
-    """axe-core's violations for `html`: [{id, impact, help, nodes: [{target, html, summary}]}]."""
+async def axe_violations(
+    browser: A11yBrowser, html: str, color_scheme: str = "light"
+) -> list[dict[str, Any]]:
+    """axe-core's violations for `html`: [{id, impact, help, nodes: [{target, html, summary}]}].
+
+    `color_scheme="dark"` emulates `prefers-color-scheme: dark` (a reader's dark mode).
+    """
 
     async def audit(page: Any) -> list[dict[str, Any]]:
+        await page.emulate_media(color_scheme=color_scheme)
         await page.set_content(html, wait_until="load")
         await browser.inject_axe(page)
         result: list[dict[str, Any]] = await page.evaluate(

@@ -213,6 +213,15 @@ function stringsLine(s) {
   return `${parts.join(", ")} of ${s.total}: ${ready}${who ? "; " + who : ""}`;
 }
 
+function belowView(s) {
+  return el(
+    "details",
+    {},
+    el("summary", { text: `${s.below.length} string(s) below "${s.require}"` }),
+    el("ul", {}, s.below.map((b) => el("li", {}, el("span", { lang: "en", text: b.msgid }), ` (${b.level})`))),
+  );
+}
+
 function metaList(pairs) {
   return el(
     "dl",
@@ -253,6 +262,7 @@ function cellView(cell) {
         strings,
       ]),
     );
+    if (cell.strings.below.length) box.append(belowView(cell.strings));
     return box;
   }
   const rendered = languageInfo(cell.rendered_language);
@@ -267,6 +277,7 @@ function cellView(cell) {
       cell.notes.length ? ["Notes", cell.notes.join("; ")] : null,
     ]),
   );
+  if (cell.strings.below.length) box.append(belowView(cell.strings));
   const extra = [];
   if (cell.relay) box.append(relayView(cell));
   else if (cell.audio) box.append(audioView(cell));
