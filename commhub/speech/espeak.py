@@ -13,7 +13,7 @@ from typing import Any
 
 from commhub.errors import SpeechError
 from commhub.speech import mp3
-from commhub.speech.engine import Speech, UnknownVoice
+from commhub.speech.engine import Pcm, Speech, UnknownVoice
 
 ENGINE_NAME = "espeak-ng"
 
@@ -180,11 +180,15 @@ class EspeakEngine:
         """Whether espeak-ng loads `voice`."""
         return has_voice(voice)
 
-    def synthesize(self, text: str, voice: str, rate_wpm: int) -> Speech:
-        """Speak `text` and encode it; raises UnknownVoice or SpeechError."""
+    def synthesize_pcm(self, text: str, voice: str, rate_wpm: int) -> Pcm:
+        """Speak `text` as PCM; raises UnknownVoice or SpeechError."""
         pcm = synthesize_pcm(text, voice, rate_wpm)
-        rate = sample_rate()
         if not pcm:
             raise SpeechError("espeak-ng produced no audio")
-        audio = mp3.encode_pcm(pcm, self.bitrate_kbps, rate)
-        return Speech(audio, ENGINE_NAME, voice, len(pcm) / 2 / rate)
+        return Pcm(pcm, sample_rate())
+
+    def synthesize(self, text: str, voice: str, rate_wpm: int) -> Speech:
+        """Speak `text` and encode it; raises UnknownVoice or SpeechError."""
+        pcm = self.synthesize_pcm(text, voice, rate_wpm)
+        audio = mp3.encode_pcm(pcm.samples, self.bitrate_kbps, pcm.sample_rate)
+        return Speech(audio, ENGINE_NAME, voice, pcm.duration_s)

@@ -1,34 +1,62 @@
 """The speech service: the member's language in, a tagged MP3 out.
 
 It picks the voices for the language from the voice book (TS-7: never another language's
-voice), makes phone numbers speakable for the engine (TS-2), runs the blocking engines in a
-thread, falls back from gTTS to espeak-ng when Google fails or is slow (and says so), and
-caches results: identical (engine, voice, rate, text) is synthesized once, and concurrent
+voice; an engine whose voice is not installed is skipped), makes phone numbers speakable for
+the engine (TS-2), falls back from one engine to the next when one fails (and says so), and
+caches: an identical message (engine, voice, rate, text) is made once, and concurrent
 identical requests share one synthesis.
+
+Offline engines (Piper, espeak-ng) speak a message sentence by sentence (one sentence per
+line of the text, as the renderer writes it): each sentence's audio is cached under
+(engine, voice, language, text), so the sentences every member of a campaign hears are
+synthesized once and only the member's own (name, date, place) are spoken per message; the
+pieces are joined with even pauses and encoded once. Synthesis and encoding run in a thread
+pool with one thread per core, never on the event loop; the engines release the GIL while
+they work (onnxruntime) or serialise themselves (espeak-ng's one library per process).
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
+import os
+import threading
 from collections import OrderedDict
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TypeVar
 
 from commhub.errors import ConfigError, PolicyHold, SpeechError
 from commhub.languages import LANGUAGES
 from commhub.settings import SpeechSettings
-from commhub.speech import mp3
-from commhub.speech.engine import Speech, SpeechEngine
+from commhub.speech import joining, mp3
+from commhub.speech.engine import Pcm, PcmEngine, Speech, SpeechEngine
 from commhub.speech.espeak import EspeakEngine
 from commhub.speech.gtts_engine import GTTSEngine
+from commhub.speech.piper_engine import PiperEngine
+from commhub.speech.sentence_cache import SentenceCache, SentenceKey
 from commhub.speech.spoken import SpeechStyle, speakable
-from commhub.speech.voices import ESPEAK, GTTS, EngineVoice, VoiceBook, VoiceChoice
+from commhub.speech.voices import ESPEAK, GTTS, PIPER, EngineVoice, VoiceBook, VoiceChoice
 
 log = logging.getLogger(__name__)
 
 _CacheKey = tuple[str, str, int, str]  # engine, voice, rate, spoken text
+_T = TypeVar("_T")
+
+_POOL_LOCK = threading.Lock()
+_pool: ThreadPoolExecutor | None = None
+
+
+def synthesis_pool() -> ThreadPoolExecutor:
+    """The process's speech threads: one per core (the engines' state is per process too)."""
+    global _pool
+    with _POOL_LOCK:
+        if _pool is None:
+            _pool = ThreadPoolExecutor(max_workers=os.cpu_count() or 1, thread_name_prefix="speech")
+        return _pool
 
 
 class NoVoice(SpeechError, PolicyHold):
@@ -56,9 +84,11 @@ class SpokenAudio:
 
 @dataclass
 class CacheStats:
-    hits: int = 0  # answered from the cache or by joining an identical synthesis in flight
+    hits: int = 0  # messages answered from the cache or by an identical one in flight
     misses: int = 0
     syntheses: int = 0  # engine calls actually made (successful or not)
+    sentence_hits: int = 0  # sentences answered from the sentence cache or one in flight
+    sentence_misses: int = 0
 
 
 class SpeechService:
@@ -78,6 +108,7 @@ class SpeechService:
         self.engines: dict[str, SpeechEngine] = dict(
             engines
             or {
+                PIPER: PiperEngine(settings.mp3_bitrate_kbps),
                 ESPEAK: EspeakEngine(settings.mp3_bitrate_kbps),
                 GTTS: GTTSEngine(settings.gtts_timeout_seconds, settings.gtts_tld, gtts_base_url),
             }
@@ -87,6 +118,9 @@ class SpeechService:
         self._cache_bytes = 0
         self._cache_max_bytes = cache_max_bytes
         self._inflight: dict[_CacheKey, asyncio.Future[Speech]] = {}
+        self.sentences = SentenceCache(settings.cache_entries, cache_max_bytes)
+        self._sentences_inflight: dict[SentenceKey, asyncio.Future[Pcm]] = {}
+        self._available: dict[tuple[str, str], bool] = {}
 
     def check(self) -> None:
         """Verify that every declared voice loads in its engine; ConfigError otherwise."""
@@ -99,12 +133,28 @@ class SpeechService:
                     )
 
     def voice_for(self, language: str) -> VoiceChoice | None:
-        """The voices that would speak `language` with the current settings, or None."""
-        return self.book.voice_for(language, self.settings.gtts_enabled)
+        """The voices that would speak `language` with the current settings and the engines
+        installed (a Piper voice whose package is missing is skipped), or None."""
+        choice = self.book.voice_for(language, self.settings.gtts_enabled)
+        if choice is None:
+            return None
+        usable = tuple(ev for ev in choice.candidates if self._installed(ev))
+        return replace(choice, candidates=usable) if usable else None
+
+    def _installed(self, ev: EngineVoice) -> bool:
+        key = (ev.engine, ev.voice)
+        known = self._available.get(key)
+        if known is None:
+            engine = self.engines.get(ev.engine)
+            known = engine is not None and engine.has_voice(ev.voice)
+            self._available[key] = known
+        return known
 
     def describe(self, language: str) -> str | None:
-        """The primary voice as "engine:voice" (e.g. "espeak-ng:es-419"), or None."""
-        return self.book.describe(language, self.settings.gtts_enabled)
+        """The voice that would speak `language` first, as "engine:voice" (e.g.
+        "piper:en_US-joe-medium", "espeak-ng:es-419"), or None."""
+        choice = self.voice_for(language)
+        return choice.primary.describe() if choice else None
 
     async def speak(self, text: str, language: str, title: str) -> SpokenAudio:
         """Speak `text` in `language`; the MP3 carries `title` and the language in ID3.
@@ -118,7 +168,7 @@ class SpeechService:
         failures: list[str] = []
         for ev in choice.candidates:
             try:
-                speech = await self._synthesize(ev, text)
+                speech = await self._synthesize(ev, language, text)
             except SpeechError as exc:
                 # Ids and error types only: the message text never goes to the log.
                 log.warning(
@@ -131,7 +181,7 @@ class SpeechService:
                 failures.append(f"{ev.describe()} failed: {exc}")
                 continue
             return SpokenAudio(
-                mp3=mp3.tag(speech.mp3, title, choice.iso639_2),
+                mp3=mp3.tag(speech.mp3, title, choice.iso639_2, f"{speech.engine}:{speech.voice}"),
                 engine=speech.engine,
                 voice=speech.voice,
                 duration_s=speech.duration_s,
@@ -140,7 +190,7 @@ class SpeechService:
             )
         raise SpeechError(f"no engine could speak {language!r}: " + "; ".join(failures))
 
-    async def _synthesize(self, ev: EngineVoice, text: str) -> Speech:
+    async def _synthesize(self, ev: EngineVoice, language: str, text: str) -> Speech:
         style: SpeechStyle = "gtts" if ev.engine == GTTS else "espeak"
         spoken = ev.apply_rules(speakable(text, style))
         rate = ev.rate_wpm or self.settings.rate_wpm
@@ -155,19 +205,25 @@ class SpeechService:
             self.stats.hits += 1
         else:
             self.stats.misses += 1
-            future = asyncio.ensure_future(self._run(key))
+            future = asyncio.ensure_future(self._run(key, language))
             self._inflight[key] = future
             future.add_done_callback(lambda f: self._finish(key, f))
         # shield: one caller being cancelled must not cancel the synthesis others wait for.
         return await asyncio.shield(future)
 
-    async def _run(self, key: _CacheKey) -> Speech:
+    async def _in_pool(self, fn: Callable[..., _T], *args: object) -> _T:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(synthesis_pool(), functools.partial(fn, *args))
+
+    async def _run(self, key: _CacheKey, language: str) -> Speech:
         engine_name, voice, rate, spoken = key
         engine = self.engines.get(engine_name)
         if engine is None:
             raise SpeechError(f"speech engine {engine_name!r} is not available")
+        if isinstance(engine, PcmEngine):
+            return await self._speak_sentences(engine, voice, rate, language, spoken)
         self.stats.syntheses += 1
-        call = asyncio.to_thread(engine.synthesize, spoken, voice, rate)
+        call = self._in_pool(engine.synthesize, spoken, voice, rate)
         if engine_name != GTTS:
             return await call
         # gTTS has its own per-request timeout; this bounds the whole call (all pieces).
@@ -176,6 +232,47 @@ class SpeechService:
             return await asyncio.wait_for(call, limit + 1.0)
         except TimeoutError:
             raise SpeechError(f"gTTS took longer than {limit:g} s") from None
+
+    async def _speak_sentences(
+        self, engine: PcmEngine, voice: str, rate: int, language: str, spoken: str
+    ) -> Speech:
+        """Each line of `spoken` from the sentence cache or the engine, joined, encoded."""
+        lines = [line.strip() for line in spoken.split("\n") if line.strip()]
+        if not lines:
+            raise SpeechError("nothing to speak: the text is empty")
+        pieces = await asyncio.gather(
+            *(self._sentence((engine.name, voice, language, line), rate) for line in lines)
+        )
+        bitrate = self.settings.mp3_bitrate_kbps
+        audio, duration = await self._in_pool(_join_and_encode, pieces, bitrate)
+        return Speech(audio, engine.name, voice, duration)
+
+    async def _sentence(self, key: SentenceKey, rate: int) -> Pcm:
+        cached = self.sentences.get(key)
+        if cached is not None:
+            self.stats.sentence_hits += 1
+            return cached
+        future = self._sentences_inflight.get(key)
+        if future is not None:
+            self.stats.sentence_hits += 1
+        else:
+            self.stats.sentence_misses += 1
+            future = asyncio.ensure_future(self._synthesize_sentence(key, rate))
+            self._sentences_inflight[key] = future
+            future.add_done_callback(lambda f: self._sentence_done(key, f))
+        return await asyncio.shield(future)
+
+    async def _synthesize_sentence(self, key: SentenceKey, rate: int) -> Pcm:
+        engine_name, voice, _, text = key
+        engine = self.engines[engine_name]
+        assert isinstance(engine, PcmEngine)
+        self.stats.syntheses += 1
+        return await self._in_pool(engine.synthesize_pcm, text, voice, rate)
+
+    def _sentence_done(self, key: SentenceKey, future: asyncio.Future[Pcm]) -> None:
+        self._sentences_inflight.pop(key, None)
+        if not future.cancelled() and future.exception() is None:
+            self.sentences.put(key, future.result())
 
     def _finish(self, key: _CacheKey, future: asyncio.Future[Speech]) -> None:
         self._inflight.pop(key, None)
@@ -197,3 +294,8 @@ class SpeechService:
     def cache_size(self) -> int:
         """Entries in the cache now."""
         return len(self._cache)
+
+
+def _join_and_encode(pieces: list[Pcm], bitrate_kbps: int) -> tuple[bytes, float]:
+    joined = joining.join(pieces)
+    return mp3.encode_pcm(joined.samples, bitrate_kbps, joined.sample_rate), joined.duration_s

@@ -4,7 +4,8 @@ One file per language, named for its tag (`voices/es.toml`, `voices/zh-Hant.toml
 
     language = "es"
     iso639_2 = "spa"                  # ID3 TLAN
-    engines = ["gtts", "espeak-ng"]   # preference order; gtts only when the plan enables it
+    engines = ["gtts", "espeak-ng"]   # preference order; gtts only when the plan enables it,
+                                      # piper only when its voice package is installed
     [espeak-ng]
     voice = "es-419"
     rate_wpm = 140                    # optional; else speech.rate_wpm
@@ -27,7 +28,8 @@ from commhub.errors import ConfigError
 
 ESPEAK = "espeak-ng"
 GTTS = "gtts"
-ENGINES = (ESPEAK, GTTS)
+PIPER = "piper"
+ENGINES = (PIPER, ESPEAK, GTTS)
 _TOP_KEYS = {"language", "iso639_2", "engines", "notes", *ENGINES}
 _ENGINE_KEYS = {"voice", "rate_wpm", "say", "notes"}
 
