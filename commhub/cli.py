@@ -12,11 +12,23 @@ import logging
 import sys
 from collections.abc import Coroutine, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from commhub import __version__
+from commhub import __version__, redact
 from commhub.errors import CommhubError
+from commhub.lifecycle import CampaignEvent, CampaignStatus
 from commhub.settings import Settings, load
+
+if TYPE_CHECKING:
+    from commhub.store.base import Store
+
+
+_CAMPAIGN_HELP = {
+    CampaignEvent.PAUSE: "stop claiming its deliveries (in-flight ones finish)",
+    CampaignEvent.RESUME: "claim its deliveries again",
+    CampaignEvent.CANCEL: "cancel what has not been sent",
+    CampaignEvent.RELEASE: "re-queue its held deliveries against the current settings",
+}
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -36,12 +48,39 @@ def _parser() -> argparse.ArgumentParser:
     w = sub.add_parser("worker", help="workers only (scale-out beside API nodes)")
     w.add_argument("--until-idle", action="store_true", help="exit when nothing is due")
     sub.add_parser("migrate", help="create or upgrade the database schema")
+    sub.add_parser("dkim-record", help="print the DNS TXT records of the [dkim] keys")
 
     tok = sub.add_parser("token", help="API tokens")
     tok_sub = tok.add_subparsers(dest="token_command", required=True, metavar="ACTION")
     create = tok_sub.add_parser("create", help="create a token; printed alone on the last line")
     create.add_argument("--role", required=True, choices=["outreach", "qa", "admin"])
     create.add_argument("--label", default="", help="who or what the token is for")
+    create.add_argument(
+        "--expires", metavar="AGE", help="lifetime, e.g. 90d, 12h, 2w (default: none)"
+    )
+    tok_sub.add_parser("list", help="id, role, label, created, last used, state (never the secret)")
+    revoke = tok_sub.add_parser("revoke", help="revoke a token (every API node within 5 s)")
+    revoke.add_argument("id", help="the token id from `commhub token list` (tok_...)")
+
+    cp = sub.add_parser("campaign", help="list campaigns, watch one, pause/resume/cancel/release")
+    cp_sub = cp.add_subparsers(dest="campaign_command", required=True, metavar="ACTION")
+    cl = cp_sub.add_parser("list", help="campaigns, newest first, with counts by state")
+    cl.add_argument("--status", choices=[str(s) for s in CampaignStatus])
+    cl.add_argument("--template")
+    cl.add_argument("--limit", type=int, default=50)
+    cs = cp_sub.add_parser("status", help="one campaign's progress and counts")
+    cs.add_argument("id")
+    cs.add_argument("--watch", action="store_true", help="redraw the progress until it ends")
+    cs.add_argument("--interval", type=float, default=2.0, help="seconds between redraws")
+    for event in CampaignEvent:
+        act = cp_sub.add_parser(str(event), help=_CAMPAIGN_HELP[event])
+        act.add_argument("id")
+
+    au = sub.add_parser("audit", help="the audit log: who did what and when")
+    au.add_argument("--since", help="RFC 3339 time, e.g. 2026-12-01T00:00:00Z")
+    au.add_argument("--actor", help="a token id (tok_...) or cli")
+    au.add_argument("--action", help="e.g. campaign.pause, member.erase, token.revoke")
+    au.add_argument("--limit", type=int, default=100)
 
     pv = sub.add_parser("preview", help="render a template to files (.eml, .html, .txt, .mp3)")
     pv.add_argument("template", help="template name, e.g. refill_reminder")
@@ -67,12 +106,19 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+def configure_logging(verbose: bool = False) -> None:
+    """Log to stderr, every record of every logger through one filter that takes member
+    data and secrets out (`commhub.redact`)."""
     logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.INFO,
+        level=logging.DEBUG if verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    redact.install()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    configure_logging(args.verbose)
     try:
         settings = load(args.config)
         return _dispatch(args, settings)
@@ -104,11 +150,8 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
         version = _run(service.migrate(settings))
         print(f"schema version {version}")
         return 0
-    if cmd == "token":
-        token = asyncio.run(service.create_token(settings, args.role, args.label))
-        print(f"Created a {args.role} token. It is shown once; store it safely:")
-        print(token)
-        return 0
+    if cmd in ("token", "campaign", "audit"):
+        return _run(service.with_store(settings, lambda store: _staff(store, args)))
     if cmd == "preview":
         from commhub import preview
 
@@ -120,4 +163,66 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
         return preview.main(argv, settings=settings)
     if cmd == "translate":
         return service.translate(settings, args)
+    if cmd == "dkim-record":
+        from commhub.render.dkim import DkimSigner
+
+        signer = DkimSigner.from_settings(settings.dkim, settings.root)
+        if signer is None:
+            print("commhub: dkim.domain is not set: messages are not signed", file=sys.stderr)
+            return 2
+        for name, value in signer.dns_records().items():
+            # A TXT string holds at most 255 bytes; a 2048-bit key needs two.
+            strings = " ".join(f'"{value[i : i + 250]}"' for i in range(0, len(value), 250))
+            print(f"{name}. IN TXT ( {strings} )")
+        return 0
     raise AssertionError(cmd)  # pragma: no cover
+
+
+async def _staff(store: Store, args: argparse.Namespace) -> int:
+    """`token`, `campaign` and `audit`: staff operations (commhub.staff), audited as `cli`."""
+    from datetime import UTC, datetime
+
+    from commhub import staff
+    from commhub.errors import ValidationError
+    from commhub.tokens import parse_expires
+
+    if args.command == "token":
+        if args.token_command == "create":
+            expires = parse_expires(args.expires) if args.expires else None
+            token, info = await staff.token_create(store, args.role, args.label, expires)
+            until = f", expires {staff.when(info.expires_at)}" if info.expires_at else ""
+            print(f"Created {args.role} token {info.id}{until}. It is shown once; store it safely:")
+            print(token)
+        elif args.token_command == "list":
+            print(staff.tokens_text(await store.list_tokens(), datetime.now(UTC)))
+        else:
+            info = await staff.token_revoke(store, args.id)
+            print(
+                f"Revoked {info.id} ({info.label or 'no label'}); API nodes refuse it within 5 s."
+            )
+        return 0
+    if args.command == "audit":
+        since = None
+        if args.since:
+            try:
+                since = datetime.fromisoformat(args.since.replace("Z", "+00:00"))
+            except ValueError:
+                raise ValidationError(f"--since {args.since!r} is not an RFC 3339 time") from None
+        entries = await store.list_audit(since, args.actor, args.action, args.limit)
+        print(staff.audit_text(entries))
+        return 0
+    action = args.campaign_command
+    if action == "list":
+        print(
+            staff.campaigns_text(await store.list_campaigns(args.status, args.template, args.limit))
+        )
+    elif action == "status":
+        if args.watch:
+            await staff.watch(store, args.id, args.interval)
+        campaign, counts = await staff.campaign_status(store, args.id)
+        print(staff.status_text(campaign, counts))
+    else:
+        touched = await staff.campaign_change(store, args.id, CampaignEvent(action))
+        campaign, _ = await staff.campaign_status(store, args.id)
+        print(f"{campaign.id}: {action} done ({touched} deliveries); status {campaign.status}")
+    return 0

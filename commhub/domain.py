@@ -33,10 +33,11 @@ class State(enum.StrEnum):
     HELD = "held"
     SKIPPED = "skipped"
     CANCELLED = "cancelled"
+    BOUNCED = "bounced"  # the server accepted it, then a DSN reported it undeliverable
 
 
 # States no worker will touch again (the store's due rules say what is claimable).
-FINAL_STATES = (State.SENT, State.FAILED, State.SKIPPED, State.CANCELLED)
+FINAL_STATES = (State.SENT, State.FAILED, State.SKIPPED, State.CANCELLED, State.BOUNCED)
 
 
 class Role(enum.StrEnum):
@@ -90,11 +91,21 @@ class Member:
     # True = opted out of all outreach; a tuple = opted out of these topics only.
     opted_out: bool | tuple[str, ...] = False
     erased: bool = False
+    # Addresses reported undeliverable (a hard bounce, or soft ones in a row): deliveries to
+    # them are skipped until the member's address changes. Kept by the store, not the API.
+    undeliverable: tuple[str, ...] = ()
 
     def is_opted_out(self, topic: str) -> bool:
         if isinstance(self.opted_out, bool):
             return self.opted_out
         return topic in self.opted_out
+
+    @property
+    def address(self) -> str | None:
+        """Where this member's format is sent: relay text to the relay address if any."""
+        if self.format is Format.RELAY_TEXT:
+            return self.relay_address or self.email
+        return self.email
 
     @property
     def zone(self) -> ZoneInfo:
@@ -238,10 +249,13 @@ class Campaign:
     id: str
     name: str
     template: str
-    status: str  # "scheduled" | "sending" | "done" | "cancelled"
+    status: str  # a commhub.lifecycle.CampaignStatus
     created_at: datetime
     send_at: datetime | None
     total: int
+    paused_at: datetime | None = None
+    finished_at: datetime | None = None  # when it became done or was cancelled
+    content_hash: str | None = None  # the pinned template and catalog content (sha256)
 
 
 @dataclass(frozen=True)
@@ -314,3 +328,45 @@ def message_id_for(delivery_id: int, domain: str, campaign_id: str = "") -> str:
     """
     campaign = f".{campaign_id}" if campaign_id else ""
     return f"<delivery-{delivery_id}{campaign}@{domain}>"
+
+
+TOKEN_ID_PREFIX = "tok_"
+
+
+def token_id(token_hash: str) -> str:
+    """A token's public id: `tok_` and the first 12 hex digits of its SHA-256 digest.
+
+    Safe to show and log (it reveals nothing usable about the token), stable, and derived,
+    so tokens created before ids existed have one too.
+    """
+    return TOKEN_ID_PREFIX + token_hash[:12]
+
+
+TOKEN_ID_RE = re.compile(r"^tok_[0-9a-f]{12}$")
+
+
+@dataclass(frozen=True)
+class TokenInfo:
+    """An API token as staff see it: never the secret."""
+
+    id: str
+    role: Role
+    label: str
+    created_at: datetime
+    expires_at: datetime | None = None
+    revoked_at: datetime | None = None
+    last_used_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    """Who did what and when: an actor (token id or "cli"), an action, the object's id and
+    the outcome. Never message content or member data (a member id is an object id)."""
+
+    at: datetime
+    actor: str
+    action: str
+    outcome: str
+    object_id: str | None = None
+    actor_label: str = ""
+    id: int = 0

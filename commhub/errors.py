@@ -78,6 +78,9 @@ class PolicyHold(CommhubError):
 
     reason: str
     until: Any = field(default=None)  # datetime when it may be retried, or None (staff action)
+    # Without `until`: what would clear the hold (a setting to change, a voice to add); the
+    # worker adds how to release it, so every untimed hold names its way out.
+    clears: str = ""
 
     def __str__(self) -> str:
         return self.reason

@@ -12,19 +12,22 @@ import argparse
 import asyncio
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
 from commhub import settings as settings_module
 from commhub.checks import Violation, check_message, check_relay, check_speech_text
+from commhub.checks.parity import check_parity
+from commhub.checks.relay import SPEECH_SECONDS
 from commhub.content.i18n import Catalogs
 from commhub.content.topics import load_topics
 from commhub.domain import Format
 from commhub.errors import CommhubError, PolicyHold, RenderError
 from commhub.render import Renderer, RenderResult
 from commhub.render.large_print import DEFAULT_TEMPLATES
+from commhub.render.relay_text import MAX_TOTAL as RELAY_MAX_TOTAL
 from commhub.settings import Settings
 
 DEFAULT_OUT = "var/preview"
@@ -81,28 +84,65 @@ def read_data(path: Path) -> dict[str, Any]:
     return data
 
 
-def run_checks(renderer: Renderer, topic: str, result: RenderResult) -> list[Violation]:
-    """The rule checks that apply to what was rendered (a crashing checker is reported)."""
+def run_checks(
+    renderer: Renderer, topic: str, result: RenderResult, data: Mapping[str, Any] | None = None
+) -> list[Violation]:
+    """The rule checks that apply to what was rendered, content parity (CP) included, with
+    `data` (None: the topic's sample) as the facts it must carry. A crashing checker is
+    reported, not raised."""
     try:
-        return _checks(renderer, topic, result)
+        return _checks(renderer, topic, result, data)
     except Exception as exc:  # a checker bug must not hide the files written
         return [Violation("CHECK", f"a rule checker failed: {type(exc).__name__}: {exc}")]
 
 
-def _checks(renderer: Renderer, topic: str, result: RenderResult) -> list[Violation]:
+def _checks(
+    renderer: Renderer, topic: str, result: RenderResult, data: Mapping[str, Any] | None
+) -> list[Violation]:
     message = result.message
+    t = renderer.topics[topic]
+    parity = check_parity(
+        result,
+        t,
+        t.sample if data is None else data,
+        catalogs=renderer.catalogs,
+        plan=renderer.settings.plan,
+    )
     if message.format is Format.RELAY_TEXT:
-        return check_relay(result.text, tty_encodable=message.tty_encodable, lang=result.lang)
+        # TT-7's 600 characters yield where the facts alone are longer (CP-1; noted).
+        facts_win = any("CP-1 wins over TT-7" in n for n in result.notes)
+        relay = check_relay(
+            result.text,
+            tty_encodable=message.tty_encodable,
+            lang=result.lang,
+            max_chars=None if facts_win or not message.tty_encodable else RELAY_MAX_TOTAL,
+        )
+        if result.tty_text is not None:  # the romanised alternative is TTY-safe Latin
+            relay += check_relay(
+                result.tty_text, tty_encodable=True, lang=f"{result.lang}-Latn", max_chars=None
+            )
+        return relay + parity
     violations = check_message(message.raw)
     if result.spoken is not None:
-        line = renderer.settings.plan.phones.get(renderer.topics[topic].phone_line)
+        line = renderer.settings.plan.phones.get(t.phone_line)
+        # TS-8 on the measured audio, not a words-per-minute estimate; it yields where the
+        # facts alone are longer (CP-1; the renderer notes it).
         violations += check_speech_text(
             result.spoken,
             lang=result.lang,
             callback_number=line.number if line else None,
             wpm=renderer.settings.speech.rate_wpm,
+            max_seconds=float("inf"),
         )
-    return violations
+        facts_win = any("CP-1 wins over TS-8" in n for n in result.notes)
+        seconds = result.audio.duration_s if result.audio is not None else 0.0
+        if seconds > SPEECH_SECONDS and not facts_win:
+            violations.append(
+                Violation(
+                    "TS-8", f"the audio is {seconds:.0f} s; keep it under {SPEECH_SECONDS:.0f} s"
+                )
+            )
+    return violations + parity
 
 
 async def preview_to_files(
@@ -134,7 +174,7 @@ async def preview_to_files(
     write("txt", result.text.encode("utf-8"))
     if result.audio is not None:
         write("mp3", result.audio.mp3)
-    return PreviewResult(files, run_checks(renderer, topic, result), result, result.notes)
+    return PreviewResult(files, run_checks(renderer, topic, result, data), result, result.notes)
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -12,14 +12,15 @@ import contextlib
 import logging
 import os
 import signal
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from commhub.content.i18n import Catalogs
 from commhub.content.topics import Topic, load_topics
-from commhub.domain import Format, Role
+from commhub.domain import Format
 from commhub.errors import ConfigError
+from commhub.render.dkim import DkimSigner
 from commhub.render.pipeline import Renderer
 from commhub.settings import Settings
 from commhub.speech.service import SpeechService
@@ -48,11 +49,17 @@ class Hub:
     speech: SpeechService
     renderer: Renderer
     transports: dict[Format, Transport]
+    signer: DkimSigner | None = None  # DKIM, when [dkim] is set
 
     def worker(self, *, on_outcome: OutcomeHook | None = None) -> Worker:
         """A worker over this hub's store, renderer and transports."""
         return Worker(
-            self.settings, self.store, self.renderer.render, self.transports, on_outcome=on_outcome
+            self.settings,
+            self.store,
+            self.renderer.render,
+            self.transports,
+            on_outcome=on_outcome,
+            sign=self.signer.sign_all if self.signer is not None else None,
         )
 
     def api_app(self, metrics: Metrics) -> web.Application:
@@ -68,6 +75,7 @@ class Hub:
                 voices=self.speech,
                 renderer=self.renderer,
                 metrics=metrics,
+                tokens=self.renderer.tokens,
             )
         )
 
@@ -79,6 +87,7 @@ async def open_hub(settings: Settings, *, with_transports: bool = True) -> Async
     catalogs = Catalogs.load(settings.templates_dir / "i18n")
     speech = SpeechService(settings.speech, settings.voices_dir)
     renderer = Renderer(settings, topics, catalogs, speech, templates_dir=settings.templates_dir)
+    signer = DkimSigner.from_settings(settings.dkim, settings.root)
     store = open_store(settings.database_url)
     try:
         await store.migrate()
@@ -88,7 +97,7 @@ async def open_hub(settings: Settings, *, with_transports: bool = True) -> Async
             for t in {id(t): t for t in transports.values()}.values():
                 await t.start()
                 started.append(t)
-            yield Hub(settings, store, topics, catalogs, speech, renderer, transports)
+            yield Hub(settings, store, topics, catalogs, speech, renderer, transports, signer)
         finally:
             for t in reversed(started):
                 await t.close()
@@ -104,15 +113,40 @@ async def migrate(settings: Settings) -> int:
         await store.close()
 
 
-async def create_token(settings: Settings, role: str, label: str) -> str:
-    from commhub.tokens import create_token as create
-
+async def with_store(settings: Settings, run: Callable[[Store], Awaitable[int]]) -> int:
+    """Open the store (migrated), run a command with it, close it (token, campaign, audit)."""
     store = open_store(settings.database_url)
     try:
         await store.migrate()
-        return await create(store, Role(role), label)
+        return await run(store)
     finally:
         await store.close()
+
+
+@contextlib.asynccontextmanager
+async def bounce_intake(hub: Hub, stop: asyncio.Event) -> AsyncIterator[None]:
+    """While open: accept DSNs and complaint reports on `bounces.listen` and read them from
+    `bounces.maildir`, when set (both for `serve` and `worker`)."""
+    from commhub.bounces import BounceIntake, bounce_listener
+
+    b = hub.settings.bounces
+    if not b.listen and not b.maildir:
+        yield
+        return
+    intake = BounceIntake(hub.store, hub.renderer.tokens, b)
+    async with contextlib.AsyncExitStack() as stack:
+        if b.listen:
+            await stack.enter_async_context(bounce_listener(intake, b.listen))
+        watcher = None
+        if b.maildir:
+            watcher = asyncio.create_task(intake.watch_maildir(hub.settings.path(b.maildir), stop))
+        try:
+            yield
+        finally:
+            if watcher is not None:
+                watcher.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await watcher
 
 
 def _stop_on_signals(stop: asyncio.Event) -> None:
@@ -133,21 +167,30 @@ async def run_workers(settings: Settings, *, until_idle: bool = False) -> int:
         stop = asyncio.Event()
         _stop_on_signals(stop)
         log.info("worker %s started", worker.id)
-        await worker.run(stop)
+        async with bounce_intake(hub, stop):
+            await worker.run(stop)
         log.info("worker %s stopped", worker.id)
     return 0
 
 
 async def serve(settings: Settings) -> int:
     """`commhub serve`: the HTTP API and workers in one process, until SIGTERM."""
-    from aiohttp import web
+    from aiohttp import web, web_response
 
+    from commhub.api.app import SERVER
     from commhub.api.metrics import Metrics
 
     async with open_hub(settings) as hub:
         metrics = Metrics()
         app = hub.api_app(metrics)
-        runner = web.AppRunner(app, access_log=None)
+        # aiohttp answers a malformed request itself, before any app hook can run, with its
+        # default Server header (framework and Python versions): that default is ours too.
+        setattr(web_response, "SERVER_SOFTWARE", SERVER)  # noqa: B010
+        # aiohttp's keep-alive timer runs from the connection's start (and from each response)
+        # until a whole request head has arrived, so it is also the header read timeout.
+        runner = web.AppRunner(
+            app, access_log=None, keepalive_timeout=settings.server.header_timeout_seconds
+        )
         await runner.setup()
         server = settings.server
         site = web.TCPSite(runner, server.host, server.port, reuse_port=server.reuse_port)
@@ -166,7 +209,8 @@ async def serve(settings: Settings) -> int:
         _stop_on_signals(stop)
         worker = hub.worker(on_outcome=metrics.observe_outcome)
         try:
-            await worker.run(stop)
+            async with bounce_intake(hub, stop):
+                await worker.run(stop)
         finally:
             await runner.cleanup()
     return 0

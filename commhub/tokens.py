@@ -7,9 +7,12 @@ recognise a leaked token. The store never sees the token itself, only `hash_toke
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
+from datetime import UTC, datetime, timedelta
 
-from commhub.domain import Role
+from commhub.domain import Role, TokenInfo
+from commhub.errors import ValidationError
 from commhub.store.base import Store
 
 TOKEN_PREFIX = "chub_"
@@ -25,8 +28,32 @@ def new_token() -> str:
     return TOKEN_PREFIX + secrets.token_urlsafe(32)
 
 
+_DURATION = re.compile(r"^([1-9][0-9]{0,4})([mhdw])$")
+_UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+
+
+def parse_expires(text: str) -> timedelta:
+    """A lifetime like `90d`, `12h`, `30m` or `2w` (ValidationError naming the option)."""
+    match = _DURATION.match(text.strip())
+    if match is None:
+        raise ValidationError(
+            f"--expires {text!r}: give a number and a unit, like 90d, 12h, 30m or 2w"
+        )
+    return timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
+
+
+async def issue_token(
+    store: Store, role: Role | str, label: str = "", expires_in: timedelta | None = None
+) -> tuple[str, TokenInfo]:
+    """Create a token with `role` (expiring after `expires_in`, if given), store its hash;
+    return the token (shown once) and what is stored about it."""
+    token = new_token()
+    expires_at = None if expires_in is None else datetime.now(UTC) + expires_in
+    info = await store.add_token(hash_token(token), Role(role), label, expires_at)
+    return token, info
+
+
 async def create_token(store: Store, role: Role | str, label: str = "") -> str:
     """Create a token with `role`, store its hash, and return the token (shown once)."""
-    token = new_token()
-    await store.add_token(hash_token(token), Role(role), label)
+    token, _ = await issue_token(store, role, label)
     return token

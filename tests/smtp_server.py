@@ -102,6 +102,58 @@ class RecordingHandler:
         return "250 2.0.0 Message accepted"
 
 
+class _Limits:
+    """Connection limits a test server enforces, like a real MTA's (postfix's
+    smtpd_client_connection_count_limit and smtpd_timeout)."""
+
+    def __init__(self, max_connections: int | None, idle_timeout: float | None) -> None:
+        self.max_connections = max_connections
+        self.idle_timeout = idle_timeout
+        self.open = 0
+        self.refused = 0
+        self.idle_closed = 0
+        self.peak = 0
+
+
+class _LimitedSMTP(SMTPServer):
+    """aiosmtpd's server answering `421 too many connections` beyond the limit, and closing
+    an idle connection with `421 timeout exceeded` (what postfix says) after the timeout."""
+
+    limits: _Limits
+
+    async def _handle_client(self) -> None:
+        limits = self.limits
+        if limits.max_connections is not None and limits.open >= limits.max_connections:
+            limits.refused += 1
+            await self.push("421 4.7.0 smtp.test Error: too many connections")
+            if self.transport is not None:
+                self.transport.close()
+            return
+        limits.open += 1
+        limits.peak = max(limits.peak, limits.open)
+        try:
+            await super()._handle_client()
+        finally:
+            limits.open -= 1
+
+    def _timeout_cb(self) -> None:
+        self.limits.idle_closed += 1
+        if self.transport is not None:
+            self.transport.write(b"421 4.4.2 smtp.test Error: timeout exceeded\r\n")
+        super()._timeout_cb()
+
+
+class _LimitedController(Controller):
+    def __init__(self, *args: Any, limits: _Limits, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.limits = limits
+
+    def factory(self) -> SMTPServer:
+        server = _LimitedSMTP(self.handler, **self.SMTP_kwargs)
+        server.limits = self.limits
+        return server
+
+
 class SmtpTestServer:
     """A real aiosmtpd server on a free loopback port that can be stopped and restarted.
 
@@ -118,8 +170,13 @@ class SmtpTestServer:
         authenticator: Callable[..., Any] | None = None,
         auth_required: bool = False,
         auth_require_tls: bool = True,
+        max_connections: int | None = None,
+        idle_timeout: float | None = None,
     ) -> None:
         self.handler = RecordingHandler()
+        # `max_connections` at once (more get 421 at the greeting); idle ones closed after
+        # `idle_timeout` seconds with a 421.
+        self.limits = _Limits(max_connections, idle_timeout)
         self.host = HOST
         self.port = 0
         self._options: dict[str, Any] = {
@@ -162,7 +219,14 @@ class SmtpTestServer:
         last: Exception | None = None
         for _ in range(attempts):
             port = self.port or free_port(self.host)
-            controller = Controller(
+            limited = self.limits.max_connections is not None or self.limits.idle_timeout
+            extra: dict[str, Any] = {}
+            if self.limits.idle_timeout is not None:
+                extra["timeout"] = self.limits.idle_timeout
+            controller_class: Any = _LimitedController if limited else Controller
+            if limited:
+                extra["limits"] = self.limits
+            controller = controller_class(
                 self.handler,
                 hostname=self.host,
                 port=port,
@@ -170,6 +234,7 @@ class SmtpTestServer:
                 # A fixed server name: otherwise aiosmtpd calls getfqdn() per connection.
                 server_hostname="smtp.test",
                 ready_timeout=5.0,
+                **extra,
                 **{k: v for k, v in self._options.items() if v is not None},
             )
             try:

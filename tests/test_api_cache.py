@@ -305,7 +305,7 @@ async def test_unknown_campaign_stays_404(api: Api) -> None:
 async def test_a_known_token_is_looked_up_once_unknown_ones_every_time(
     api: Api, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    calls = count_calls(api, monkeypatch, "role_for_token")
+    calls = count_calls(api, monkeypatch, "token_for")
     for _ in range(3):
         r = await api.client.get("/v1/templates", headers=api.auth(Role.QA))
         assert r.status == 200
@@ -317,4 +317,4 @@ async def test_a_known_token_is_looked_up_once_unknown_ones_every_time(
         r = await api.client.get("/v1/templates", headers=unknown)
         assert r.status == 401
     assert len(calls) == 3
-    assert len(api_caches(api.client.app).roles) == 2
+    assert len(api_caches(api.client.app).tokens) == 2

@@ -89,7 +89,8 @@ async def test_roles(api: Api, method: str, path: str, outreach: int, qa: int) -
 async def test_healthz_needs_no_token(api: Api) -> None:
     r = await api.client.get("/healthz")
     assert r.status == 200
-    assert await r.json() == {"status": "ok", "store": "ok"}
+    # The default settings deliver to the outbox, so its folder is checked too.
+    assert await r.json() == {"status": "ok", "store": "ok", "outbox": "ok"}
 
 
 async def test_healthz_reports_an_unreachable_store(api: Api) -> None:

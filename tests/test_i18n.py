@@ -293,7 +293,8 @@ def test_footer_lines_order_languages_and_skip_unreviewed(tmp_path: Path) -> Non
     lines = language_help_lines(catalogs, "vi", ["es", "zh-Hans", "vi", "ko", "ar"], PHONE)
     assert [lang for lang, _ in lines] == ["vi", "en", "es", "ko"]
     texts = dict(lines)
-    assert texts["en"] == strings.LANGUAGE_HELP % {"phone": PHONE, "language": "English"}
+    # The English line does not say "Someone who speaks English can help you".
+    assert texts["en"] == strings.LANGUAGE_HELP_ENGLISH % {"phone": PHONE}
     assert texts["vi"] == f"[vi] {strings.LANGUAGE_HELP}" % {
         "phone": PHONE,
         "language": "<vi name>",

@@ -28,8 +28,10 @@ async def test_preview_writes_the_message_and_its_parts(tmp_path: Path, fmt: str
     assert msg["Subject"] is not None and msg.defects == []
     txt = (tmp_path / f"refill_reminder.en.{fmt}.txt").read_text(encoding="utf-8")
     assert "1-800-555-0101" in txt
-    # The sample member's name, never a real member.
-    assert "Alex" in txt.title()
+    # The sample member's name, never a real member (relay text leaves the greeting out
+    # when the message would pass 300 characters, TT-7).
+    if fmt == "large_print_email":
+        assert "Alex" in txt
     assert result.violations == []
 
 

@@ -52,7 +52,7 @@ def test_arabic_html_isolates_the_address_name_and_phone_numbers() -> None:
         if el.text_content() == PHONE
     ]
     footer_lines = doc.xpath("//p[@lang]")
-    assert len(phones) == 1 + len(footer_lines)
+    assert len(phones) == 2 + len(footer_lines)  # the call line, CP-3's line, LA-3 lines
     for el in phones:
         assert el.get("dir") == "ltr" and "white-space:nowrap" in el.get("style")
 

@@ -44,9 +44,19 @@ def test_speech_text_meets_the_ts_rules(topic: str, lang: str) -> None:
     text, segments = spoken(RENDERER, topic, lang)
     plan = RENDERER.plan(TOPICS[topic], lang)
     number = RENDERER.settings.plan.phones[TOPICS[topic].phone_line].number
-    assert check_speech_text(text, lang=plan.lang, callback_number=number, wpm=145) == []
+    checks = check_speech_text(text, lang=plan.lang, callback_number=number, wpm=145)
+    # TS-8 yields to CP-1: a message still too long is the shortest variant, every fact kept.
+    t = TOPICS[topic]
+    values, _ = t.parse_data(t.sample)
+    variants = RENDERER.spoken_variants(t, member(lang, Format.AUDIO), values, plan)
+    if segments == variants[-1]:
+        checks = [v for v in checks if v.rule != "TS-8"]
+    assert checks == []
     digits = "1, 8 0 0, 5 5 5, " + " ".join(number[-4:])
-    assert text.count(digits) == 2  # TS-2 digit groups, TS-4 heard twice
+    # TS-2 digit groups, TS-4 heard twice; a third time where the CP-3 line gives Member
+    # Services and that is the topic's line too.
+    member_services = TOPICS[topic].phone_line == "member_services"
+    assert text.count(digits) == (3 if member_services else 2)
     # TS-4: who is calling and why first; goodbye last; no LA-3 footer in the audio.
     tr = plan.translator
     intro = tr.gettext(strings.SPEECH_INTRO) % {
@@ -114,7 +124,9 @@ async def test_audio_email_carries_the_mp3_and_its_transcript(lang: str) -> None
     mp3 = audio.get_payload(decode=True)
     assert isinstance(mp3, bytes) and mp3 == result.audio.mp3 == result.message.audio
     info = MP3(io.BytesIO(mp3)).info
-    assert 20 < info.length < 65  # TS-8: about a minute or less
+    # TS-8: about a minute or less, unless the facts alone take longer (CP-1; noted).
+    facts_win = any("CP-1 wins over TS-8" in n for n in result.notes)
+    assert 20 < info.length < (90 if facts_win else 65)
     assert info.channels == 1 and info.sample_rate in (22050, 24000)
     # TS-6: the transcript is the spoken text, sentence by sentence, in both parts.
     plain_text = str(plain.get_content()).replace("\r\n", "\n")

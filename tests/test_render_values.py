@@ -19,13 +19,16 @@ DEC3 = date(2026, 12, 3)
     [
         ("en", "print", "Thursday, December 3, 2026"),
         ("en", "speech", "December 3, 2026"),
-        ("en", "relay", "Thursday December 3"),
+        ("en", "relay", "Thursday December 3 2026"),  # CP-2: the year, always
         ("es", "print", "jueves, 3 de diciembre de 2026"),
         ("es", "speech", "3 de diciembre de 2026"),
         ("vi", "print", "Thứ Năm, 3 tháng 12, 2026"),
         ("ja", "print", "2026年12月3日木曜日"),
         ("ja", "speech", "2026年12月3日"),
         ("ru", "speech", "3 декабря 2026 г."),
+        # ru/uk: genitive day and month first, so sentences can say "с …", "до …".
+        ("ru", "print", "3 декабря 2026 г. (четверг)"),
+        ("uk", "relay", "3 грудня 2026 р. (четвер)"),
         ("de", "relay", "Donnerstag 3. Dezember 2026"),
     ],
 )
@@ -52,9 +55,14 @@ def test_times_on_the_hour_read_as_10_am_in_english_speech_and_relay() -> None:
 def test_money_per_locale_and_whole_dollars_in_speech() -> None:
     values = {"m": Money(Decimal("35.00")), "c": Money(Decimal("10.50"))}
     assert write_values(values, "en", "print") == {"m": "$35.00", "c": "$10.50"}
-    assert write_values(values, "en", "speech") == {"m": "$35", "c": "$10.50"}
-    assert write_values(values, "vi", "print")["m"] == "35,00 US$"
-    assert write_values(values, "es", "speech")["m"] == "$35"
+    assert write_values(values, "en", "relay") == {"m": "$35.00", "c": "$10.50"}
+    # CP-4: as the bill shows it, in every language (not "35,00 US$").
+    for lang in ("vi", "ru", "es", "ar", "zh-Hans"):
+        assert write_values(values, lang, "print") == {"m": "$35.00", "c": "$10.50"}
+    # Speech says the currency's name in the language: some voices read "$35" as "35".
+    assert write_values(values, "en", "speech") == {"m": "35 US dollars", "c": "10.50 US dollars"}
+    assert write_values(values, "es", "speech")["m"] == "35 dólares estadounidenses"
+    assert write_values(values, "ko", "speech")["m"] == "35 미국 달러"
 
 
 def test_phone_printed_for_print_and_relay_digit_groups_for_speech() -> None:

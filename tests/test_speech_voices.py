@@ -73,7 +73,7 @@ def write(tmp_path: Path, name: str, text: str) -> Path:
         ),
         (
             'language = "es"\niso639_2 = "spa"\nengines = ["festival"]\n',
-            r"es\.toml: engines: unknown engine 'festival'",
+            r"es\.toml: engines\[0\]: must be one of 'espeak-ng', 'gtts', not 'festival'",
         ),
         ('language = "es"\niso639_2 = "es"\nengines = []\n', r"es\.toml: iso639_2"),
         (
@@ -82,16 +82,20 @@ def write(tmp_path: Path, name: str, text: str) -> Path:
         ),
         (
             'language = "es"\niso639_2 = "spa"\nengines = []\nvoise = "x"\n',
-            r"es\.toml: unknown key 'voise'",
+            r"es\.toml: voise: unknown key \(known: language, iso639_2, engines",
         ),
         (
             'language = "fr"\niso639_2 = "fra"\nengines = []\n',
             r"es\.toml: language: 'fr' does not match",
         ),
         ('language = "es"\niso639_2 = "spa"\nengines = [\n', r"es\.toml: not valid TOML"),
+        (  # loaded before voice files were typed
+            'language = "es"\niso639_2 = "spa"\nengines = ["gtts"]\n[gtts]\nvoice = "es"\nnotes = 3\n',
+            r"es\.toml: gtts\.notes: expected `str`, got `int`, not 3",
+        ),
         (
             'language = "es"\niso639_2 = "spa"\nengines = ["gtts"]\n[gtts]\n',
-            r"es\.toml: gtts\.voice: required",
+            r"es\.toml: gtts\.voice: is required",
         ),
     ],
 )

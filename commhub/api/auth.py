@@ -14,13 +14,16 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Final, TypeVar
 
 from aiohttp import web
 
+from commhub.api.audit import ACTOR
 from commhub.api.cache import api_caches
 from commhub.api.deps import DEPS
 from commhub.api.errors import ApiError, Handler
+from commhub.audit import Actor
 from commhub.domain import Role
 from commhub.tokens import hash_token
 
@@ -80,13 +83,17 @@ async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamR
         raise _unauthorized("the Authorization header must be 'Bearer <token>'", "invalid_request")
     if not _TOKEN.match(token):
         raise _unauthorized("the token is not valid", "invalid_token")
-    # Known tokens' roles are reused for cache.ROLE_FRESH_SECONDS (a revoked token keeps
-    # working that long in a running API process); unknown tokens are asked every time.
+    # Known tokens are reused for cache.TOKEN_FRESH_SECONDS (a revoked or expired token
+    # keeps working that long in a running API process); unknown tokens are asked every time.
     digest = hash_token(token)
     store = request.app[DEPS].store
-    role = await api_caches(request.app).roles.get(digest, lambda: store.role_for_token(digest))
-    if role is None:
+    known = await api_caches(request.app).tokens.get(
+        digest, lambda: store.token_for(digest, datetime.now(UTC))
+    )
+    if known is None:
         raise _unauthorized("the token is not valid", "invalid_token")
+    role = known.role
+    request[ACTOR] = Actor(known.id, known.label)
     if role not in allowed:
         names = ", ".join(sorted(str(r) for r in allowed))
         raise ApiError(403, "forbidden", f"the {role} role may not do this (allowed: {names})")

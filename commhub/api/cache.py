@@ -15,7 +15,7 @@ on SQLite it held the store thread the workers need). Shared, it runs about once
 time however many clients poll.
 
 `api_caches(app)` gives the caches of one application (`app[CACHES]`, made by `create_app`):
-campaign views and token roles.
+campaign views and tokens.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from typing import Any, Final, Generic, TypeVar
 
 from aiohttp import web
 
-from commhub.domain import Role
+from commhub.domain import TokenInfo
 
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
@@ -41,13 +41,15 @@ V = TypeVar("V")
 # dashboard, a test reading counts after each worker round) always gets a fresh answer.
 STATUS_FRESH_SECONDS: Final = 0.25
 HOT_REQUESTS: Final = 20
-# A `done` campaign never changes again (cancel leaves a campaign with no open delivery
-# alone, and nothing reopens final deliveries), so its view is kept much longer.
-DONE_FRESH_SECONDS: Final = 60.0
-# A token's role is reused this long: revoking a token (deleting its row) takes effect in
-# at most this many seconds per API process. Unknown tokens are never remembered, so a
-# new token works at once and random tokens cannot fill the cache.
-ROLE_FRESH_SECONDS: Final = 5.0
+# A `done` campaign changes only when a bounce report turns a `sent` delivery `bounced`
+# (cancel leaves a campaign with no open delivery alone, and nothing reopens final
+# deliveries), so its view is kept longer; a few seconds, so bounces show soon.
+DONE_FRESH_SECONDS: Final = 5.0
+# A token is reused this long: revoking a token (or its expiry) takes effect in at most this
+# many seconds on every API process (the promise is 5 s; the lookup itself takes the rest).
+# Unknown tokens are never remembered, so a new token works at once and random tokens
+# cannot fill the cache.
+TOKEN_FRESH_SECONDS: Final = 4.0
 MAX_KEYS: Final = 4096
 
 
@@ -190,8 +192,8 @@ def _view_fresh_for(view: CampaignView | None, hot: bool) -> float:
     return STATUS_FRESH_SECONDS if hot else 0.0
 
 
-def _role_fresh_for(role: Role | None, hot: bool) -> float:
-    return 0.0 if role is None else ROLE_FRESH_SECONDS
+def _token_fresh_for(token: TokenInfo | None, hot: bool) -> float:
+    return 0.0 if token is None else TOKEN_FRESH_SECONDS
 
 
 @dataclass
@@ -206,8 +208,8 @@ class ApiCaches:
             hot_window=STATUS_FRESH_SECONDS,
         )
     )
-    roles: SharedReads[str, Role | None] = field(
-        default_factory=lambda: SharedReads(_role_fresh_for, join_within=ROLE_FRESH_SECONDS)
+    tokens: SharedReads[str, TokenInfo | None] = field(
+        default_factory=lambda: SharedReads(_token_fresh_for, join_within=TOKEN_FRESH_SECONDS)
     )
 
 

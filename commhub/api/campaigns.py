@@ -36,8 +36,9 @@ from commhub.api.errors import ApiError, bad_request, invalid
 from commhub.content.topics import Topic
 from commhub.content.variables import to_json
 from commhub.domain import MEMBER_ID_RE, Campaign, Recipient, Role, State
-from commhub.errors import Conflict, Problem
-from commhub.store.base import CampaignCounts, DeliveryRow, NewCampaign
+from commhub.errors import Conflict, NotFound, Problem
+from commhub.lifecycle import CampaignEvent, CampaignStatus
+from commhub.store.base import CampaignCounts, CampaignSummary, DeliveryRow, NewCampaign
 
 _FIELDS = frozenset({"template", "name", "send_at", "recipients"})
 _RECIPIENT_FIELDS = frozenset({"member_id", "data"})
@@ -66,12 +67,16 @@ def campaign_json(c: Campaign, counts: CampaignCounts) -> dict[str, Any]:
         "status": c.status,
         "created_at": iso(c.created_at),
         "send_at": iso(c.send_at),
+        "paused_at": iso(c.paused_at),
+        "finished_at": iso(c.finished_at),
+        "content_hash": c.content_hash,
         "total": counts.total,
         "counts": {
             "by_state": counts.by_state,
             "by_language": counts.by_language,
             "by_format": counts.by_format,
             "language_fallback": counts.language_fallback,
+            "tty_unencodable": counts.tty_unencodable,
         },
     }
 
@@ -423,6 +428,51 @@ def _int_param(request: web.Request, name: str, default: int, low: int, high: in
     return int(raw)
 
 
+MAX_CAMPAIGNS_PAGE = 200
+_CAMPAIGN_STATUSES = frozenset(str(s) for s in CampaignStatus)
+
+
+def summary_json(summary: CampaignSummary) -> dict[str, Any]:
+    """A campaign in the list: id, name, template, status, times and counts by state."""
+    c = summary.campaign
+    return {
+        "id": c.id,
+        "name": c.name,
+        "template": c.template,
+        "status": c.status,
+        "created_at": iso(c.created_at),
+        "send_at": iso(c.send_at),
+        "paused_at": iso(c.paused_at),
+        "finished_at": iso(c.finished_at),
+        "total": c.total,
+        "by_state": summary.by_state,
+    }
+
+
+@allow(Role.OUTREACH, Role.QA)
+async def list_campaigns(request: web.Request) -> web.Response:
+    """Campaigns newest first, with status and counts by state; `after` pages on."""
+    status = request.query.get("status") or None
+    if status is not None and status not in _CAMPAIGN_STATUSES:
+        known = ", ".join(str(s) for s in CampaignStatus)
+        raise bad_request(
+            f"query parameter status must be one of: {known}", field="status", reason="unknown"
+        )
+    template = request.query.get("template") or None
+    limit = _int_param(request, "limit", 50, 1, MAX_CAMPAIGNS_PAGE)
+    after = request.query.get("after") or None
+    try:
+        page = await request.app[DEPS].store.list_campaigns(status, template, limit, after)
+    except NotFound as exc:
+        raise bad_request(str(exc), field="after", reason="unknown campaign") from None
+    return web.json_response(
+        {
+            "campaigns": [summary_json(s) for s in page],
+            "next_after": page[-1].campaign.id if len(page) == limit else None,
+        }
+    )
+
+
 @allow(Role.OUTREACH, Role.QA)
 async def list_deliveries(request: web.Request) -> web.Response:
     """Per-member delivery states, attempts and last error, in id order (keyset pages)."""
@@ -446,13 +496,40 @@ async def list_deliveries(request: web.Request) -> web.Response:
     )
 
 
-@allow(Role.OUTREACH)
-async def cancel_campaign(request: web.Request) -> web.Response:
-    """Cancel every delivery not yet sent; deliveries in flight finish their attempt."""
+async def _change(request: web.Request, event: CampaignEvent, count_key: str) -> web.Response:
+    """Apply a staff action as the life cycle allows (409 naming the status when not)."""
     campaign = await _campaign(request)
     store = request.app[DEPS].store
-    cancelled = await store.cancel_campaign(campaign.id, datetime.now(UTC))
+    try:
+        touched = await store.change_campaign(campaign.id, event, datetime.now(UTC))
+    except Conflict as exc:
+        raise ApiError(409, "conflict", str(exc)) from None
     api_caches(request.app).campaigns.forget(campaign.id)  # GETs after this see it
     fresh = await store.get_campaign(campaign.id) or campaign
     counts = await store.campaign_counts(campaign.id)
-    return web.json_response({"cancelled": cancelled, "campaign": campaign_json(fresh, counts)})
+    return web.json_response({count_key: touched, "campaign": campaign_json(fresh, counts)})
+
+
+@allow(Role.OUTREACH)
+async def cancel_campaign(request: web.Request) -> web.Response:
+    """Cancel every delivery not yet sent; deliveries in flight finish their attempt."""
+    return await _change(request, CampaignEvent.CANCEL, "cancelled")
+
+
+@allow(Role.OUTREACH)
+async def pause_campaign(request: web.Request) -> web.Response:
+    """Stop claiming the campaign's deliveries; deliveries in flight finish their attempt."""
+    return await _change(request, CampaignEvent.PAUSE, "parked")
+
+
+@allow(Role.OUTREACH)
+async def resume_campaign(request: web.Request) -> web.Response:
+    """Claim the paused campaign's deliveries again."""
+    return await _change(request, CampaignEvent.RESUME, "resumed")
+
+
+@allow(Role.OUTREACH)
+async def release_campaign(request: web.Request) -> web.Response:
+    """Re-queue every held delivery now: workers evaluate each against the current settings
+    (voice, language policy, quiet hours) and send it or hold it again with its reason."""
+    return await _change(request, CampaignEvent.RELEASE, "released")

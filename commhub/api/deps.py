@@ -15,6 +15,7 @@ from aiohttp import web
 
 from commhub.api.metrics import Metrics
 from commhub.content.topics import Topic
+from commhub.delivery_tokens import DeliveryTokens
 from commhub.domain import Format
 from commhub.settings import Settings
 from commhub.store.base import Store
@@ -73,6 +74,7 @@ class ApiDeps:
     voices: VoiceBookLike | None = None
     renderer: PreviewRendererLike | None = None
     metrics: Metrics = field(default_factory=Metrics)
+    tokens: DeliveryTokens | None = None  # unsubscribe links ([unsubscribe] secret)
 
 
 DEPS = web.AppKey("commhub_deps", ApiDeps)

@@ -30,6 +30,7 @@ from commhub.api.bodies import (
 from commhub.api.deps import DEPS
 from commhub.api.errors import MAX_PROBLEMS, ApiError, invalid
 from commhub.domain import MEMBER_FIELDS, Member, Role, parse_member
+from commhub.erasure import erase_member
 from commhub.errors import Problem
 from commhub.store.base import Store
 
@@ -64,9 +65,10 @@ async def get_member(request: web.Request) -> web.Response:
 
 @allow(Role.OUTREACH)
 async def delete_member(request: web.Request) -> web.Response:
-    """Erase the member's personal data; their deliveries keep ids and states."""
+    """Erase the member's personal data (store and outbox); deliveries keep ids and states."""
     member_id = request.match_info["member_id"]
-    if not await request.app[DEPS].store.erase_member(member_id):
+    deps = request.app[DEPS]
+    if not await erase_member(deps.store, deps.settings, member_id):
         raise ApiError(404, "not_found", f"no member {member_id!r}")
     return web.Response(status=204)
 

@@ -13,6 +13,7 @@ from aiohttp import web
 from commhub.api.auth import allow
 from commhub.domain import Format, Role, State
 from commhub.languages import LANGUAGES
+from commhub.lifecycle import CampaignStatus
 
 JSON = "application/json"
 
@@ -205,10 +206,13 @@ def _schemas() -> dict[str, Any]:
                 "template": {"type": "string"},
                 "status": {
                     "type": "string",
-                    "enum": ["scheduled", "sending", "done", "cancelled"],
+                    "enum": [str(s) for s in CampaignStatus],
                 },
                 "created_at": {"type": "string", "format": "date-time"},
                 "send_at": {"type": ["string", "null"], "format": "date-time"},
+                "paused_at": {"type": ["string", "null"], "format": "date-time"},
+                "finished_at": {"type": ["string", "null"], "format": "date-time"},
+                "content_hash": {"type": ["string", "null"]},
                 "total": {"type": "integer"},
                 "counts": {
                     "type": "object",
@@ -217,6 +221,11 @@ def _schemas() -> dict[str, Any]:
                         "by_language": count_map,
                         "by_format": count_map,
                         "language_fallback": {"type": "integer"},
+                        "tty_unencodable": {
+                            "type": "integer",
+                            "description": "relay text sent in a script a TTY cannot print "
+                            "(zh, ko, ja, ar, …): arrange a 711 call with an interpreter",
+                        },
                     },
                 },
             },
@@ -275,6 +284,19 @@ def _schemas() -> dict[str, Any]:
                 "spoken_text": {"type": ["string", "null"]},
                 "voice": {"type": ["string", "null"]},
                 "audio_mp3_base64": {"type": ["string", "null"], "contentEncoding": "base64"},
+                "tty_text": {
+                    "type": ["string", "null"],
+                    "description": "relay text in Cyrillic: the romanised TTY-safe alternative",
+                },
+                "checks": {
+                    "type": ["array", "null"],
+                    "description": "rule checks that failed (empty: every check passed), "
+                    "content parity (CP) included; ids from docs/ACCESSIBILITY.md",
+                    "items": {
+                        "type": "object",
+                        "properties": {"rule": {"type": "string"}, "message": {"type": "string"}},
+                    },
+                },
             },
         },
         "Health": {
@@ -282,9 +304,18 @@ def _schemas() -> dict[str, Any]:
             "properties": {
                 "status": {"type": "string", "enum": ["ok", "unavailable"]},
                 "store": {"type": "string", "enum": ["ok", "unreachable"]},
+                # Only when a format is delivered to the outbox.
+                "outbox": {"type": "string", "enum": ["ok", "not writable"]},
             },
         },
     }
+
+
+def _query(name: str, schema: dict[str, Any], description: str = "") -> dict[str, Any]:
+    param: dict[str, Any] = {"name": name, "in": "query", "schema": schema}
+    if description:
+        param["description"] = description
+    return param
 
 
 def _op(
@@ -376,6 +407,18 @@ def build_document() -> dict[str, Any]:
             )
         },
         "/v1/campaigns": {
+            "get": _op(
+                "Campaigns newest first, with status, times and counts by state",
+                readers,
+                {"200": _json({"type": "object"}, "A page; next_after pages on")},
+                (400, *auth_errors),
+                parameters=[
+                    _query("status", {"type": "string", "enum": [str(s) for s in CampaignStatus]}),
+                    _query("template", {"type": "string"}),
+                    _query("limit", {"type": "integer", "minimum": 1, "maximum": 200}),
+                    _query("after", {"type": "string"}, "next_after of the previous page"),
+                ],
+            ),
             "post": _op(
                 "Create a campaign (validated whole before anything is stored)",
                 members,
@@ -418,7 +461,22 @@ def build_document() -> dict[str, Any]:
                         "text/csv": {"schema": csv_campaign},
                     },
                 },
-            )
+            ),
+        },
+        "/v1/audit": {
+            "get": _op(
+                "Who did what and when (actor, action, object id, outcome; never content)",
+                "admin",
+                {"200": _json({"type": "object"}, "Entries oldest first; next_after pages on")},
+                (400, *auth_errors),
+                parameters=[
+                    _query("since", {"type": "string", "format": "date-time"}),
+                    _query("actor", {"type": "string"}, "a token id (tok_...) or cli"),
+                    _query("action", {"type": "string"}, "e.g. campaign.pause"),
+                    _query("limit", {"type": "integer", "minimum": 1, "maximum": 1000}),
+                    _query("after", {"type": "integer"}, "next_after of the previous page"),
+                ],
+            ),
         },
         "/v1/campaigns/{campaign_id}": {
             "parameters": [_campaign_id()],
@@ -471,6 +529,37 @@ def build_document() -> dict[str, Any]:
                 (*auth_errors, 404),
             ),
         },
+        **{
+            f"/v1/campaigns/{{campaign_id}}/{action}": {
+                "parameters": [_campaign_id()],
+                "post": _op(
+                    summary,
+                    members,
+                    {
+                        "200": _json(
+                            {
+                                "type": "object",
+                                "properties": {
+                                    key: {"type": "integer"},
+                                    "campaign": _ref("Campaign"),
+                                },
+                            },
+                            "Done; the campaign as it is now",
+                        )
+                    },
+                    (*auth_errors, 404, 409),
+                ),
+            }
+            for action, key, summary in (
+                ("pause", "parked", "Stop claiming its deliveries (in-flight ones finish)"),
+                ("resume", "resumed", "Claim its deliveries again"),
+                (
+                    "release",
+                    "released",
+                    "Re-queue its held deliveries to be evaluated against the current settings",
+                ),
+            )
+        },
         "/v1/previews": {
             "post": _op(
                 "Render one template in one language and format (sample data by default)",
@@ -515,9 +604,60 @@ def build_document() -> dict[str, Any]:
                 "security": [],
                 "responses": {
                     "200": _json(_ref("Health"), "Up and the store answers"),
-                    "503": _json(_ref("Health"), "The store does not answer"),
+                    "503": _json(
+                        _ref("Health"), "The store does not answer or the outbox is not writable"
+                    ),
                 },
             }
+        },
+        "/u/{token}": {
+            "parameters": [
+                {
+                    "name": "token",
+                    "in": "path",
+                    "required": True,
+                    "description": "The signed token of a message's List-Unsubscribe link",
+                    "schema": {"type": "string", "pattern": "^[a-z2-7]{31}$"},
+                }
+            ],
+            "get": {
+                "summary": "The member's unsubscribe page (large print; no token needed)",
+                "security": [],
+                "responses": {
+                    "200": {
+                        "description": "A page with one button for the message's topic and "
+                        "one for all outreach",
+                        "content": {"text/html": {}},
+                    },
+                    "404": {"description": "Not a valid link", "content": {"text/html": {}}},
+                },
+            },
+            "post": {
+                "summary": "RFC 8058 one-click unsubscribe (no token needed)",
+                "description": "Opts the member out of the message's topic (`scope=all`: of "
+                "all outreach) and skips their waiting deliveries at once.",
+                "security": [],
+                "requestBody": {
+                    "required": True,
+                    "content": {
+                        "application/x-www-form-urlencoded": {
+                            "schema": {
+                                "type": "object",
+                                "required": ["List-Unsubscribe"],
+                                "properties": {
+                                    "List-Unsubscribe": {"const": "One-Click"},
+                                    "scope": {"enum": ["all"]},
+                                },
+                            }
+                        }
+                    },
+                },
+                "responses": {
+                    "200": {"description": "Unsubscribed"},
+                    "400": {"description": "The body is not List-Unsubscribe=One-Click"},
+                    "404": {"description": "Not a valid link"},
+                },
+            },
         },
     }
     return {

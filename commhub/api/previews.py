@@ -22,6 +22,8 @@ from commhub.content.variables import to_json
 from commhub.domain import Format, Role
 from commhub.errors import PolicyHold, Problem, RenderError
 from commhub.languages import LANGUAGES
+from commhub.preview import run_checks
+from commhub.render import Renderer
 
 _FIELDS = frozenset({"template", "language", "format", "data"})
 
@@ -65,7 +67,11 @@ async def create_preview(request: web.Request) -> web.Response:
         ) from None
     except RenderError as exc:
         raise ApiError(422, "not_renderable", f"the template cannot be rendered: {exc}") from None
-    return web.json_response(preview_json(result, topic.name, lang, fmt))
+    doc = preview_json(result, topic.name, lang, fmt)
+    if isinstance(deps.renderer, Renderer):  # the rule checks, content parity included
+        checks = run_checks(deps.renderer, topic.name, result, data)
+        doc["checks"] = [{"rule": v.rule, "message": v.message} for v in checks]
+    return web.json_response(doc)
 
 
 def preview_json(result: Any, template: str, lang: str, fmt: Format) -> dict[str, Any]:
@@ -87,4 +93,6 @@ def preview_json(result: Any, template: str, lang: str, fmt: Format) -> dict[str
         "spoken_text": getattr(result, "spoken", None),
         "voice": f"{getattr(audio, 'engine', '?')}:{getattr(audio, 'voice', '?')}" if mp3 else None,
         "audio_mp3_base64": base64.b64encode(mp3).decode("ascii") if mp3 else None,
+        "tty_text": getattr(result, "tty_text", None),
+        "checks": None,  # filled in when the server renders with commhub's Renderer
     }

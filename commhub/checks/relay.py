@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import re
 
+from babel.core import Locale
+
 from commhub.checks.base import Collector, Violation, excerpt
 from commhub.languages import LANGUAGES
 
@@ -22,9 +24,23 @@ _EMAIL = re.compile(r"[\w.+-]+(@|\s+AT\s+)[\w-]+\.[a-z]{2,}", re.IGNORECASE)
 # TT-6: the one phone format a TTY user can dial back from: 1-800-555-0100.
 _PHONE_OK = re.compile(r"(?<![\d-])(?:1-)?\d{3}-\d{3}-\d{4}(?![\d-])")
 _PHONE_ANY = re.compile(r"(?<!\d)(?:\+?1[\s.-]?)?\(?\d{3}\)?[\s.]?\d{3}[\s.-]?\d{4}(?!\d)")
+# "TTY 711" followed by a Korean, Japanese or Chinese word: a particle cut from its number.
+_TTY_RUN_ON = re.compile(r"TTY\s*711 ?([\uac00-\ud7af\u3040-\u30ff\u4e00-\u9fff]+)")
 _TTY_AFTER = re.compile(r"^[\s,.;:(-]*\(?TTY:?\s*711\b", re.IGNORECASE)
+
+
+def _day_periods() -> str:
+    """Every known language's AM/PM markers (Babel), as a regex alternation: relay text
+    writes `8 AM`, `8 A.M.`, `8 GH` (Somali), `8 ص` (Arabic) on the hour."""
+    marks = {"AM", "PM", "A.M.", "P.M."}
+    for language in LANGUAGES.values():
+        periods = Locale.parse(language.locale).day_periods["format"]["abbreviated"]
+        marks.update(str(periods[k]) for k in ("am", "pm") if k in periods)
+    return "|".join(re.escape(m) for m in sorted(marks, key=len, reverse=True))
+
+
 _HOURS = re.compile(
-    r"\d{1,2}(:\d{2})?\s*(AM|PM|A\.M\.|P\.M\.)|\d{1,2}:\d{2}|\d{1,2}\s*H\b|24/7|24 HOURS",
+    rf"\d{{1,2}}(:\d{{2}})?\s*({_day_periods()})(?!\w)|\d{{1,2}}:\d{{2}}|\d{{1,2}}\s*H\b|24/7|24 HOURS",
     re.IGNORECASE,
 )
 # TT-6 / TS-3: numeric dates: 12/03/2026, 2026-12-03, 3.12.2026, 12-03-26. (A bare "12/3"
@@ -132,14 +148,19 @@ def _check_phones(text: str, out: Collector) -> None:
         if not any(a <= m.start() < b for a, b in ok_spans):
             out.add("TT-6", f"phone number {m.group(0).strip()!r}: write it as 1-800-555-0100")
     with_hours: dict[str, bool] = {}
+    for m in _TTY_RUN_ON.finditer(text):
+        # Korean and Japanese attach particles to the number (번으로, に): "TTY 711" put
+        # between them splits the particle from its noun. Write the number before punctuation.
+        out.add("TT-6", f"TTY 711 runs into {m.group(1)!r}: a particle split from its number")
     for i, m in enumerate(ok):
         rest = text[m.end() :]
         if not _TTY_AFTER.match(rest):
             out.add("TT-6", f"phone number {m.group(0)!r} is not followed by TTY 711")
-        # The hours belong with the number: look up to the next number or two lines on. A
-        # number repeated later (the LA-3 notice) need not repeat its hours.
+        # The hours belong with the number: look up to the next number or three lines on (a
+        # long hours line wraps at 72 characters, TT-7). A number repeated later (the LA-3
+        # notice) need not repeat its hours.
         end = ok[i + 1].start() if i + 1 < len(ok) else len(text)
-        window = "\n".join(rest[: end - m.end()].replace("\r\n", "\n").split("\n")[:2])
+        window = "\n".join(rest[: end - m.end()].replace("\r\n", "\n").split("\n")[:4])
         digits = re.sub(r"\D", "", m.group(0))[-10:]
         with_hours[digits] = with_hours.get(digits, False) or bool(_HOURS.search(window))
     for digits, ok_hours in with_hours.items():

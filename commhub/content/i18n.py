@@ -327,7 +327,8 @@ def plan_language(
             reason=(
                 f"language {member_lang} not ready for {topic}: "
                 f"{readiness.total - readiness.reviewed} strings not reviewed"
-            )
+            ),
+            clears=f'review the {member_lang} catalog or set language.policy = "fallback"',
         )
     if policy == "machine_with_notice" and readiness.missing == 0:
         return LanguagePlan(
@@ -348,11 +349,15 @@ def language_name(catalogs: Catalogs, lang: str) -> str:
     return known.native_name if known else lang
 
 
-def _reviewed_text(catalogs: Catalogs, lang: str, msgid: str, phone: str) -> str | None:
+def _reviewed_text(
+    catalogs: Catalogs, lang: str, msgid: str, phone: str, tty: str = "711"
+) -> str | None:
+    if lang == ENGLISH and msgid == strings.LANGUAGE_HELP:
+        return strings.LANGUAGE_HELP_ENGLISH % {"phone": phone}
     if catalogs.review_state(lang, msgid) != "reviewed":
         return None
     text = catalogs.translator(lang).gettext(msgid)
-    return text % {"phone": phone, "language": language_name(catalogs, lang)}
+    return text % {"phone": phone, "language": language_name(catalogs, lang), "tty": tty}
 
 
 def language_help_lines(
@@ -366,6 +371,24 @@ def language_help_lines(
     lines: list[tuple[str, str]] = []
     for lang in dict.fromkeys([member_lang, ENGLISH, *footer_languages]):
         text = _reviewed_text(catalogs, lang, strings.LANGUAGE_HELP, phone)
+        if text is not None:
+            lines.append((lang, text))
+    return lines
+
+
+def relay_help_lines(
+    catalogs: Catalogs, member_lang: str, phone: str, tty: str
+) -> list[tuple[str, str]]:
+    """LA-3 on relay text, written for a TTY (TT-7): one short line in the member's language,
+    then the same line in English (`FREE INTERPRETER: CALL 1-800-555-0100 TTY 711`).
+
+    A language without a reviewed short line gives its whole LANGUAGE_HELP line instead.
+    """
+    lines: list[tuple[str, str]] = []
+    for lang in dict.fromkeys([member_lang, ENGLISH]):
+        text = _reviewed_text(catalogs, lang, strings.RELAY_LANGUAGE_HELP, phone, tty)
+        if text is None:
+            text = _reviewed_text(catalogs, lang, strings.LANGUAGE_HELP, f"{phone} TTY {tty}")
         if text is not None:
             lines.append((lang, text))
     return lines

@@ -18,6 +18,14 @@ DAYS_MON_FRI = "Monday to Friday"
 DAYS_MON_SAT = "Monday to Saturday"
 DAYS_EVERY_DAY = "every day"
 THANKS = "Thank you for being a member of %(plan)s."
+# CP-3: every message, every format, says how to change the language or format or stop.
+# Always the Member Services number (not the topic's line); email also links to a page.
+CHANGE_OR_STOP = (
+    "To change the language or format we use, or to stop these messages, call Member "
+    "Services at %(phone)s, TTY %(tty)s."
+)
+# The same for relay text, in TTY style: one line of at most 72 characters (TT-7).
+RELAY_CHANGE_OR_STOP = "Change language or format, or stop messages: %(phone)s TTY %(tty)s"
 
 # Names of the plan's phone lines (the keys of [plan.phones] in config.toml).
 LINE_NAMES = {
@@ -32,6 +40,15 @@ LANGUAGE_HELP = (
     "We have free interpreter services to answer any questions you may have about our health "
     "or drug plan. To get an interpreter, just call us at %(phone)s. Someone who speaks "
     "%(language)s can help you. This is a free service."
+)
+# LA-3 on relay text (TT-7): a TTY prints about 6 characters a second, so relay text carries
+# one short line in the member's language and this same line in English, not the whole insert.
+RELAY_LANGUAGE_HELP = "Free interpreter: call %(phone)s TTY %(tty)s"
+# The LA-3 line for English itself: "Someone who speaks English can help you" says nothing to
+# a reader of English. Not a msgid (nothing to translate).
+LANGUAGE_HELP_ENGLISH = (
+    "We have free interpreter services to answer any questions you may have about our health "
+    "or drug plan. To get an interpreter, just call us at %(phone)s. This is a free service."
 )
 # The name of the language itself, in that language (used in LANGUAGE_HELP).
 LANGUAGE_NAME = "English"
@@ -63,6 +80,8 @@ SHARED = (
     DAYS_MON_SAT,
     DAYS_EVERY_DAY,
     THANKS,
+    CHANGE_OR_STOP,
+    RELAY_CHANGE_OR_STOP,
     *LINE_NAMES.values(),
     SPEECH_INTRO,
     SPEECH_REPEAT,
@@ -70,4 +89,10 @@ SHARED = (
     AUDIO_ATTACHED,
 )
 # Strings that must exist in every footer language (even where no topic is translated).
-LANGUAGE_ACCESS = (LANGUAGE_HELP, LANGUAGE_NAME, FALLBACK_TAGLINE, MACHINE_NOTICE)
+LANGUAGE_ACCESS = (
+    LANGUAGE_HELP,
+    LANGUAGE_NAME,
+    FALLBACK_TAGLINE,
+    MACHINE_NOTICE,
+    RELAY_LANGUAGE_HELP,
+)

@@ -16,10 +16,14 @@ import tomllib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
-from commhub.content.variables import TYPES, VarSpec
+import msgspec
+from msgspec import Meta
+
+from commhub.content.variables import VarSpec, VarType
 from commhub.errors import ConfigError, Problem
+from commhub.typed_config import convert
 
 BUILTIN_PLACEHOLDERS = frozenset({"name", "plan", "line", "phone"})
 PLACEHOLDER_RE = re.compile(r"%\((\w+)\)s")
@@ -128,6 +132,56 @@ class Topic:
         return values, problems
 
 
+# The shape of a topic file, checked by msgspec (commhub/typed_config.py): an unknown key, a
+# wrong type or a bound crossed stops start-up with the file name and the key. Rules between
+# keys (placeholders, counts, facts) are checked in load_topic below.
+_Words = Annotated[str, Meta(pattern=r"\S")]  # a non-empty string (not only spaces)
+
+
+class _VariableFile(msgspec.Struct, forbid_unknown_fields=True):
+    type: VarType
+    description: str = ""
+    required: bool = True
+    max_length: Annotated[int, Meta(ge=1, le=10_000)] = 120  # text
+    min: int | None = None  # integer
+    max: int | None = None  # integer
+
+    def __post_init__(self) -> None:
+        if self.min is not None and self.max is not None and self.min > self.max:
+            raise ValueError(f"max: must be at least min ({self.min}), not {self.max}")
+
+
+class _PluralFile(msgspec.Struct, forbid_unknown_fields=True):
+    singular: _Words
+    plural: _Words
+    count: str  # the integer variable that picks the form
+
+
+class _FactFile(msgspec.Struct, forbid_unknown_fields=True):
+    label: _Words
+    var: str
+
+
+class _ContentFile(msgspec.Struct, forbid_unknown_fields=True):
+    subject: _Words
+    heading: _Words
+    paragraphs: list[_Words | _PluralFile]
+    facts: list[_FactFile]
+    action: _Words
+
+
+class _TopicFile(msgspec.Struct, forbid_unknown_fields=True):
+    topic: str
+    phone_line: _Words
+    variables: dict[str, _VariableFile]
+    sample: dict[str, Any]
+    content: _ContentFile
+    description: str = ""
+    sample_member: dict[str, str] = msgspec.field(
+        default_factory=lambda: {"given_name": "Alex", "family_name": "Rivera"}
+    )
+
+
 def load_topic(path: Path) -> Topic:
     """Load and check one topic file; errors name the file and key."""
     where = path.name
@@ -135,69 +189,38 @@ def load_topic(path: Path) -> Topic:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{where}: not valid TOML: {exc}") from None
-
-    def need(table: Mapping[str, Any], key: str, kind: type, ctx: str) -> Any:
-        if key not in table:
-            raise ConfigError(f"{where}: {ctx}{key} is required")
-        value = table[key]
-        if not isinstance(value, kind):
-            raise ConfigError(f"{where}: {ctx}{key} must be a {kind.__name__}")
-        return value
-
-    name = need(raw, "topic", str, "")
-    if name != path.stem:
-        raise ConfigError(f"{where}: topic = {name!r} must match the file name")
+    f = convert(raw, _TopicFile, where=f"{where}: ")
+    if f.topic != path.stem:
+        raise ConfigError(f"{where}: topic = {f.topic!r} must match the file name")
     variables: dict[str, VarSpec] = {}
-    for var, spec in need(raw, "variables", dict, "").items():
-        if not isinstance(spec, dict):
-            raise ConfigError(f"{where}: variables.{var} must be a table")
-        kind = need(spec, "type", str, f"variables.{var}.")
-        if kind not in TYPES:
-            raise ConfigError(f"{where}: variables.{var}.type must be one of {', '.join(TYPES)}")
+    for var, spec in f.variables.items():
         if var in BUILTIN_PLACEHOLDERS:
             raise ConfigError(f"{where}: variables.{var} clashes with a built-in placeholder")
-        extra = {
-            k: spec[k] for k in ("description", "required", "max_length", "min", "max") if k in spec
-        }
-        variables[var] = VarSpec(name=var, type=kind, **extra)
+        variables[var] = VarSpec(
+            var, spec.type, spec.description, spec.required, spec.max_length, spec.min, spec.max
+        )
 
-    c = need(raw, "content", dict, "")
+    def msg(value: str | _PluralFile, ctx: str) -> Msg:
+        if isinstance(value, str):
+            return Text(value)
+        if variables.get(value.count) is None or variables[value.count].type != "integer":
+            raise ConfigError(f"{where}: {ctx}.count must name an integer variable")
+        return Plural(value.singular, value.plural, value.count)
 
-    def text(value: Any, ctx: str) -> Text:
-        if not isinstance(value, str) or not value.strip():
-            raise ConfigError(f"{where}: {ctx} must be a non-empty string")
-        return Text(value)
-
-    def msg(value: Any, ctx: str) -> Msg:
-        if isinstance(value, dict):
-            count = need(value, "count", str, f"{ctx}.")
-            if variables.get(count) is None or variables[count].type != "integer":
-                raise ConfigError(f"{where}: {ctx}.count must name an integer variable")
-            return Plural(
-                need(value, "singular", str, f"{ctx}."),
-                need(value, "plural", str, f"{ctx}."),
-                count,
-            )
-        return text(value, ctx)
-
-    paragraphs = tuple(
-        msg(p, f"content.paragraphs[{i}]")
-        for i, p in enumerate(need(c, "paragraphs", list, "content."))
-    )
+    c = f.content
     facts = []
-    for i, f in enumerate(need(c, "facts", list, "content.")):
-        if not isinstance(f, dict):
-            raise ConfigError(f"{where}: content.facts[{i}] must be a table")
-        var = need(f, "var", str, f"content.facts[{i}].")
-        if var not in variables:
-            raise ConfigError(f"{where}: content.facts[{i}].var names unknown variable {var!r}")
-        facts.append(Fact(text(f.get("label"), f"content.facts[{i}].label"), var))
+    for i, fact in enumerate(c.facts):
+        if fact.var not in variables:
+            raise ConfigError(
+                f"{where}: content.facts[{i}].var names unknown variable {fact.var!r}"
+            )
+        facts.append(Fact(Text(fact.label), fact.var))
     content = Content(
-        subject=text(c.get("subject"), "content.subject"),
-        heading=text(c.get("heading"), "content.heading"),
-        paragraphs=paragraphs,
+        subject=Text(c.subject),
+        heading=Text(c.heading),
+        paragraphs=tuple(msg(p, f"content.paragraphs[{i}]") for i, p in enumerate(c.paragraphs)),
         facts=tuple(facts),
-        action=text(c.get("action"), "content.action"),
+        action=Text(c.action),
     )
     allowed = BUILTIN_PLACEHOLDERS | variables.keys()
     for m in content.messages():
@@ -206,14 +229,12 @@ def load_topic(path: Path) -> Topic:
                 if ph not in allowed:
                     raise ConfigError(f"{where}: unknown placeholder %({ph})s in {s!r}")
     topic = Topic(
-        name=name,
-        description=str(raw.get("description", "")),
-        phone_line=need(raw, "phone_line", str, ""),
+        name=f.topic,
+        description=f.description,
+        phone_line=f.phone_line,
         variables=variables,
-        sample=need(raw, "sample", dict, ""),
-        sample_member=dict(
-            raw.get("sample_member", {"given_name": "Alex", "family_name": "Rivera"})
-        ),
+        sample=f.sample,
+        sample_member=f.sample_member,
         content=content,
         source=path,
     )

@@ -10,12 +10,13 @@ import re
 from dataclasses import dataclass
 from datetime import date, time
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, Literal, get_args
 
 # Line breaks and other C0 control characters (checked per value: a regex, not a loop)
 _CONTROL = re.compile(r"[\x00-\x1f]")
 
-TYPES = ("text", "date", "time", "phone", "money", "integer")
+VarType = Literal["text", "date", "time", "phone", "money", "integer"]
+TYPES: tuple[str, ...] = get_args(VarType)
 _PHONE_DIGITS = re.compile(r"\d")
 _PHONE_SHAPE = re.compile(r"^\+?[0-9][0-9 ().-]{6,24}$")
 

@@ -121,10 +121,12 @@ def text_part(parts: Parts) -> str:
 
 
 def text_tail(parts: Parts) -> str:
-    """The LA-3 footer of the text part (the same for every member of a language)."""
+    """How to change or stop (CP-3) and the LA-3 footer of the text part (the same for every
+    member of a language)."""
+    out = f"\n{parts.change_line}\n" if parts.change_line else ""
     if not parts.footer:
-        return ""
-    return "\n----\n" + "\n\n".join(f.text for f in parts.footer) + "\n"
+        return out
+    return out + "\n----\n" + "\n\n".join(f.text for f in parts.footer) + "\n"
 
 
 def text_head(parts: Parts) -> str:
@@ -135,7 +137,7 @@ def text_head(parts: Parts) -> str:
         out.append(parts.greeting)
     out.extend(parts.paragraphs)
     if parts.facts:
-        out.append("\n".join(f"- {f.label}: {f.value}" for f in parts.facts))
+        out.append("\n".join(f"- {parts.fact_line(f)}" for f in parts.facts))
     if parts.action:
         out.append(parts.action)
     c = parts.contact

@@ -11,6 +11,7 @@ Parts are plain text. The HTML layout escapes them (jinja2 autoescape), so membe
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import time
@@ -78,6 +79,7 @@ class Contact:
     tty: str  # 711
     tty_line: str
     hours_line: str
+    name: str = ""  # the line's translated name ("our pharmacy line")
 
     @property
     def call_line(self) -> str:
@@ -99,6 +101,12 @@ class Parts(_Directed):
     thanks: str
     notices: tuple[Passage, ...]  # fallback tagline or machine-translation notice
     footer: tuple[Passage, ...]  # LA-3 language-help lines
+    # CP-3: how to change the language or format, or stop (Member Services), and that line's
+    # hours when it is not the topic's line (relay text gives every number its hours, TT-6).
+    change_line: str = ""
+    change_hours: str = ""
+    # Every variable's value as inserted (CP-1: each must reach the member in every format).
+    values: tuple[str, ...] = ()
     # Print only: the HTML of each per-message string, in `large_print.slotted_head` order,
     # as the layout's `bidi` filter writes it (None: not computed; `replace()` must reset it).
     html: tuple[str, ...] | None = None
@@ -111,6 +119,25 @@ class Parts(_Directed):
     def cjk(self) -> bool:
         language = LANGUAGES.get(self.lang)
         return bool(language and language.cjk)
+
+    @property
+    def colon(self) -> str:
+        """What joins a fact's label and value: Chinese and Japanese take the full-width
+        colon with no space (日期：), every other language `: `."""
+        return "：" if self.lang.startswith(("zh", "ja")) else ": "
+
+    def fact_line(self, fact: Fact) -> str:
+        """`Label: value` (`标签：值`) as plain text."""
+        return f"{fact.label}{self.colon}{fact.value}"
+
+
+def says(text: str, value: str) -> bool:
+    """Whether `text` says `value`: a number only as a whole number (2 is not in 2026)."""
+    if not value:
+        return False
+    if value.isdigit():
+        return re.search(rf"(?<!\d){value}(?!\d)", text) is not None
+    return value in text
 
 
 def fill_template(template: str, values: Mapping[str, str], where: str) -> str:
@@ -183,6 +210,8 @@ class Prepared(_Directed):
     contact: Contact
     notices: tuple[Passage, ...]
     footer: tuple[Passage, ...]
+    change_line: str = ""
+    change_hours: str = ""
     speech_style: SpeechStyle = "espeak"
     # Print: the builtins (plan, line, phone) isolated, and as HTML (the same for everyone).
     isolated_builtins: Mapping[str, str] = field(init=False)
@@ -273,6 +302,9 @@ class Prepared(_Directed):
             thanks=thanks,
             notices=self.notices,
             footer=self.footer,
+            change_line=self.change_line,
+            change_hours=self.change_hours,
+            values=tuple(values.values()),
             html=head_html,
         )
 
@@ -333,7 +365,9 @@ def prepare(
         tty=line.tty,
         tty_line=fill_template(tr.gettext(strings.TTY_LINE), {"tty": line.tty}, "TTY_LINE"),
         hours_line=hours_text(line, tr, lang, kind),
+        name=name_of_line,
     )
+    change_line, change_hours = _change_or_stop(line, plan, tr, lang, kind, speech_style)
     content = topic.content
     paragraphs: list[str | tuple[str, str, str]] = []
     for p in content.paragraphs:
@@ -361,5 +395,39 @@ def prepare(
         contact=contact,
         notices=notices,
         footer=footer,
+        change_line=change_line,
+        change_hours=change_hours,
         speech_style=speech_style,
     )
+
+
+# CP-3 names Member Services: the line that changes a member's language, format or consent.
+MEMBER_SERVICES = "member_services"
+
+
+def _change_or_stop(
+    topic_line: PhoneLine,
+    plan: PlanSettings,
+    tr: Translator,
+    lang: str,
+    kind: Kind,
+    speech_style: SpeechStyle,
+) -> tuple[str, str]:
+    """CP-3's sentence in `lang`, and Member Services' hours when the topic gives another line
+    (in relay text every number comes with its hours, TT-6)."""
+    line = plan.phones.get(MEMBER_SERVICES) or topic_line
+    try:
+        printed = Phone.parse(line.number).printed()
+    except ValueError as exc:
+        raise RenderError(f"phone line {MEMBER_SERVICES!r}: {exc}") from None
+    speech = kind == "speech"
+    values = {
+        "phone": phone_for_speech(printed, speech_style) if speech else printed,
+        # A listener hears "T T Y 7 1 1", not "seven hundred eleven".
+        "tty": " ".join(line.tty) if speech else line.tty,
+    }
+    msgid = strings.RELAY_CHANGE_OR_STOP if kind == "relay" else strings.CHANGE_OR_STOP
+    sentence = fill_template(tr.gettext(msgid), values, "CHANGE_OR_STOP")
+    other_line = line is not topic_line and line.number != topic_line.number
+    hours = hours_text(line, tr, lang, kind) if other_line and kind == "relay" else ""
+    return sentence, hours

@@ -18,15 +18,18 @@ from typing import Any
 
 from commhub.content import strings
 from commhub.content.i18n import (
+    ENGLISH,
     Catalogs,
     LanguagePlan,
     fallback_tagline,
     language_help_lines,
     machine_notice,
     plan_language,
+    relay_help_lines,
 )
 from commhub.content.topics import Topic
 from commhub.content.variables import Phone
+from commhub.delivery_tokens import DeliveryTokens, Purpose
 from commhub.domain import Format, Member, OutgoingMessage, message_id_for
 from commhub.errors import PolicyHold, RenderError
 from commhub.languages import LANGUAGES, display_name
@@ -42,7 +45,9 @@ from commhub.render.large_print import (
 )
 from commhub.render.message_parts import Parts, Passage, Prepared, prepare
 from commhub.render.mime import Envelope, MimeBuilder, header_safe
-from commhub.render.relay_text import relay_text, to_tty
+from commhub.render.relay_text import MAX_TOTAL as RELAY_MAX_TOTAL
+from commhub.render.relay_text import relay_text, romanized, to_tty
+from commhub.render.romanize import can_romanize
 from commhub.render.speech_text import MAX_SECONDS, speech_text, speech_variants
 from commhub.render.values import Kind, write_values
 from commhub.settings import Settings
@@ -78,6 +83,7 @@ class RenderResult:
     audio: SpokenAudio | None = None
     core_chars: int | None = None  # relay: characters before the LA-3 footer (TT-7)
     optional_lines: int | None = None  # relay: greeting/paragraph lines that fitted in
+    tty_text: str | None = None  # relay in Cyrillic: the romanised TTY-safe alternative
     extras: dict[str, str] = field(default_factory=dict)
 
     @cached_property
@@ -117,6 +123,9 @@ class Renderer:
         self.layout = LargePrintLayout(templates_dir)
         plan = settings.plan
         self.mime = MimeBuilder(plan.name, plan.from_address, plan.reply_to)
+        secret = settings.unsubscribe.secret
+        self.tokens = DeliveryTokens(secret) if secret else None
+        self._unsubscribe_base = settings.server.public_url.rstrip("/") + "/u/"
         self._prepared: dict[tuple[Any, ...], Prepared] = {}
         # Per prepared (topic, language, kind) and head shape: the HTML and text bodies as
         # constant chunks (markup, contact block, LA-3 footer) encoded once, with slots for
@@ -135,14 +144,21 @@ class Renderer:
 
     # -- preparation (once per topic, language plan and output kind) ---------------------
 
-    def _footer_languages(self, kind: str) -> tuple[str, ...]:
-        """LA-3 footer languages after the member's own (and English).
+    def _footer(self, kind: Kind, member_lang: str, number: str) -> list[Passage]:
+        """The LA-3 language-help lines for `kind`, each in its own language.
 
-        `language.relay_footer = "short"` keeps relay text to those two: each footer line
-        costs a TTY reader about 40 seconds at 45.45 baud (TT-7).
+        Relay text (`language.relay_footer = "short"`, the default) carries one short line in
+        the member's language and one in English: each full footer line costs a TTY reader
+        about 40 seconds at 45.45 baud (TT-7). `"full"` gives relay text the whole footer
+        (for IP relay and text apps). In relay text every number is followed by TTY 711 (TT-6).
         """
         lang = self.settings.language
-        return () if kind == "relay" and lang.relay_footer == "short" else lang.footer_languages
+        if kind == "relay" and lang.relay_footer == "short":
+            lines = relay_help_lines(self.catalogs, member_lang, number, "711")
+        else:
+            shown = f"{number} TTY 711" if kind == "relay" else number
+            lines = language_help_lines(self.catalogs, member_lang, lang.footer_languages, shown)
+        return [Passage(tag, text) for tag, text in lines]
 
     def _help_number(self, topic: Topic, key: str) -> str:
         line = self.settings.plan.phones.get(key) or self.settings.plan.phones.get(topic.phone_line)
@@ -174,9 +190,8 @@ class Renderer:
         prepared = self._prepared.get(key)
         if prepared is not None:
             return prepared
-        # Relay text gives one number, the topic's, with TTY 711 and its hours (TT-6); print
-        # and speech send language help to Member Services.
-        number = self._help_number(topic, topic.phone_line if kind == "relay" else HELP_LINE)
+        # Language help is always Member Services (interpreters), never the topic's line.
+        number = self._help_number(topic, HELP_LINE)
         notices: list[Passage] = []
         if plan.fallback:
             tagline = fallback_tagline(self.catalogs, plan.member_lang, number)
@@ -184,17 +199,11 @@ class Renderer:
                 notices.append(Passage(*tagline))
         if plan.machine:
             notices.append(Passage(*machine_notice(self.catalogs, plan.lang, number)))
-        # TT-6: in relay text every phone number is followed by TTY 711.
-        footer_number = f"{number} TTY 711" if kind == "relay" else number
-        footer = [
-            Passage(lang, text)
-            for lang, text in language_help_lines(
-                self.catalogs,
-                plan.member_lang,
-                self._footer_languages(kind),
-                footer_number,
-            )
-        ]
+        footer = self._footer(kind, plan.member_lang, number)
+        if kind == "relay" and notices and self.settings.language.relay_footer == "short":
+            # The tagline above already offers help in the member's language: on a TTY, the
+            # same offer again would cost ~10 seconds for nothing (TT-7).
+            footer = [f for f in footer if f.lang == ENGLISH]
         if tty:  # a TTY-safe relay message carries only what a TTY can show (TT-1)
             notices = [n for n in notices if _is_tty_language(n.lang)]
             footer = [f for f in footer if _is_tty_language(f.lang)]
@@ -281,22 +290,64 @@ class Renderer:
             raise RenderError(f"member {member.member_id} has no email address")
         return member.email
 
-    def _envelope(self, key: DeliveryKey, to: str, subject: str, plan: LanguagePlan) -> Envelope:
-        """The header fields every format's message shares."""
+    def _envelope(
+        self,
+        key: DeliveryKey,
+        to: str,
+        subject: str,
+        plan: LanguagePlan,
+        topic: Topic,
+        *,
+        unsubscribe: bool = True,
+    ) -> Envelope:
+        """The header fields every format's message shares.
+
+        Feedback-ID (campaign:topic:plan) lets a mailbox provider's complaint reports name
+        the campaign; List-Unsubscribe (RFC 2369) with List-Unsubscribe-Post (RFC 8058) give
+        the member's mail program a one-click unsubscribe button.
+        """
         delivery_id, campaign_id = key
+        extra = {
+            "Feedback-ID": (
+                f"{campaign_id or 'preview'}:{topic.name}:{self.settings.plan.feedback_id}"
+            )
+        }
+        link = self.unsubscribe_url(key)
+        if unsubscribe and link is not None:
+            mailto = self.settings.unsubscribe.mailto
+            extra["List-Unsubscribe"] = (
+                f"<{link}>, <mailto:{mailto}?subject=unsubscribe>" if mailto else f"<{link}>"
+            )
+            extra["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
         return Envelope(
             delivery_id=delivery_id,
             to=to,
             subject=subject,
             message_id=message_id_for(delivery_id, self.settings.server.base_domain, campaign_id),
             lang=plan.lang,
+            extra=extra,
         )
+
+    def unsubscribe_url(self, key: DeliveryKey) -> str | None:
+        """The member's unsubscribe page for this delivery, or None when links are off."""
+        if self.tokens is None:
+            return None
+        return self._unsubscribe_base + self.tokens.make(Purpose.UNSUBSCRIBE, *key)
+
+    def envelope_sender(self, key: DeliveryKey) -> str:
+        """The SMTP envelope sender: VERP `bounces+<token>@<bounces.domain>`, so a bounce
+        names its delivery; the From address when no bounce domain (or no secret) is set."""
+        domain = self.settings.bounces.domain
+        if not domain or self.tokens is None:
+            return self.settings.plan.from_address
+        return f"bounces+{self.tokens.make(Purpose.BOUNCE, *key)}@{domain}"
 
     def _result(
         self,
         *,
         plan: LanguagePlan,
         envelope: Envelope,
+        sender: str,
         fmt: Format,
         raw: bytes,
         text: str,
@@ -307,6 +358,7 @@ class Renderer:
         tty: bool = True,
         core_chars: int | None = None,
         optional_lines: int | None = None,
+        tty_text: str | None = None,
     ) -> RenderResult:
         if plan.fallback:
             notes.append(f"language fallback: {plan.lang} instead of {plan.member_lang}")
@@ -318,7 +370,7 @@ class Renderer:
         message = OutgoingMessage(
             delivery_id=envelope["delivery_id"],
             message_id=envelope["message_id"],
-            sender=self.settings.plan.from_address,
+            sender=sender,
             recipients=(envelope["to"],),
             raw=raw,
             format=fmt,
@@ -342,6 +394,7 @@ class Renderer:
             audio=audio,
             core_chars=core_chars,
             optional_lines=optional_lines,
+            tty_text=tty_text,
         )
 
     def _bodies(self, prepared: Prepared, parts: Parts) -> tuple[Filled, Filled]:
@@ -378,11 +431,12 @@ class Renderer:
         prepared = self._prepare(topic, plan, "print", False)
         parts = self._fill(prepared, member, values, "print")
         text, html = self._bodies(prepared, parts)
-        envelope = self._envelope(key, self._email_to(member), parts.subject, plan)
+        envelope = self._envelope(key, self._email_to(member), parts.subject, plan, topic)
         raw = self.mime.alternative(text=text, html=html, **envelope)
         return self._result(
             plan=plan,
             envelope=envelope,
+            sender=self.envelope_sender(key),
             fmt=Format.LARGE_PRINT_EMAIL,
             raw=raw,
             text=text.text(),
@@ -434,10 +488,16 @@ class Renderer:
                 audio = await self.speech.speak(speech_text(segments), plan.lang, printed.subject)
                 if audio.duration_s <= MAX_SECONDS:
                     break
+            else:
+                notes.append(
+                    f"audio is {audio.duration_s:.0f} s: its facts alone exceed the "
+                    f"~{MAX_SECONDS:.0f} s goal (CP-1 wins over TS-8)"
+                )
         except NoVoice:
             reason = f"no voice for {plan.lang}"
             if self.settings.speech.no_voice_policy == "hold":
-                raise PolicyHold(reason=reason) from None
+                clears = f'add a voice for {plan.lang} or set speech.no_voice_policy = "fallback"'
+                raise PolicyHold(reason=reason, clears=clears) from None
             notes.append(f"{reason}: sent the transcript as large print")
             return self._large_print(topic, member, values, plan, key, notes)
         if audio.fell_back:
@@ -451,14 +511,16 @@ class Renderer:
             facts=(),
             action="",
             thanks="",
+            change_line="",  # spoken, so it is among the transcript's sentences
         )
         html = self.layout.html(transcript)
         text = text_part(transcript)
-        envelope = self._envelope(key, self._email_to(member), printed.subject, plan)
+        envelope = self._envelope(key, self._email_to(member), printed.subject, plan, topic)
         raw = self.mime.with_audio(text=text, html=html, mp3=audio.mp3, **envelope)
         return self._result(
             plan=plan,
             envelope=envelope,
+            sender=self.envelope_sender(key),
             fmt=Format.AUDIO,
             raw=raw,
             text=text,
@@ -485,19 +547,36 @@ class Renderer:
         if not to:
             raise RenderError(f"member {member.member_id} has no relay address or email")
         subject = to_tty(parts.subject) if tty else header_safe(parts.subject, "Subject")
-        envelope = self._envelope(key, to, subject, plan)
-        envelope["extra"] = {TTY_HEADER: "yes" if tty else "no"}
-        raw = self.mime.plain(text=relay.text, ascii_only=tty, **envelope)
+        # Relay text goes to a relay service or SMS gateway, which shows no unsubscribe button.
+        envelope = self._envelope(key, to, subject, plan, topic, unsubscribe=False)
+        # TT-9: Cyrillic also goes romanised, TTY-safe, as the first alternative ("romanized");
+        # other scripts a TTY cannot print ("no") are counted per campaign for a 711 call.
+        romanised = None if tty or not can_romanize(plan.lang) else romanized(parts, plan.lang)
+        tty_header = "yes" if tty else "romanized" if romanised else "no"
+        envelope["extra"] = {**(envelope.get("extra") or {}), TTY_HEADER: tty_header}
+        tty_text = relay_text(romanised, True).text if romanised else None
+        if tty_text is not None:
+            raw = self.mime.plain_pair(tty_text=tty_text, text=relay.text, **envelope)
+        else:
+            raw = self.mime.plain(text=relay.text, ascii_only=tty, **envelope)
+        notes = []
+        if relay.required_chars > RELAY_MAX_TOTAL and tty:
+            notes.append(
+                f"relay text is {len(relay.text)} characters: its facts alone exceed the "
+                f"{RELAY_MAX_TOTAL}-character goal (CP-1 wins over TT-7)"
+            )
         return self._result(
             plan=plan,
             envelope=envelope,
+            sender=self.envelope_sender(key),
             fmt=Format.RELAY_TEXT,
             raw=raw,
             text=relay.text,
-            notes=[],
+            notes=notes,
             tty=tty,
             core_chars=relay.core_chars,
             optional_lines=relay.optional_lines,
+            tty_text=tty_text,
         )
 
     # -- previews --------------------------------------------------------------------------

@@ -8,8 +8,10 @@ goes in the email that carries the audio. The same text is the transcript (TS-6)
 
 from __future__ import annotations
 
+import re
+
 from commhub.content import strings
-from commhub.render.message_parts import Parts, Prepared, fill_template
+from commhub.render.message_parts import Parts, Prepared, fill_template, says
 from commhub.speech.spoken import count_words, speakable
 
 _TERMINALS = frozenset(".!?。！？…:;؟")
@@ -19,6 +21,7 @@ MAX_WORDS = 105
 # Word counts mislead across languages (a Korean or Arabic word is longer to say): the audio
 # renderer measures the synthesized length and takes the next shorter variant above this.
 MAX_SECONDS = 65.0
+_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff]")
 
 
 def _sentence(text: str, lang: str) -> str:
@@ -31,7 +34,14 @@ def _sentence(text: str, lang: str) -> str:
 
 def speech_variants(prepared: Prepared, parts: Parts, name: str) -> list[tuple[str, ...]]:
     """The sentences to speak, longest acceptable variant first, then shorter ones;
-    `parts` were filled for the `speech` kind."""
+    `parts` were filled for the `speech` kind.
+
+    Every variant says every fact (CP-1): each fact line whose value the paragraphs do not
+    already say, and every paragraph that says a value. Shortening for the ~60 s goal (TS-8)
+    drops, in turn, the hours (they are in the transcript email) and advice that carries no
+    value. Where the facts alone run longer, the facts win and the message is longer (the
+    renderer notes it).
+    """
     tr = prepared.translator
     plan = prepared.builtins["plan"]
     intro = fill_template(
@@ -44,32 +54,49 @@ def speech_variants(prepared: Prepared, parts: Parts, name: str) -> list[tuple[s
     # A notice in the message's own language (LA-2 machine translation) is spoken; a fallback
     # tagline is in another language and this voice must not read it (TS-7).
     notices = [n.text for n in parts.notices if n.lang == parts.lang]
-    head = [intro, parts.subject, *parts.paragraphs]
-    # A fact whose value the paragraphs already say is not worth a second hearing.
-    facts = [
-        f"{f.label}: {f.value}"
-        for f in parts.facts
-        if not any(f.value in p for p in parts.paragraphs)
-    ]
-    hours = [parts.contact.hours_line]
-    call = [parts.action, parts.contact.call_line]
-    end = [repeat, goodbye]
-    # Over a minute: leave out the hours (they are in the transcript email), then the facts.
+    values = parts.values
+    # A paragraph that says a value (a date, a count) is a fact; one that says none is advice.
+    said = [p for p in parts.paragraphs if any(says(p, v) for v in values)]
+    facts = [parts.fact_line(f) for f in parts.facts if not any(says(p, f.value) for p in said)]
+
+    def body(*, hours: bool, advice: bool) -> list[str]:
+        paragraphs = [p for p in parts.paragraphs if advice or p in said]
+        return [
+            *notices,
+            intro,
+            parts.subject,
+            *paragraphs,
+            *facts,
+            parts.action,
+            parts.contact.call_line,
+            *([parts.contact.hours_line] if hours else []),
+            repeat,
+            # CP-3 after the number's repeat, so "again" repeats the number just heard.
+            parts.change_line,
+            goodbye,
+        ]
+
     variants = [
-        [*notices, *head, *facts, *call, *hours, *end],
-        [*notices, *head, *facts, *call, *end],
-        [*notices, *head, *call, *end],
+        body(hours=True, advice=True),
+        body(hours=False, advice=True),
+        body(hours=False, advice=False),
     ]
     first = next(
-        (i for i, body in enumerate(variants) if _spoken_words(body) <= MAX_WORDS),
+        (i for i, b in enumerate(variants) if _spoken_words(b, parts.lang) <= MAX_WORDS),
         len(variants) - 1,
     )
-    return [tuple(_sentence(s, parts.lang) for s in body if s.strip()) for body in variants[first:]]
+    return [tuple(_sentence(s, parts.lang) for s in b if s.strip()) for b in variants[first:]]
 
 
-def _spoken_words(sentences: list[str]) -> int:
-    """Words as heard: a phone number read digit by digit is eleven of them."""
-    return sum(count_words(speakable(s, "espeak")) for s in sentences)
+def _spoken_words(sentences: list[str], lang: str) -> float:
+    """Words as heard: a phone number read digit by digit is eleven of them. Chinese and
+    Japanese have no spaces: about two characters make a spoken word there (counting each
+    character as a word, as before, made every CJK message "too long" and cut its facts)."""
+    words = sum(count_words(speakable(s, "espeak")) for s in sentences)
+    if lang.startswith(("zh", "ja")):
+        cjk = sum(len(_CJK.findall(s)) for s in sentences)
+        return words - cjk / 2
+    return words
 
 
 def speech_text(segments: tuple[str, ...]) -> str:

@@ -41,36 +41,59 @@ def _is_english(locale: Locale) -> bool:
     return bool(locale.language == "en")
 
 
+# Languages whose dates put the weekday after the date, in brackets (see write_date).
+_WEEKDAY_AFTER = frozenset({"ru", "uk"})
+
+
 def write_date(d: date, locale: Locale, kind: Kind) -> str:
-    """A date: full in print, long in speech (TS-3), weekday + month + day in relay (TT-6)."""
+    """A date, always with its year (CP-2): full in print, long in speech (TS-3), weekday +
+    month + day + year in relay (TT-6)."""
+    if locale.language in _WEEKDAY_AFTER and kind != "speech":
+        # Russian and Ukrainian: "1 января 2027 г. (пятница)". The day and month are already
+        # genitive, so a sentence can say "с %(date)s", "до %(date)s"; Babel's full date
+        # starts with a nominative weekday ("пятница, 1 января") that no sentence can take.
+        long = format_date(d, "long", locale=locale).translate(_SPACES)
+        return f"{long} ({format_date(d, 'EEEE', locale=locale)})"
     if kind == "print":
         return format_date(d, "full", locale=locale).translate(_SPACES)
     if kind == "speech":
         return format_date(d, "long", locale=locale).translate(_SPACES)
     if _is_english(locale):
-        # TT-6's own example: MONDAY DECEMBER 3 (the relay writer uppercases).
-        return format_date(d, "EEEE MMMM d", locale=locale)
+        # TT-6's own example: MONDAY DECEMBER 3 2026 (the relay writer uppercases).
+        return format_date(d, "EEEE MMMM d y", locale=locale)
     return format_date(d, "full", locale=locale).translate(_SPACES).replace(",", "")
 
 
 def write_time(t: time, locale: Locale, kind: Kind) -> str:
-    """A clock time; on the hour, English speech and relay say `10 AM` (TT-6)."""
-    if kind != "print" and _is_english(locale):
-        pattern = "h a" if t.minute == 0 else "h:mm a"
-        return format_time(t, pattern, locale=locale).translate(_SPACES)
+    """A clock time; on the hour, speech and relay text in a 12-hour locale that writes the
+    day period after the hour say `10 AM` (TT-6): shorter on a TTY and clearer read aloud.
+    Others keep Babel's short time (`08:00`, `오전 8:00`: `오전 8` would read oddly)."""
+    if kind != "print" and t.minute == 0:
+        pattern = locale.time_formats["short"].pattern
+        if pattern.endswith("a"):  # "8 AM", "8 a.m.", "8 GH": the marker after the hour
+            hour = pattern.replace(":mm", "").replace(".mm", "").replace("hh", "h")
+            return format_time(t, hour, locale=locale).translate(_SPACES)
     return format_time(t, "short", locale=locale).translate(_SPACES)
 
 
 def write_money(m: Money, locale: Locale, kind: Kind) -> str:
-    """An amount in the locale's currency format; speech drops `.00` so it is read as dollars."""
-    if kind == "speech" and m.amount == m.amount.to_integral_value():
-        pattern = locale.currency_formats["standard"].pattern
-        whole = pattern.replace(".00", "").replace(",00", "")
+    """An amount as the member's bill shows it (CP-4): `$35.00` in print and relay text in
+    every language (a Vietnamese bill from a US plan does not say `35,00 US$`).
+
+    Speech says the currency's name in the member's language (`35 US dollars`, `35 미국 달러`):
+    several voices read `$35` as a bare number (ko, zh) or as "dollar thirty-five" (es, ru).
+    Whole amounts drop `.00` so they are heard as dollars, not "point zero zero".
+    """
+    if kind == "speech":
+        whole = m.amount == m.amount.to_integral_value()
+        amount = m.amount.to_integral_value() if whole else m.amount
         text = format_currency(
-            m.amount, m.currency, format=whole, locale=locale, currency_digits=False
+            amount, m.currency, locale=locale, format_type="name", currency_digits=not whole
         )
         return str(text).translate(_SPACES)
-    return str(format_currency(m.amount, m.currency, locale=locale)).translate(_SPACES)
+    if m.currency == "USD":
+        return f"${m.amount:,.2f}"
+    return str(format_currency(m.amount, m.currency, locale="en_US")).translate(_SPACES)
 
 
 def write_value(

@@ -22,16 +22,18 @@ import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Literal
+
+import msgspec
+from msgspec import Meta
 
 from commhub.errors import ConfigError
+from commhub.typed_config import convert
 
 ESPEAK = "espeak-ng"
 GTTS = "gtts"
 PIPER = "piper"
 ENGINES = (PIPER, ESPEAK, GTTS)
-_TOP_KEYS = {"language", "iso639_2", "engines", "notes", *ENGINES}
-_ENGINE_KEYS = {"voice", "rate_wpm", "say", "notes"}
 
 
 @dataclass(frozen=True)
@@ -111,6 +113,25 @@ class VoiceBook:
         return choice.primary.describe() if choice else None
 
 
+# The shape of a voice file, checked by msgspec (commhub/typed_config.py): an unknown key, a
+# wrong type or a bound crossed names the file and the key. Rules between keys are in _parse.
+class _EngineFile(msgspec.Struct, forbid_unknown_fields=True):
+    voice: Annotated[str, Meta(pattern=r"\S")]
+    rate_wpm: Annotated[int, Meta(ge=80, le=300)] | None = None  # None: speech.rate_wpm
+    say: dict[Annotated[str, Meta(min_length=1)], str] = msgspec.field(default_factory=dict)
+    notes: str = ""
+
+
+class _VoiceFile(msgspec.Struct, forbid_unknown_fields=True, rename={"espeak_ng": ESPEAK}):
+    language: Annotated[str, Meta(pattern=r"\S")]
+    iso639_2: Annotated[str, Meta(pattern=r"^[a-z]{3}$")]  # ID3 TLAN: three lowercase letters
+    engines: list[Literal["piper", "espeak-ng", "gtts"]]  # preference order
+    piper: _EngineFile | None = None  # used only when its voice package is installed
+    espeak_ng: _EngineFile | None = None
+    gtts: _EngineFile | None = None
+    notes: str = ""
+
+
 def _parse(path: Path) -> LanguageVoices:
     try:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
@@ -118,57 +139,19 @@ def _parse(path: Path) -> LanguageVoices:
         raise ConfigError(f"{path}: cannot be read: {exc}") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
-    for key in raw:
-        if key not in _TOP_KEYS:
-            raise ConfigError(f"{path}: unknown key {key!r}")
-    language = _string(raw, "language", path)
-    if path.stem != language:
-        raise ConfigError(f"{path}: language: {language!r} does not match the file name")
-    iso = _string(raw, "iso639_2", path)
-    if not re.fullmatch(r"[a-z]{3}", iso):
-        raise ConfigError(f"{path}: iso639_2: must be a three-letter lowercase code")
-    order = raw.get("engines")
-    if not isinstance(order, list) or not all(isinstance(e, str) for e in order):
-        raise ConfigError(f"{path}: engines: must be a list of engine names")
-    if len(set(order)) != len(order):
+    f = convert(raw, _VoiceFile, where=f"{path}: ")
+    if path.stem != f.language:
+        raise ConfigError(f"{path}: language: {f.language!r} does not match the file name")
+    if len(set(f.engines)) != len(f.engines):
         raise ConfigError(f"{path}: engines: lists an engine twice")
+    tables: dict[str, _EngineFile | None] = {PIPER: f.piper, ESPEAK: f.espeak_ng, GTTS: f.gtts}
     voices: list[EngineVoice] = []
-    for name in order:
-        if name not in ENGINES:
-            raise ConfigError(f"{path}: engines: unknown engine {name!r} (known: {ENGINES})")
-        table = raw.get(name)
-        if not isinstance(table, dict):
+    for name in f.engines:
+        table = tables[name]
+        if table is None:
             raise ConfigError(f"{path}: {name}: engine listed in engines but has no [{name}] table")
-        voices.append(_engine_voice(table, name, path))
-    for name in ENGINES:
-        if name in raw and name not in order:
-            raise ConfigError(f"{path}: {name}: table present but the engine is not in engines")
-    notes = raw.get("notes", "")
-    if not isinstance(notes, str):
-        raise ConfigError(f"{path}: notes: must be a string")
-    return LanguageVoices(language, iso, tuple(voices), notes)
-
-
-def _engine_voice(table: dict[str, Any], engine: str, path: Path) -> EngineVoice:
-    for key in table:
-        if key not in _ENGINE_KEYS:
-            raise ConfigError(f"{path}: {engine}.{key}: unknown key")
-    voice = _string(table, "voice", path, prefix=f"{engine}.")
-    rate = table.get("rate_wpm")
-    if rate is not None and (
-        not isinstance(rate, int) or isinstance(rate, bool) or not 80 <= rate <= 300
-    ):
-        raise ConfigError(f"{path}: {engine}.rate_wpm: must be an integer from 80 to 300")
-    say = table.get("say", {})
-    if not isinstance(say, dict) or not all(
-        isinstance(k, str) and k and isinstance(v, str) for k, v in say.items()
-    ):
-        raise ConfigError(f'{path}: {engine}.say: must be a table of word = "spoken form"')
-    return EngineVoice(engine, voice, rate, tuple(say.items()))
-
-
-def _string(raw: Mapping[str, Any], key: str, path: Path, prefix: str = "") -> str:
-    value = raw.get(key)
-    if not isinstance(value, str) or not value.strip():
-        raise ConfigError(f"{path}: {prefix}{key}: required, a non-empty string")
-    return value
+        voices.append(EngineVoice(name, table.voice, table.rate_wpm, tuple(table.say.items())))
+    for engine, declared in tables.items():
+        if declared is not None and engine not in f.engines:
+            raise ConfigError(f"{path}: {engine}: table present but the engine is not in engines")
+    return LanguageVoices(f.language, f.iso639_2, tuple(voices), f.notes)

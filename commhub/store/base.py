@@ -35,7 +35,63 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
-from commhub.domain import Campaign, ClaimedDelivery, DeliveryOutcome, Member, Recipient, Role
+from commhub.domain import (
+    AuditEntry,
+    Campaign,
+    ClaimedDelivery,
+    DeliveryOutcome,
+    Member,
+    Recipient,
+    Role,
+    TokenInfo,
+)
+from commhub.lifecycle import CampaignEvent
+
+
+@dataclass(frozen=True)
+class Erasure:
+    """What erasing a member found: its deliveries, so the copies of their messages outside
+    the store (the outbox's .eml files) can be removed too. Always true, even when empty."""
+
+    deliveries: tuple[tuple[int, str, str | None], ...]  # (id, campaign id, stored Message-ID)
+
+
+@dataclass(frozen=True)
+class DeliveryRef:
+    """The delivery a signed token names (unsubscribe links, VERP bounces): whose, which
+    topic, and where it stands. `language` and `address` are the member's now (None when
+    erased)."""
+
+    id: int
+    campaign_id: str
+    member_id: str
+    topic: str
+    state: str
+    language: str | None
+    address: str | None
+
+
+@dataclass(frozen=True)
+class Bounce:
+    """A DSN's verdict on one delivery (commhub.bounces parses it)."""
+
+    hard: bool  # 5.x.x; soft (4.x.x) means the MTA gave up after retrying
+    status: str  # "5.1.1"
+    diagnostic: str  # the remote server's words, addresses scrubbed
+    recipient: str | None = None  # the address the DSN names (Final-Recipient), if any
+
+    @property
+    def reason(self) -> str:
+        kind = "hard" if self.hard else "soft"
+        return f"{kind} bounce {self.status}: {self.diagnostic}".rstrip(": ")[:300]
+
+
+@dataclass(frozen=True)
+class BounceResult:
+    """What recording a bounce did."""
+
+    bounced: bool  # the delivery became `bounced` (False: unknown, or already recorded)
+    undeliverable: bool  # the member's address is now marked undeliverable
 
 
 @dataclass(frozen=True)
@@ -47,6 +103,17 @@ class CampaignCounts:
     by_language: dict[str, int]
     by_format: dict[str, int]
     language_fallback: int = 0
+    # Relay text sent in a script a TTY cannot print (zh, ko, ja, ar, …): these members need a
+    # 711 call with an interpreter (TT-9).
+    tty_unencodable: int = 0
+
+
+@dataclass(frozen=True)
+class CampaignSummary:
+    """A campaign in a list: the campaign and its deliveries per state (every state named)."""
+
+    campaign: Campaign
+    by_state: dict[str, int]
 
 
 @dataclass(frozen=True)
@@ -122,15 +189,50 @@ class Store(Protocol):
     async def existing_member_ids(self, member_ids: Sequence[str]) -> set[str]:
         """Which of these ids name members that exist and are not erased."""
 
-    async def erase_member(self, member_id: str) -> bool:
-        """Erase the member's personal data; deliveries keep ids and states. False if unknown."""
+    async def erase_member(self, member_id: str) -> Erasure | None:
+        """Erase the member's personal data; None if unknown.
+
+        Nulled: the member's fields, their deliveries' template data, error texts, language,
+        format and fallback mark (which say what the member reads and needs) and their
+        history's reasons. Ids and states stay, so campaign totals still add up. On SQLite
+        the freed bytes are zeroed (secure_delete) and the WAL checkpointed and truncated,
+        so no copy stays in the files; on PostgreSQL see docs/erasure.md.
+        """
 
     # -- tokens ----------------------------------------------------------------------------
-    async def add_token(self, token_hash: str, role: Role, label: str) -> None:
+    async def add_token(
+        self, token_hash: str, role: Role, label: str, expires_at: datetime | None = None
+    ) -> TokenInfo:
         """Store an API token by its SHA-256 hex digest (never the token). Conflict if known."""
 
+    async def token_for(self, token_hash: str, now: datetime) -> TokenInfo | None:
+        """The token with this hash if it may be used at `now` (not revoked, not expired),
+        else None. Records the use (`last_used_at`, refreshed at most once a minute)."""
+
     async def role_for_token(self, token_hash: str) -> Role | None:
-        """The role of the token with this hash, or None."""
+        """The role of the usable token with this hash, or None."""
+
+    async def list_tokens(self) -> list[TokenInfo]:
+        """Every token, oldest first, revoked and expired ones included."""
+
+    async def revoke_token(self, token_id: str, now: datetime) -> TokenInfo:
+        """Revoke the token with this id (`domain.token_id`); revoking twice keeps the first
+        time. NotFound for an unknown id."""
+
+    # -- audit -----------------------------------------------------------------------------
+    async def add_audit(self, entry: AuditEntry) -> None:
+        """Append an entry to the audit log."""
+
+    async def list_audit(
+        self,
+        since: datetime | None = None,
+        actor: str | None = None,
+        action: str | None = None,
+        limit: int = 100,
+        after_id: int = 0,
+    ) -> list[AuditEntry]:
+        """Entries oldest first with id > `after_id`, at or after `since`, by `actor`
+        (a token id or "cli"), of `action`."""
 
     # -- campaigns -------------------------------------------------------------------------
     async def create_campaign(self, new: NewCampaign) -> tuple[Campaign, bool]:
@@ -146,9 +248,21 @@ class Store(Protocol):
         """
 
     async def get_campaign(self, campaign_id: str) -> Campaign | None:
-        """The campaign with its status derived now: "cancelled" once cancelled; "done" when
-        every delivery is final; "scheduled" while `send_at` is in the future; else "sending".
-        """
+        """The campaign with its status derived now (`lifecycle.derive_campaign_status`):
+        "cancelled" once cancelled; "done" when every delivery is final; "paused" while
+        paused; "scheduled" while `send_at` is in the future; "held" when every delivery left
+        is held; else "sending"."""
+
+    async def list_campaigns(
+        self,
+        status: str | None = None,
+        template: str | None = None,
+        limit: int = 50,
+        after: str | None = None,
+    ) -> list[CampaignSummary]:
+        """Campaigns newest first (created_at, then id), with counts by state; only those
+        whose derived status is `status` / of `template` when given. `after` is the id of the
+        last campaign of the previous page (NotFound if unknown)."""
 
     async def campaign_counts(self, campaign_id: str) -> CampaignCounts:
         """Counts of the campaign's deliveries. `by_state` names every state (0 included);
@@ -173,6 +287,19 @@ class Store(Protocol):
         campaign that is done changes nothing and returns 0. NotFound for an unknown id.
         """
 
+    async def change_campaign(self, campaign_id: str, event: CampaignEvent, now: datetime) -> int:
+        """Apply a staff action as `commhub.lifecycle.CAMPAIGN_TRANSITIONS` allows; return how
+        many deliveries it touched. NotFound for an unknown id; Conflict when not allowed.
+
+        - pause: waiting deliveries (queued, retry_wait, held) are parked, never due, until
+          resume; leased ones finish their attempt (a non-final outcome is parked too).
+        - resume: parked deliveries are due again as if never paused.
+        - release: every held delivery becomes queued (history "released by staff"), due
+          now (or at resume): a worker evaluates it again against the current settings
+          and holds it again, with its reason, if it still may not go.
+        - cancel: as `cancel_campaign`.
+        """
+
     # -- workers ---------------------------------------------------------------------------
     async def claim(
         self, worker_id: str, limit: int, lease_seconds: float, now: datetime
@@ -190,6 +317,11 @@ class Store(Protocol):
         self, worker_id: str, outcomes: Sequence[DeliveryOutcome], now: datetime
     ) -> None:
         """Record outcomes in one transaction, with a history row per state change.
+
+        Each outcome is an event of `commhub.lifecycle` (`OUTCOME_EVENTS`); the transition
+        table decides the new state and history row. Outcomes for the same delivery apply in
+        order, each from the state the one before left. A forbidden transition raises
+        `TransitionError` and nothing of the call is stored.
 
         Only deliveries still leased by `worker_id` are updated (a worker whose lease was
         taken over must not overwrite the new owner's result); others are ignored.
@@ -213,3 +345,23 @@ class Store(Protocol):
 
     async def state_totals(self) -> dict[str, int]:
         """Deliveries per state across all campaigns (for /metrics)."""
+
+    # -- consent and bounces ---------------------------------------------------------------
+    async def delivery_ref(self, delivery_id: int) -> DeliveryRef | None:
+        """The delivery with this id, with its member's language and address now; None when
+        unknown."""
+
+    async def opt_out(self, member_id: str, topic: str | None, now: datetime) -> int:
+        """Opt the member out of `topic` (None: all outreach) and skip, at once, every
+        delivery of theirs waiting for that topic (queued, retry_wait, held: `skipped`,
+        reason "opted out"); return how many. Leased ones finish their attempt. 0 and no
+        change for an unknown or erased member."""
+
+    async def record_bounce(
+        self, delivery_id: int, bounce: Bounce, now: datetime, soft_limit: int
+    ) -> BounceResult:
+        """A DSN for this delivery: `sending`/`sent` becomes `bounced` (reason and status in
+        last_error). The member's address is marked undeliverable on a hard bounce, or on
+        the `soft_limit`-th soft one in a row, unless the member's address is no longer the
+        one that bounced. A delivery already bounced (the same DSN read twice) changes
+        nothing."""

@@ -12,32 +12,63 @@ import asyncio
 import json
 from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Iterable, Sequence
 from contextlib import aclosing, asynccontextmanager
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import asyncpg
 
 from commhub.domain import (
+    AuditEntry,
     Campaign,
     ClaimedDelivery,
     DeliveryOutcome,
     Member,
     Role,
     State,
+    TokenInfo,
+    token_id,
 )
 from commhub.errors import CommhubError, Conflict, NotFound, StoreError
-from commhub.store.base import CampaignCounts, DeliveryRow, NewCampaign, StateChange
+from commhub.lifecycle import (
+    DELIVERY_TRANSITIONS,
+    CampaignEvent,
+    Event,
+    TransitionError,
+    campaign_transition,
+    outcome_event,
+    transition,
+)
+from commhub.store.base import (
+    Bounce,
+    BounceResult,
+    CampaignCounts,
+    CampaignSummary,
+    DeliveryRef,
+    DeliveryRow,
+    Erasure,
+    NewCampaign,
+    StateChange,
+)
 from commhub.store.migrations import migrations
 from commhub.store.rows import (
     EPOCH,
     FINAL,
+    OPEN_RANK_SQL,
     OPEN_STATES,
+    PlannedDelivery,
+    bounced_address,
     campaign_counts,
     campaign_status,
     check_unique_members,
     member_from_fields,
     member_values,
     new_campaign_id,
+    open_rank,
+    opted_out_after,
+    plan_record,
+    repeats,
+    token_prefix,
     unknown_members_error,
     utc,
 )
@@ -49,9 +80,41 @@ _MIGRATION_LOCK = 0x636F6D6D68756221  # pg_advisory_xact_lock key: "commhub!"
 _FINAL_SQL = "ARRAY[" + ", ".join(f"'{s}'" for s in sorted(FINAL)) + "]"
 _OPEN_SQL = "ARRAY[" + ", ".join(f"'{s}'" for s in OPEN_STATES) + "]"
 
+
+def _literal(value: str | None) -> str:
+    return "NULL" if value is None else "'" + value.replace("'", "''") + "'"
+
+
+# The transition table (commhub.lifecycle) as SQL rows, so `record` follows it in one statement.
+_TRANSITIONS_SQL = (
+    "(VALUES "
+    + ", ".join(
+        f"({_literal(str(state))}, {_literal(str(event))}, {_literal(str(t.to))},"
+        f" {_literal(t.reason)}::text, {'true' if t.uncount else 'false'},"
+        f" {'true' if t.history else 'false'})"
+        for (state, event), t in DELIVERY_TRANSITIONS.items()
+    )
+    + ") AS t(from_state, event, to_state, reason, uncount, history)"
+)
+_CLAIM_T = DELIVERY_TRANSITIONS[State.QUEUED, Event.CLAIM]
+_TAKE_OVER_T = DELIVERY_TRANSITIONS[State.RENDERING, Event.TAKE_OVER]
+_CANCEL_T = DELIVERY_TRANSITIONS[State.QUEUED, Event.CANCEL]
+_GIVE_BACK_T = DELIVERY_TRANSITIONS[State.RENDERING, Event.GIVE_BACK]
+_RELEASE_T = DELIVERY_TRANSITIONS[State.HELD, Event.RELEASE]
+_WAITING_SQL = "('queued', 'retry_wait', 'held')"
+_WAITING_STATES = ("queued", "retry_wait", "held")
+# A campaign and how far its deliveries are (see rows.open_rank), read by `_campaign`.
+_CAMPAIGN_SELECT = (
+    "SELECT c.id, c.name, c.template, c.status, c.created_at, c.send_at, c.total,"
+    f" (SELECT {OPEN_RANK_SQL} FROM deliveries WHERE campaign_id = c.id"
+    f" AND state = ANY({_OPEN_SQL})) AS rank, c.paused_at, c.finished_at, c.cancelled_at,"
+    " c.content_hash FROM campaigns c"
+)
+
 _MEMBER_SELECT = (
     "m.member_id, m.given_name, m.family_name, m.language, m.format, m.email, m.phone,"
-    " m.relay_address, m.timezone, m.opted_out, m.erased_at IS NOT NULL AS erased"
+    " m.relay_address, m.timezone, m.opted_out, m.erased_at IS NOT NULL AS erased,"
+    " m.undeliverable"
 )
 
 # One round trip: pick due rows (skipping rows other workers hold), lease them, write their
@@ -74,7 +137,7 @@ WITH picked AS MATERIALIZED (
         due_at = CASE WHEN c.status = 'cancelled' THEN NULL ELSE $4::timestamptz END,
         retry_at = NULL,
         last_error = CASE WHEN c.status <> 'cancelled' AND d.state IN ('rendering', 'sending')
-                          THEN 'lease expired; taken over' ELSE d.last_error END,
+                          THEN '{_TAKE_OVER_T.reason}' ELSE d.last_error END,
         updated_at = $3
     FROM campaigns c
     WHERE c.id = d.campaign_id AND d.id = ANY(ARRAY(SELECT id FROM picked))
@@ -82,9 +145,9 @@ WITH picked AS MATERIALIZED (
 ), ev AS (
     INSERT INTO delivery_events (delivery_id, state, at, reason)
     SELECT u.id, u.state, $3,
-           CASE WHEN u.state = 'cancelled' THEN 'campaign cancelled'
-                WHEN p.state IN ('rendering', 'sending') THEN 'lease expired; taken over'
-                ELSE 'claimed' END
+           CASE WHEN u.state = 'cancelled' THEN '{_CANCEL_T.reason}'
+                WHEN p.state IN ('rendering', 'sending') THEN '{_TAKE_OVER_T.reason}'
+                ELSE '{_CLAIM_T.reason}' END
     FROM upd u JOIN picked p ON p.id = u.id
 )
 SELECT u.id, u.campaign_id, u.template, u.attempts, u.data, u.state, {_MEMBER_SELECT}
@@ -92,31 +155,44 @@ FROM upd u JOIN members m ON m.member_id = u.member_id
 ORDER BY u.id
 """
 
-# One round trip: only rows still leased by $1 are touched; history only for real changes.
+# One round trip: only rows still leased by $1 are touched, each through the transition
+# table (`t`). An outcome the table forbids is returned and then nothing is written (the
+# caller raises TransitionError). Each delivery appears at most once (see `record`).
 _RECORD = f"""
 WITH input AS (
     SELECT * FROM unnest($2::bigint[], $3::text[], $4::text[], $5::timestamptz[],
                          $6::text[], $7::text[], $8::boolean[], $9::text[])
-        AS i(id, state, reason, retry_at, language, format, fallback, message_id)
+        AS i(id, event, reason, retry_at, language, format, fallback, message_id)
 ), cur AS (
-    SELECT d.id, d.state AS old_state, c.status
+    SELECT d.id, d.state AS old_state, c.status = 'cancelled' AS cancelled,
+           c.paused_at IS NOT NULL AS paused
     FROM deliveries d JOIN campaigns c ON c.id = d.campaign_id
     WHERE d.id = ANY($2::bigint[]) AND d.lease_owner = $1
     FOR UPDATE OF d
-), calc AS MATERIALIZED (
-    SELECT i.*, cur.old_state,
-           CASE WHEN cur.status = 'cancelled' AND NOT (i.state = ANY({_FINAL_SQL}))
-                THEN 'cancelled' ELSE i.state END AS new_state,
-           CASE WHEN cur.status = 'cancelled' AND NOT (i.state = ANY({_FINAL_SQL}))
-                THEN 'campaign cancelled' ELSE i.reason END AS new_reason
+), step AS (
+    SELECT i.*, cur.old_state, cur.cancelled, cur.paused, t.to_state, t.reason AS t_reason,
+           t.uncount, t.history
     FROM input i JOIN cur ON cur.id = i.id
+    LEFT JOIN {_TRANSITIONS_SQL} ON t.from_state = cur.old_state AND t.event = i.event
+), calc AS MATERIALIZED (
+    -- In a cancelled campaign an outcome that leaves the delivery unfinished cancels it.
+    SELECT s.*, CASE WHEN cx.to_state IS NOT NULL THEN cx.to_state ELSE s.to_state END AS new_state,
+           CASE WHEN cx.to_state IS NOT NULL THEN cx.reason
+                ELSE coalesce(s.t_reason, s.reason) END AS new_reason,
+           CASE WHEN cx.to_state IS NOT NULL THEN cx.uncount ELSE s.uncount END AS new_uncount,
+           CASE WHEN cx.to_state IS NOT NULL THEN cx.history ELSE s.history END AS new_history
+    FROM step s
+    LEFT JOIN (SELECT * FROM {_TRANSITIONS_SQL}) cx
+        ON s.cancelled AND s.event <> 'cancel' AND NOT (s.to_state = ANY({_FINAL_SQL}))
+           AND cx.from_state = s.old_state AND cx.event = 'cancel'
+), bad AS (
+    SELECT id, old_state, event FROM calc WHERE to_state IS NULL
 ), upd AS (
     UPDATE deliveries d SET
         state = x.new_state,
-        -- A hold made no sending try: take back the claim's attempt (see base).
-        attempts = CASE WHEN x.state = 'held' THEN greatest(d.attempts - 1, 0)
-                        ELSE d.attempts END,
+        attempts = CASE WHEN x.new_uncount THEN greatest(d.attempts - 1, 0) ELSE d.attempts END,
         due_at = CASE WHEN x.new_state IN ('rendering', 'sending') THEN d.due_at
+                      WHEN x.paused THEN NULL
                       WHEN x.new_state = 'retry_wait' THEN coalesce(x.retry_at, $10)
                       WHEN x.new_state = 'held' THEN x.retry_at
                       WHEN x.new_state = 'queued' THEN $10
@@ -133,19 +209,57 @@ WITH input AS (
         message_id = coalesce(x.message_id, d.message_id),
         updated_at = $10
     FROM calc x
-    WHERE d.id = x.id
-    RETURNING d.id, x.old_state, x.new_state, x.new_reason
+    WHERE d.id = x.id AND NOT EXISTS (SELECT 1 FROM bad)
+    RETURNING d.id, x.new_state, x.new_reason, x.new_history
+), ev AS (
+    INSERT INTO delivery_events (delivery_id, state, at, reason)
+    SELECT id, new_state, $10, new_reason FROM upd WHERE new_history
 )
-INSERT INTO delivery_events (delivery_id, state, at, reason)
-SELECT id, new_state, $10, new_reason FROM upd WHERE new_state <> old_state
+SELECT id, old_state, event FROM bad
 """
 
-_RELEASE = """
+# The deliveries of a `record` call still leased by $1, locked, for `plan_record` (used when
+# one call brings several outcomes for the same delivery: they apply in order).
+_RECORD_CURRENT = """
+SELECT d.id, d.state, c.status = 'cancelled' AS cancelled, c.paused_at IS NOT NULL AS paused
+FROM deliveries d JOIN campaigns c ON c.id = d.campaign_id
+WHERE d.id = ANY($2::bigint[]) AND d.lease_owner = $1
+ORDER BY d.id
+FOR UPDATE OF d
+"""
+
+# Writes what `plan_record` decided: one row per delivery (final values).
+_RECORD_PLANNED = """
+UPDATE deliveries d SET
+    state = x.state,
+    attempts = greatest(d.attempts - x.uncount, 0),
+    due_at = CASE WHEN x.state IN ('rendering', 'sending') THEN d.due_at ELSE x.due_at END,
+    lease_owner = CASE WHEN x.state IN ('rendering', 'sending') THEN d.lease_owner END,
+    lease_expires_at = CASE WHEN x.state IN ('rendering', 'sending') THEN d.lease_expires_at END,
+    retry_at = x.retry_at,
+    last_error = coalesce(x.last_error, d.last_error),
+    language = coalesce(x.language, d.language),
+    format = coalesce(x.format, d.format),
+    language_fallback = CASE WHEN x.language IS NULL THEN d.language_fallback
+                             ELSE x.fallback END,
+    message_id = coalesce(x.message_id, d.message_id),
+    updated_at = $11
+FROM unnest($1::bigint[], $2::text[], $3::text[], $4::int[], $5::timestamptz[],
+            $6::text[], $7::text[], $8::boolean[], $9::text[], $10::timestamptz[])
+    AS x(id, state, last_error, uncount, retry_at, language, format, fallback, message_id,
+         due_at)
+WHERE d.id = x.id
+"""
+
+# GIVE_BACK, or CANCEL in a cancelled campaign (lifecycle); parked while paused.
+_RELEASE = f"""
 WITH upd AS (
     UPDATE deliveries d SET
-        state = CASE WHEN c.status = 'cancelled' THEN 'cancelled' ELSE 'queued' END,
+        state = CASE WHEN c.status = 'cancelled' THEN '{_CANCEL_T.to}'
+                     ELSE '{_GIVE_BACK_T.to}' END,
         attempts = greatest(d.attempts - 1, 0),
-        due_at = CASE WHEN c.status = 'cancelled' THEN NULL ELSE $3::timestamptz END,
+        due_at = CASE WHEN c.status = 'cancelled' OR c.paused_at IS NOT NULL THEN NULL
+                      ELSE $3::timestamptz END,
         lease_owner = NULL, lease_expires_at = NULL, updated_at = $3::timestamptz
     FROM campaigns c
     WHERE c.id = d.campaign_id AND d.id = ANY($2::bigint[]) AND d.lease_owner = $1
@@ -153,20 +267,21 @@ WITH upd AS (
 )
 INSERT INTO delivery_events (delivery_id, state, at, reason)
 SELECT id, state, $3,
-       CASE WHEN state = 'cancelled' THEN 'campaign cancelled' ELSE 'released by worker' END
+       CASE WHEN state = 'cancelled' THEN '{_CANCEL_T.reason}'
+            ELSE '{_GIVE_BACK_T.reason}' END
 FROM upd
 """
 
-_CANCEL = """
+_CANCEL = f"""
 WITH upd AS (
-    UPDATE deliveries SET state = 'cancelled', due_at = NULL, retry_at = NULL,
+    UPDATE deliveries SET state = '{_CANCEL_T.to}', due_at = NULL, retry_at = NULL,
         lease_owner = NULL, lease_expires_at = NULL, updated_at = $2
     WHERE campaign_id = $1 AND (state IN ('queued', 'retry_wait', 'held')
         OR (state IN ('rendering', 'sending') AND lease_expires_at <= $2))
     RETURNING id
 ), ev AS (
     INSERT INTO delivery_events (delivery_id, state, at, reason)
-    SELECT id, 'cancelled', $2, 'campaign cancelled' FROM upd
+    SELECT id, '{_CANCEL_T.to}', $2, '{_CANCEL_T.reason}' FROM upd
 )
 SELECT count(*) FROM upd
 """
@@ -240,18 +355,59 @@ def _member(row: Any) -> Member | None:
         row["member_id"], row["given_name"], row["family_name"], row["language"],
         row["format"], row["email"], row["phone"], row["relay_address"], row["timezone"],
         opted, row["erased"],
+        json.loads(row["undeliverable"]) if row["undeliverable"] is not None else None,
     )  # fmt: skip
 
 
-def _campaign(row: Any, has_open: bool) -> Campaign:
+_TOKEN_COLUMNS = "token_hash, role, label, created_at, expires_at, revoked_at, last_used_at"
+_LAST_USED_EVERY = timedelta(minutes=1)  # a token's last use is written at most once a minute
+
+
+def _token(row: Any) -> TokenInfo:
+    return TokenInfo(
+        id=token_id(row["token_hash"]),
+        role=Role(row["role"]),
+        label=row["label"],
+        created_at=row["created_at"],
+        expires_at=row["expires_at"],
+        revoked_at=row["revoked_at"],
+        last_used_at=row["last_used_at"],
+    )
+
+
+def _due_after(p: PlannedDelivery, now: datetime) -> datetime | None:
+    """When a planned delivery that is not leased is next due (None: not by itself)."""
+    retry_at = None if p.retry_at is None else utc(p.retry_at)
+    if p.state == State.RETRY_WAIT:
+        return retry_at or now
+    if p.state == State.HELD:
+        return retry_at
+    if p.state == State.QUEUED:
+        return now
+    return None
+
+
+def _campaign(row: Any) -> Campaign:
+    """A campaign from a `_CAMPAIGN_SELECT` row."""
+    has_open, has_active = open_rank(row["rank"])
+    status = campaign_status(
+        row["status"],
+        row["send_at"],
+        has_open,
+        paused=row["paused_at"] is not None,
+        has_active=has_active,
+    )
     return Campaign(
         id=row["id"],
         name=row["name"],
         template=row["template"],
-        status=campaign_status(row["status"], row["send_at"], has_open),
+        status=status,
         created_at=row["created_at"],
         send_at=row["send_at"],
         total=row["total"],
+        paused_at=row["paused_at"],
+        finished_at=row["cancelled_at"] if row["status"] == "cancelled" else row["finished_at"],
+        content_hash=row["content_hash"],
     )
 
 
@@ -388,55 +544,152 @@ class PostgresStore:
             )
         return {r[0] for r in rows}
 
-    async def erase_member(self, member_id: str) -> bool:
-        """Null the member's personal fields and the template data and error texts of the
-        member's deliveries (they may quote an address); ids and states stay."""
+    async def erase_member(self, member_id: str) -> Erasure | None:
+        """Erase the member's personal data (see base; what PostgreSQL keeps: docs/erasure.md)."""
         now = datetime.now(UTC)
         async with self._conn() as conn, conn.transaction():
             found = await conn.fetchval(
                 "UPDATE members SET given_name = NULL, family_name = NULL, language = NULL,"
                 " format = NULL, email = NULL, phone = NULL, relay_address = NULL,"
-                " timezone = NULL, opted_out = NULL, updated_at = $2,"
+                " timezone = NULL, opted_out = NULL, undeliverable = NULL, updated_at = $2,"
                 " erased_at = coalesce(erased_at, $2) WHERE member_id = $1 RETURNING 1",
                 member_id,
                 now,
             )
             if found is None:
-                return False
+                return None
+            await conn.execute("DELETE FROM address_bounces WHERE member_id = $1", member_id)
+            deliveries = await conn.fetch(
+                "SELECT id, campaign_id, message_id FROM deliveries WHERE member_id = $1",
+                member_id,
+            )
             await conn.execute(
                 "UPDATE delivery_events SET reason = NULL WHERE delivery_id IN"
                 " (SELECT id FROM deliveries WHERE member_id = $1)",
                 member_id,
             )
             await conn.execute(
-                "UPDATE deliveries SET data = NULL, last_error = NULL WHERE member_id = $1",
+                "UPDATE deliveries SET data = NULL, last_error = NULL, language = NULL,"
+                " format = NULL, language_fallback = false WHERE member_id = $1",
                 member_id,
             )
-        return True
+        return Erasure(tuple((d[0], d[1], d[2]) for d in deliveries))
 
     # -- tokens ----------------------------------------------------------------------------
-    async def add_token(self, token_hash: str, role: Role, label: str) -> None:
+    async def add_token(
+        self, token_hash: str, role: Role, label: str, expires_at: datetime | None = None
+    ) -> TokenInfo:
         """Store a token hash with its role; Conflict if the hash is known."""
         try:
             async with self._conn() as conn:
-                await conn.execute(
-                    "INSERT INTO tokens (token_hash, role, label, created_at)"
-                    " VALUES ($1, $2, $3, $4)",
+                row = await conn.fetchrow(
+                    "INSERT INTO tokens (token_hash, role, label, created_at, expires_at)"
+                    f" VALUES ($1, $2, $3, $4, $5) RETURNING {_TOKEN_COLUMNS}",
                     token_hash,
                     str(role),
                     label,
                     datetime.now(UTC),
+                    None if expires_at is None else utc(expires_at),
                 )
         except StoreError as exc:
             if isinstance(exc.__cause__, asyncpg.UniqueViolationError):
                 raise Conflict("this token is already stored") from exc
             raise
+        return _token(row)
+
+    async def token_for(self, token_hash: str, now: datetime) -> TokenInfo | None:
+        """The usable token with this hash, its use recorded (see base)."""
+        now = utc(now)
+        async with self._conn() as conn:
+            row = await conn.fetchrow(
+                f"SELECT {_TOKEN_COLUMNS} FROM tokens WHERE token_hash = $1"
+                " AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > $2)",
+                token_hash,
+                now,
+            )
+            if row is None:
+                return None
+            if row["last_used_at"] is None or row["last_used_at"] < now - _LAST_USED_EVERY:
+                await conn.execute(
+                    "UPDATE tokens SET last_used_at = $2 WHERE token_hash = $1", token_hash, now
+                )
+        return _token(row)
 
     async def role_for_token(self, token_hash: str) -> Role | None:
-        """The role of the token with this hash, or None."""
+        """The role of the usable token with this hash, or None."""
+        token = await self.token_for(token_hash, datetime.now(UTC))
+        return None if token is None else token.role
+
+    async def list_tokens(self) -> list[TokenInfo]:
+        """Every token, oldest first (see base)."""
         async with self._conn() as conn:
-            role = await conn.fetchval("SELECT role FROM tokens WHERE token_hash = $1", token_hash)
-        return None if role is None else Role(role)
+            rows = await conn.fetch(
+                f"SELECT {_TOKEN_COLUMNS} FROM tokens ORDER BY created_at, token_hash"
+            )
+        return [_token(r) for r in rows]
+
+    async def revoke_token(self, token_id: str, now: datetime) -> TokenInfo:
+        """Revoke the token with this id (see base)."""
+        prefix = token_prefix(token_id)
+        async with self._conn() as conn:
+            row = await conn.fetchrow(
+                "UPDATE tokens SET revoked_at = coalesce(revoked_at, $2)"
+                f" WHERE left(token_hash, 12) = $1 RETURNING {_TOKEN_COLUMNS}",
+                prefix,
+                utc(now),
+            )
+        if row is None:
+            raise NotFound(f"no token {token_id}")
+        return _token(row)
+
+    # -- audit -----------------------------------------------------------------------------
+    async def add_audit(self, entry: AuditEntry) -> None:
+        """Append an entry to the audit log."""
+        async with self._conn() as conn:
+            await conn.execute(
+                "INSERT INTO audit_log (at, actor, actor_label, action, object_id, outcome)"
+                " VALUES ($1, $2, $3, $4, $5, $6)",
+                utc(entry.at),
+                entry.actor,
+                entry.actor_label,
+                entry.action,
+                entry.object_id,
+                entry.outcome,
+            )
+
+    async def list_audit(
+        self,
+        since: datetime | None = None,
+        actor: str | None = None,
+        action: str | None = None,
+        limit: int = 100,
+        after_id: int = 0,
+    ) -> list[AuditEntry]:
+        """Entries oldest first, filtered (see base)."""
+        async with self._conn() as conn:
+            rows = await conn.fetch(
+                "SELECT id, at, actor, actor_label, action, object_id, outcome FROM audit_log"
+                " WHERE id > $1 AND ($2::timestamptz IS NULL OR at >= $2)"
+                " AND ($3::text IS NULL OR actor = $3) AND ($4::text IS NULL OR action = $4)"
+                " ORDER BY id LIMIT $5",
+                after_id,
+                None if since is None else utc(since),
+                actor,
+                action,
+                max(0, limit),
+            )
+        return [
+            AuditEntry(
+                id=r["id"],
+                at=r["at"],
+                actor=r["actor"],
+                actor_label=r["actor_label"],
+                action=r["action"],
+                object_id=r["object_id"],
+                outcome=r["outcome"],
+            )
+            for r in rows
+        ]
 
     # -- campaigns -------------------------------------------------------------------------
     async def create_campaign(self, new: NewCampaign) -> tuple[Campaign, bool]:
@@ -555,14 +808,69 @@ class PostgresStore:
     async def get_campaign(self, campaign_id: str) -> Campaign | None:
         """The campaign with its status derived now (see base)."""
         async with self._conn() as conn:
-            row = await conn.fetchrow(
-                "SELECT id, name, template, status, created_at, send_at, total,"
-                " EXISTS (SELECT 1 FROM deliveries WHERE campaign_id = c.id"
-                f" AND state = ANY({_OPEN_SQL})) AS has_open"
-                " FROM campaigns c WHERE id = $1",
-                campaign_id,
-            )
-        return None if row is None else _campaign(row, row["has_open"])
+            row = await conn.fetchrow(f"{_CAMPAIGN_SELECT} WHERE c.id = $1", campaign_id)
+            return None if row is None else await self._finished(conn, _campaign(row))
+
+    @staticmethod
+    async def _finished(conn: Any, campaign: Campaign) -> Campaign:
+        """`campaign` with its finished time, stored the first time it is found done."""
+        if campaign.status != "done" or campaign.finished_at is not None:
+            return campaign
+        finished = await conn.fetchval(
+            "WITH f AS (SELECT max(updated_at) AS at FROM deliveries WHERE campaign_id = $1)"
+            " UPDATE campaigns c SET finished_at = f.at FROM f"
+            " WHERE c.id = $1 AND c.finished_at IS NULL AND f.at IS NOT NULL RETURNING f.at",
+            campaign.id,
+        )
+        return replace(campaign, finished_at=finished)
+
+    async def list_campaigns(
+        self,
+        status: str | None = None,
+        template: str | None = None,
+        limit: int = 50,
+        after: str | None = None,
+    ) -> list[CampaignSummary]:
+        """Campaigns newest first with counts by state (see base)."""
+        limit = max(0, limit)
+        async with self._conn() as conn:
+            cursor: tuple[datetime, str] | tuple[None, None] = (None, None)
+            if after is not None:
+                found = await conn.fetchrow(
+                    "SELECT created_at, id FROM campaigns WHERE id = $1", after
+                )
+                if found is None:
+                    raise NotFound(f"no campaign {after!r} to page after")
+                cursor = (found["created_at"], found["id"])
+            # The status is derived, so filtering by it reads batches until the page is full.
+            batch = limit if status is None else max(limit, 200)
+            picked: list[Campaign] = []
+            while len(picked) < limit:
+                rows = await conn.fetch(
+                    f"{_CAMPAIGN_SELECT} WHERE ($1::text IS NULL OR c.template = $1)"
+                    " AND ($2::timestamptz IS NULL OR (c.created_at, c.id) < ($2, $3::text))"
+                    " ORDER BY c.created_at DESC, c.id DESC LIMIT $4",
+                    template,
+                    *cursor,
+                    batch,
+                )
+                for r in rows:
+                    campaign = await self._finished(conn, _campaign(r))
+                    if status is None or campaign.status == status:
+                        picked.append(campaign)
+                        if len(picked) == limit:
+                            break
+                if len(rows) < batch:
+                    break
+                cursor = (rows[-1]["created_at"], rows[-1]["id"])
+            counts: dict[str, dict[str, int]] = {c.id: {str(s): 0 for s in State} for c in picked}
+            for r in await conn.fetch(
+                "SELECT campaign_id, state, count(*) AS n FROM deliveries"
+                " WHERE campaign_id = ANY($1::text[]) GROUP BY campaign_id, state",
+                list(counts),
+            ):
+                counts[r["campaign_id"]][r["state"]] = r["n"]
+        return [CampaignSummary(c, counts[c.id]) for c in picked]
 
     async def campaign_counts(self, campaign_id: str) -> CampaignCounts:
         """Counts per state, language and format (see base)."""
@@ -635,19 +943,69 @@ class PostgresStore:
 
     async def cancel_campaign(self, campaign_id: str, now: datetime) -> int:
         """Cancel what is not sent and not leased (see base); return how many."""
+        return await self.change_campaign(campaign_id, CampaignEvent.CANCEL, now)
+
+    async def change_campaign(self, campaign_id: str, event: CampaignEvent, now: datetime) -> int:
+        """Pause, resume, cancel or release a campaign as the life cycle allows (see base)."""
         now = utc(now)
         async with self._conn() as conn, conn.transaction():
-            # Lock the campaign row: a concurrent claim then sees "cancelled" or finishes first.
-            row = await conn.fetchrow(
-                "SELECT status, EXISTS (SELECT 1 FROM deliveries WHERE campaign_id = c.id"
-                f" AND state = ANY({_OPEN_SQL})) AS has_open"
-                " FROM campaigns c WHERE id = $1 FOR UPDATE",
-                campaign_id,
+            # Lock the campaign row: a concurrent claim or action sees the change or ends first.
+            locked = await conn.fetchval(
+                "SELECT 1 FROM campaigns WHERE id = $1 FOR UPDATE", campaign_id
             )
-            if row is None:
+            if locked is None:
                 raise NotFound(f"no campaign {campaign_id}")
-            if row["status"] == "cancelled" or not row["has_open"]:
+            row = await conn.fetchrow(f"{_CAMPAIGN_SELECT} WHERE c.id = $1", campaign_id)
+            campaign = _campaign(row)
+            if not campaign_transition(campaign.status, event, campaign_id).changes:
                 return 0
+            if event is CampaignEvent.PAUSE:
+                await conn.execute(
+                    "UPDATE campaigns SET paused_at = $2 WHERE id = $1", campaign_id, now
+                )
+                # Waiting deliveries are parked (never due); leased ones finish their attempt.
+                return int(
+                    await conn.fetchval(
+                        "WITH upd AS (UPDATE deliveries SET due_at = NULL WHERE campaign_id = $1"
+                        f" AND state IN {_WAITING_SQL} RETURNING 1) SELECT count(*) FROM upd",
+                        campaign_id,
+                    )
+                )
+            if event is CampaignEvent.RESUME:
+                await conn.execute(
+                    "UPDATE campaigns SET paused_at = NULL WHERE id = $1", campaign_id
+                )
+                # Due again as if never paused (queued: at send_at).
+                return int(
+                    await conn.fetchval(
+                        "WITH upd AS (UPDATE deliveries SET due_at = CASE state"
+                        " WHEN 'queued' THEN coalesce($2::timestamptz, $3::timestamptz)"
+                        " WHEN 'retry_wait' THEN coalesce(retry_at, $4::timestamptz)"
+                        " ELSE retry_at END"
+                        f" WHERE campaign_id = $1 AND state IN {_WAITING_SQL} RETURNING 1)"
+                        " SELECT count(*) FROM upd",
+                        campaign_id,
+                        campaign.send_at,
+                        EPOCH,
+                        now,
+                    )
+                )
+            if event is CampaignEvent.RELEASE:
+                due = None if campaign.paused_at is not None else now
+                return int(
+                    await conn.fetchval(
+                        "WITH upd AS (UPDATE deliveries SET state = $3::text, retry_at = NULL,"
+                        " due_at = $4::timestamptz, updated_at = $2 WHERE campaign_id = $1 AND state = 'held'"
+                        " RETURNING id), ev AS (INSERT INTO delivery_events"
+                        " (delivery_id, state, at, reason) SELECT id, $3, $2, $5 FROM upd)"
+                        " SELECT count(*) FROM upd",
+                        campaign_id,
+                        now,
+                        str(_RELEASE_T.to),
+                        due,
+                        _RELEASE_T.reason,
+                    )
+                )
             await conn.execute(
                 "UPDATE campaigns SET status = 'cancelled', cancelled_at = $2 WHERE id = $1",
                 campaign_id,
@@ -686,20 +1044,64 @@ class PostgresStore:
         """Record outcomes of deliveries still leased by `worker_id` (see base)."""
         if not outcomes:
             return
+        now = utc(now)
+        if repeats(outcomes):
+            await self._record_in_order(worker_id, outcomes, now)
+            return
         args = (
             worker_id,
             [o.delivery_id for o in outcomes],
-            [str(o.state) for o in outcomes],
+            [str(outcome_event(o.state)) for o in outcomes],
             [o.reason for o in outcomes],
             [None if o.retry_at is None else utc(o.retry_at) for o in outcomes],
             [o.language for o in outcomes],
             [None if o.format is None else str(o.format) for o in outcomes],
             [o.language_fallback for o in outcomes],
             [o.message_id for o in outcomes],
-            utc(now),
+            now,
         )
         async with self._conn() as conn:
-            await conn.execute(_RECORD, *args)
+            bad = await conn.fetch(_RECORD, *args)
+        if bad:
+            # Nothing was written; name the first forbidden change like SQLite does.
+            r = bad[0]
+            transition(r["old_state"], Event(r["event"]), delivery_id=r["id"])
+            raise TransitionError(f"delivery {r['id']}: {r['event']} is not allowed")
+
+    async def _record_in_order(
+        self, worker_id: str, outcomes: Sequence[DeliveryOutcome], now: datetime
+    ) -> None:
+        """`record` when a delivery has several outcomes: read, fold through the table in
+        Python (`plan_record`, as SQLite does), write; one transaction."""
+        ids = list(dict.fromkeys(o.delivery_id for o in outcomes))
+        async with self._conn() as conn, conn.transaction():
+            rows = await conn.fetch(_RECORD_CURRENT, worker_id, ids)
+            paused = {r["id"]: r["paused"] for r in rows}
+            planned = plan_record({r["id"]: (r["state"], r["cancelled"]) for r in rows}, outcomes)
+            if not planned:
+                return
+            items = list(planned.items())
+            await conn.execute(
+                _RECORD_PLANNED,
+                [i for i, _ in items],
+                [p.state for _, p in items],
+                [p.last_error for _, p in items],
+                [p.uncount for _, p in items],
+                [None if p.retry_at is None else utc(p.retry_at) for _, p in items],
+                [p.language for _, p in items],
+                [p.format for _, p in items],
+                [p.language_fallback for _, p in items],
+                [p.message_id for _, p in items],
+                [None if paused[i] else _due_after(p, now) for i, p in items],
+                now,
+            )
+            history = [(i, state, reason) for i, p in items for state, reason in p.history]
+            if history:
+                await conn.executemany(
+                    "INSERT INTO delivery_events (delivery_id, state, at, reason)"
+                    " VALUES ($1, $2, $3, $4)",
+                    [(i, state, now, reason) for i, state, reason in history],
+                )
 
     async def release(self, worker_id: str, delivery_ids: Sequence[int], now: datetime) -> None:
         """Give leased deliveries back: queued, due at once, the attempt not counted."""
@@ -726,3 +1128,117 @@ class PostgresStore:
         for state, n in rows:
             totals[state] = n
         return totals
+
+    # -- consent and bounces ---------------------------------------------------------------
+    async def delivery_ref(self, delivery_id: int) -> DeliveryRef | None:
+        """The delivery with its member's language and address now (see base)."""
+        async with self._conn() as conn:
+            row = await conn.fetchrow(
+                "SELECT d.id AS delivery_id, d.campaign_id, c.template, d.state,"
+                f" {_MEMBER_SELECT} FROM deliveries d JOIN campaigns c ON c.id = d.campaign_id"
+                " JOIN members m ON m.member_id = d.member_id WHERE d.id = $1",
+                delivery_id,
+            )
+        if row is None:
+            return None
+        member = _member(row)
+        return DeliveryRef(
+            id=row["delivery_id"],
+            campaign_id=row["campaign_id"],
+            member_id=row["member_id"],
+            topic=row["template"],
+            state=row["state"],
+            language=member.language if member else None,
+            address=member.address if member else None,
+        )
+
+    async def opt_out(self, member_id: str, topic: str | None, now: datetime) -> int:
+        """Opt the member out and skip their waiting deliveries at once (see base)."""
+        now = utc(now)
+        t = DELIVERY_TRANSITIONS[State.QUEUED, Event.OPT_OUT]
+        async with self._conn() as conn, conn.transaction():
+            current = await conn.fetchrow(
+                "SELECT opted_out FROM members WHERE member_id = $1 AND erased_at IS NULL"
+                " FOR UPDATE",
+                member_id,
+            )
+            if current is None:
+                return 0
+            raw = current["opted_out"]
+            opted = opted_out_after(json.loads(raw) if raw else False, topic)
+            await conn.execute(
+                "UPDATE members SET opted_out = $2::jsonb, updated_at = $3 WHERE member_id = $1",
+                member_id,
+                json.dumps(opted),
+                now,
+            )
+            rows = await conn.fetch(
+                "WITH upd AS (UPDATE deliveries d SET state = $3, due_at = NULL,"
+                " retry_at = NULL, last_error = $4, updated_at = $5 FROM campaigns c"
+                " WHERE c.id = d.campaign_id AND d.member_id = $1"
+                f" AND d.state = ANY(ARRAY{list(_WAITING_STATES)}::text[])"
+                " AND ($2::text IS NULL OR c.template = $2) RETURNING d.id)"
+                " INSERT INTO delivery_events (delivery_id, state, at, reason)"
+                " SELECT id, $3, $5, $4 FROM upd RETURNING delivery_id",
+                member_id,
+                topic,
+                str(t.to),
+                t.reason,
+                now,
+            )
+        return len(rows)
+
+    async def record_bounce(
+        self, delivery_id: int, bounce: Bounce, now: datetime, soft_limit: int
+    ) -> BounceResult:
+        """Record a DSN for the delivery (see base)."""
+        now = utc(now)
+        async with self._conn() as conn, conn.transaction():
+            row = await conn.fetchrow(
+                f"SELECT d.state, {_MEMBER_SELECT} FROM deliveries d"
+                " JOIN members m ON m.member_id = d.member_id WHERE d.id = $1"
+                " FOR UPDATE OF d, m",
+                delivery_id,
+            )
+            if row is None or (State(row["state"]), Event.BOUNCE) not in DELIVERY_TRANSITIONS:
+                return BounceResult(bounced=False, undeliverable=False)
+            t = transition(row["state"], Event.BOUNCE, delivery_id=delivery_id)
+            await conn.execute(
+                "UPDATE deliveries SET state = $2, due_at = NULL, lease_owner = NULL,"
+                " lease_expires_at = NULL, last_error = $3, updated_at = $4 WHERE id = $1",
+                delivery_id,
+                str(t.to),
+                bounce.reason,
+                now,
+            )
+            await conn.execute(
+                "INSERT INTO delivery_events (delivery_id, state, at, reason)"
+                " VALUES ($1, $2, $3, $4)",
+                delivery_id,
+                str(t.to),
+                now,
+                bounce.reason,
+            )
+            member = _member(row)
+            address = bounced_address(member, bounce)
+            if member is None or address is None:
+                return BounceResult(bounced=True, undeliverable=False)
+            undeliverable = bounce.hard
+            if not bounce.hard:
+                count = await conn.fetchval(
+                    "INSERT INTO address_bounces (member_id, address, soft_count, updated_at)"
+                    " VALUES ($1, $2, 1, $3) ON CONFLICT (member_id, address) DO UPDATE"
+                    " SET soft_count = address_bounces.soft_count + 1,"
+                    " updated_at = excluded.updated_at RETURNING soft_count",
+                    member.member_id,
+                    address,
+                    now,
+                )
+                undeliverable = count >= soft_limit
+            if undeliverable and address not in member.undeliverable:
+                await conn.execute(
+                    "UPDATE members SET undeliverable = $2::jsonb WHERE member_id = $1",
+                    member.member_id,
+                    json.dumps([*member.undeliverable, address]),
+                )
+        return BounceResult(bounced=True, undeliverable=undeliverable)

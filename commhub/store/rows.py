@@ -5,12 +5,23 @@ from __future__ import annotations
 import json
 import secrets
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from commhub.domain import FINAL_STATES, Format, Member, State
-from commhub.errors import Problem, ValidationError
-from commhub.store.base import CampaignCounts
+from commhub.domain import (
+    FINAL_STATES,
+    TOKEN_ID_PREFIX,
+    TOKEN_ID_RE,
+    DeliveryOutcome,
+    Format,
+    Member,
+    State,
+)
+from commhub.errors import NotFound, Problem, ValidationError
+from commhub.languages import LANGUAGES
+from commhub.lifecycle import derive_campaign_status, outcome_event, transition
+from commhub.store.base import Bounce, CampaignCounts
 
 # States a delivery is in while work remains; "done" means none of these is left.
 OPEN_STATES: tuple[str, ...] = tuple(str(s) for s in State if s not in FINAL_STATES)
@@ -19,6 +30,13 @@ FINAL: frozenset[str] = frozenset(str(s) for s in FINAL_STATES)
 LEASED_STATES: frozenset[str] = frozenset({str(State.RENDERING), str(State.SENDING)})
 # Queued deliveries without send_at are due "since ever": any `now` a caller passes is later.
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def token_prefix(token_id: str) -> str:
+    """The hash prefix a token id (`tok_` + 12 hex digits) names; NotFound if malformed."""
+    if not TOKEN_ID_RE.match(token_id):
+        raise NotFound(f"no token {token_id!r} (a token id is tok_ and 12 hex digits)")
+    return token_id[len(TOKEN_ID_PREFIX) :]
 
 
 def new_campaign_id() -> str:
@@ -34,16 +52,107 @@ def utc(value: datetime) -> datetime:
 
 
 def campaign_status(
-    stored: str, send_at: datetime | None, has_open: bool, now: datetime | None = None
+    stored: str,
+    send_at: datetime | None,
+    has_open: bool,
+    now: datetime | None = None,
+    *,
+    paused: bool = False,
+    has_active: bool = True,
 ) -> str:
-    """The status staff see, derived from what is stored (never stale)."""
-    if stored == "cancelled":
-        return "cancelled"
-    if not has_open:
-        return "done"
-    if send_at is not None and send_at > (now or datetime.now(UTC)):
-        return "scheduled"
-    return "sending"
+    """The status staff see, derived from what is stored (never stale); see lifecycle."""
+    return str(
+        derive_campaign_status(
+            cancelled=stored == "cancelled",
+            paused=paused,
+            scheduled=send_at is not None and send_at > (now or datetime.now(UTC)),
+            has_open=has_open,
+            has_active=has_active,
+        )
+    )
+
+
+def open_rank(rank: int | None) -> tuple[bool, bool]:
+    """(has_open, has_active) from `max(CASE state WHEN 'held' THEN 1 ELSE 2 END)` over a
+    campaign's open deliveries (NULL: none open; 1: only held ones; 2: some not held)."""
+    return rank is not None, rank is not None and rank >= 2
+
+
+# The SQL expression both stores rank a campaign's open deliveries with (see open_rank).
+OPEN_RANK_SQL = "max(CASE WHEN state = 'held' THEN 1 ELSE 2 END)"
+
+
+@dataclass
+class PlannedDelivery:
+    """What `record` writes for one delivery after all of its outcomes in one call.
+
+    Outcomes for the same delivery are applied in the order given, each from the state the
+    one before left (both stores do this, following `commhub.lifecycle`).
+    """
+
+    state: str
+    last_error: str | None = None  # None: keep the stored one
+    uncount: int = 0  # attempts to take back
+    retry_at: datetime | None = None
+    language: str | None = None
+    format: str | None = None
+    language_fallback: bool = False
+    message_id: str | None = None
+    history: list[tuple[str, str | None]] = field(default_factory=list)
+
+
+def plan_record(
+    current: dict[int, tuple[str, bool]], outcomes: Sequence[DeliveryOutcome]
+) -> dict[int, PlannedDelivery]:
+    """Fold `outcomes` through the transition table, starting from `current` (id ->
+    (state, campaign cancelled)) for the deliveries still leased by the recording worker;
+    others are ignored. TransitionError (nothing may be stored) on a forbidden one."""
+    planned: dict[int, PlannedDelivery] = {}
+    for o in outcomes:
+        start = current.get(o.delivery_id)
+        if start is None:
+            continue  # not ours (any more): the new owner's result wins
+        p = planned.get(o.delivery_id)
+        if p is None:
+            p = planned[o.delivery_id] = PlannedDelivery(start[0])
+        t = transition(
+            p.state, outcome_event(o.state), campaign_cancelled=start[1], delivery_id=o.delivery_id
+        )
+        reason = t.reason if t.reason is not None else o.reason
+        if t.history:
+            p.history.append((str(t.to), reason))
+        p.state = str(t.to)
+        if reason is not None:
+            p.last_error = reason
+        p.uncount += t.uncount
+        p.retry_at = o.retry_at
+        if o.language is not None:
+            p.language, p.language_fallback = o.language, o.language_fallback
+        if o.format is not None:
+            p.format = str(o.format)
+        if o.message_id is not None:
+            p.message_id = o.message_id
+    return planned
+
+
+def repeats(outcomes: Sequence[DeliveryOutcome]) -> bool:
+    """Whether a delivery has more than one outcome in `outcomes`."""
+    return len({o.delivery_id for o in outcomes}) != len(outcomes)
+
+
+def history_rounds(
+    planned: dict[int, PlannedDelivery],
+) -> list[dict[tuple[str, str | None], list[int]]]:
+    """The history rows to insert, as rounds (the k-th row of every delivery) of groups of
+    delivery ids per (state, reason): inserted round after round, each delivery's rows keep
+    their order."""
+    rounds: list[dict[tuple[str, str | None], list[int]]] = []
+    for delivery_id, p in planned.items():
+        for k, row in enumerate(p.history):
+            if k == len(rounds):
+                rounds.append({})
+            rounds[k].setdefault(row, []).append(delivery_id)
+    return rounds
 
 
 def member_from_fields(
@@ -58,6 +167,7 @@ def member_from_fields(
     timezone: str | None,
     opted_out: Any,
     erased: bool,
+    undeliverable: Any = None,
 ) -> Member | None:
     """A Member from stored fields, or None when erased (or never fully stored)."""
     if erased or given_name is None or language is None or fmt is None:
@@ -73,6 +183,7 @@ def member_from_fields(
         relay_address=relay_address,
         timezone=timezone or "UTC",
         opted_out=opted_out if isinstance(opted_out, bool) else tuple(opted_out or ()),
+        undeliverable=tuple(undeliverable) if undeliverable else (),
     )
 
 
@@ -124,12 +235,19 @@ def unknown_members_error(member_ids: Sequence[str], known: set[str]) -> Validat
     return None
 
 
+def _unprintable_relay(fmt: Any, language: Any) -> bool:
+    """Relay text in a script a TTY cannot print. English sent as a fallback is TTY-safe (the
+    caller skips fallbacks), and so is romanised Russian and Ukrainian."""
+    known = LANGUAGES.get(language) if isinstance(language, str) else None
+    return fmt == Format.RELAY_TEXT.value and known is not None and not known.reaches_a_tty
+
+
 def campaign_counts(rows: Sequence[tuple[Any, ...]]) -> CampaignCounts:
     """Fold `(state, language, format, language_fallback, n)` rows into a campaign's counts."""
     by_state = {str(s): 0 for s in State}
     by_language: dict[str, int] = {}
     by_format: dict[str, int] = {}
-    total = fallback = 0
+    total = fallback = unencodable = 0
     for state, language, fmt, lang_fallback, n in rows:
         total += n
         by_state[state] = by_state.get(state, 0) + n
@@ -139,4 +257,26 @@ def campaign_counts(rows: Sequence[tuple[Any, ...]]) -> CampaignCounts:
             by_format[fmt] = by_format.get(fmt, 0) + n
         if lang_fallback:
             fallback += n
-    return CampaignCounts(total, by_state, by_language, by_format, fallback)
+        elif _unprintable_relay(fmt, language):
+            unencodable += n
+    return CampaignCounts(total, by_state, by_language, by_format, fallback, unencodable)
+
+
+def opted_out_after(current: Any, topic: str | None) -> bool | list[str]:
+    """A member's `opted_out` (JSON) after opting out of `topic` (None: all outreach)."""
+    if topic is None or current is True:
+        return True
+    topics = set(current) if isinstance(current, list) else set()
+    topics.add(topic)
+    return sorted(topics)
+
+
+def bounced_address(member: Member | None, bounce: Bounce) -> str | None:
+    """The member's address that bounced: their address now, unless the DSN names another
+    one (the member changed it since: the new one has not bounced)."""
+    if member is None or member.address is None:
+        return None
+    named = bounce.recipient
+    if named and named.lower() != member.address.lower():
+        return None
+    return member.address

@@ -22,27 +22,53 @@ from pathlib import Path
 from typing import Any, NamedTuple, TypeVar
 
 from commhub.domain import (
+    AuditEntry,
     Campaign,
     ClaimedDelivery,
     DeliveryOutcome,
     Member,
     Role,
     State,
+    TokenInfo,
+    token_id,
 )
 from commhub.errors import CommhubError, Conflict, NotFound, StoreError
-from commhub.store.base import CampaignCounts, DeliveryRow, NewCampaign, StateChange
+from commhub.lifecycle import (
+    DELIVERY_TRANSITIONS,
+    CampaignEvent,
+    Event,
+    campaign_transition,
+    transition,
+)
+from commhub.store.base import (
+    Bounce,
+    BounceResult,
+    CampaignCounts,
+    CampaignSummary,
+    DeliveryRef,
+    DeliveryRow,
+    Erasure,
+    NewCampaign,
+    StateChange,
+)
 from commhub.store.migrations import migrations
 from commhub.store.rows import (
     EPOCH,
-    FINAL,
     LEASED_STATES,
+    OPEN_RANK_SQL,
     OPEN_STATES,
+    bounced_address,
     campaign_counts,
     campaign_status,
     check_unique_members,
+    history_rounds,
     member_from_fields,
     member_values,
     new_campaign_id,
+    open_rank,
+    opted_out_after,
+    plan_record,
+    token_prefix,
     unknown_members_error,
     utc,
 )
@@ -52,11 +78,21 @@ T = TypeVar("T")
 _CHUNK = 500  # ids per `IN (...)` list: well under SQLite's variable limit
 _MEMBER_COLUMNS = (
     "member_id, given_name, family_name, language, format, email, phone, relay_address,"
-    " timezone, opted_out, erased_at"
+    " timezone, opted_out, erased_at, undeliverable"
 )
 _OPEN_IN = ", ".join(f"'{s}'" for s in OPEN_STATES)
-_CAMPAIGN_CANCELLED = "campaign cancelled"
-_TAKEN_OVER = "lease expired; taken over"
+# A campaign and how far its deliveries are (see rows.open_rank), read by `_campaign`.
+_CAMPAIGN_SELECT = (
+    "SELECT c.id, c.name, c.template, c.status, c.created_at, c.send_at, c.total,"
+    f" (SELECT {OPEN_RANK_SQL} FROM deliveries WHERE campaign_id = c.id"
+    f" AND state IN ({_OPEN_IN})), c.paused_at, c.finished_at, c.cancelled_at, c.content_hash"
+    " FROM campaigns c"
+)
+# Where claims, cancels and give-backs take a delivery (and the reason they record).
+_CLAIM = DELIVERY_TRANSITIONS[State.QUEUED, Event.CLAIM]
+_TAKE_OVER = DELIVERY_TRANSITIONS[State.RENDERING, Event.TAKE_OVER]
+_CANCEL = DELIVERY_TRANSITIONS[State.QUEUED, Event.CANCEL]
+_GIVE_BACK = DELIVERY_TRANSITIONS[State.RENDERING, Event.GIVE_BACK]
 
 
 def _us(value: datetime) -> int:
@@ -87,7 +123,7 @@ def _member(row: sqlite3.Row | tuple[Any, ...]) -> Member | None:
     opted = _PLAIN_OPTED_OUT[raw] if raw in _PLAIN_OPTED_OUT else json.loads(raw)
     return member_from_fields(
         row[0], row[1], row[2], row[3], row[4], row[5], row[6], row[7], row[8], opted,
-        row[10] is not None,
+        row[10] is not None, json.loads(row[11]) if row[11] is not None else None,
     )  # fmt: skip
 
 
@@ -107,6 +143,22 @@ _UPSERT_MEMBER = (
 def _member_row(m: Member, now: int) -> tuple[Any, ...]:
     """A member as the parameters of `_UPSERT_MEMBER`."""
     return (*member_values(m), now)
+
+
+_TOKEN_COLUMNS = "token_hash, role, label, created_at, expires_at, revoked_at, last_used_at"
+_LAST_USED_EVERY_US = 60_000_000  # a token's last use is written at most once a minute
+
+
+def _token(row: Sequence[Any]) -> TokenInfo:
+    return TokenInfo(
+        id=token_id(row[0]),
+        role=Role(row[1]),
+        label=row[2],
+        created_at=_dt(row[3]),
+        expires_at=_opt_dt(row[4]),
+        revoked_at=_opt_dt(row[5]),
+        last_used_at=_opt_dt(row[6]),
+    )
 
 
 def _translated(fn: Callable[..., T], *args: Any) -> T:
@@ -202,23 +254,24 @@ def _cancel_deliveries(conn: sqlite3.Connection, ids: Sequence[int], now: int) -
         " lease_expires_at = NULL, updated_at = ?",
         (now,),
     )
-    _add_events(conn, ids, str(State.CANCELLED), now, _CAMPAIGN_CANCELLED)
+    _add_events(conn, ids, str(_CANCEL.to), now, _CANCEL.reason)
 
 
 class _RecordGroup(NamedTuple):
     """What `record` stores for a group of deliveries (all but their ids and message ids).
 
-    `_record` groups outcomes by a plain tuple of these fields (cheap to build and hash once
-    per outcome) and names the fields with this class once per group.
+    `_record` groups planned deliveries by a plain tuple of these fields (cheap to build and
+    hash once per delivery) and names the fields with this class once per group.
     """
 
     state: str
-    reason: str | None
-    uncount: bool
+    last_error: str | None
+    uncount: int
     retry_at: int | None
     language: str | None
     format: str | None
     language_fallback: bool
+    paused: bool
 
     def assignments(self, now: int) -> tuple[str, list[Any]]:
         """The `SET` clause and its parameters.
@@ -232,12 +285,13 @@ class _RecordGroup(NamedTuple):
         if self.state not in LEASED_STATES:
             # Leased states keep the lease, and the lease expiry as due_at; others end it.
             sets.append("due_at = ?, lease_owner = NULL, lease_expires_at = NULL")
-            params.append(self._due(now))
+            params.append(None if self.paused else self._due(now))
         if self.uncount:
-            sets.append("attempts = max(attempts - 1, 0)")
-        if self.reason is not None:
+            sets.append("attempts = max(attempts - ?, 0)")
+            params.append(self.uncount)
+        if self.last_error is not None:
             sets.append("last_error = ?")
-            params.append(self.reason)
+            params.append(self.last_error)
         if self.language is not None:
             # The fallback flag comes with the language used; kept otherwise.
             sets.append("language = ?, language_fallback = ?")
@@ -249,13 +303,18 @@ class _RecordGroup(NamedTuple):
 
     def _due(self, now: int) -> int | None:
         """When a delivery leaving its lease is due again (None: not by itself)."""
-        if self.state == State.RETRY_WAIT:
-            return self.retry_at if self.retry_at is not None else now
-        if self.state == State.HELD:
-            return self.retry_at
-        if self.state == State.QUEUED:
-            return now
-        return None
+        return due_after(self.state, self.retry_at, now)
+
+
+def due_after(state: str, retry_at: int | None, now: int) -> int | None:
+    """When a delivery that is not leased is next due, in `state` (None: not by itself)."""
+    if state == State.RETRY_WAIT:
+        return retry_at if retry_at is not None else now
+    if state == State.HELD:
+        return retry_at
+    if state == State.QUEUED:
+        return now
+    return None
 
 
 def path_from_url(url: str) -> str:
@@ -291,6 +350,9 @@ class SqliteStore:
             conn.execute("PRAGMA journal_mode = WAL")
             conn.execute("PRAGMA synchronous = NORMAL")  # durable at checkpoints; WAL-safe
             conn.execute("PRAGMA foreign_keys = ON")
+            # Deleted and overwritten content is zeroed, not left in free space: an erased
+            # member's name must not stay readable in the file (see erase_member).
+            conn.execute("PRAGMA secure_delete = ON")
             conn.execute("PRAGMA cache_size = -65536")  # 64 MiB
             conn.execute("PRAGMA temp_store = MEMORY")
             self._conn = conn
@@ -430,6 +492,7 @@ class SqliteStore:
             conn.execute(f"PRAGMA busy_timeout = {int(self._busy_timeout_ms)}")
             conn.execute("PRAGMA synchronous = NORMAL")
             conn.execute("PRAGMA foreign_keys = ON")
+            conn.execute("PRAGMA secure_delete = ON")  # an import can replace erased rows
             conn.execute("PRAGMA cache_size = -65536")  # bounded: big imports spill to the WAL
             conn.execute("BEGIN IMMEDIATE")
         except BaseException:
@@ -466,59 +529,185 @@ class SqliteStore:
 
         return await self._run(read)
 
-    async def erase_member(self, member_id: str) -> bool:
-        """Null the member's personal fields and the template data and error texts of the
-        member's deliveries (they may quote an address); ids and states stay."""
+    async def erase_member(self, member_id: str) -> Erasure | None:
+        """Erase the member's personal data (see base); the old bytes leave the files too."""
         return await self._run(self._erase_member, member_id, _now_us())
 
     @classmethod
-    def _erase_member(cls, conn: sqlite3.Connection, member_id: str, now: int) -> bool:
+    def _erase_member(cls, conn: sqlite3.Connection, member_id: str, now: int) -> Erasure | None:
         with cls._write(conn):
             cur = conn.execute(
                 "UPDATE members SET given_name = NULL, family_name = NULL, language = NULL,"
                 " format = NULL, email = NULL, phone = NULL, relay_address = NULL,"
-                " timezone = NULL, opted_out = NULL, updated_at = ?,"
+                " timezone = NULL, opted_out = NULL, undeliverable = NULL, updated_at = ?,"
                 " erased_at = coalesce(erased_at, ?) WHERE member_id = ?",
                 (now, now, member_id),
             )
             if cur.rowcount == 0:
-                return False
+                return None
+            conn.execute("DELETE FROM address_bounces WHERE member_id = ?", (member_id,))
+            deliveries = conn.execute(
+                "SELECT id, campaign_id, message_id FROM deliveries WHERE member_id = ?",
+                (member_id,),
+            ).fetchall()
             conn.execute(
                 "UPDATE delivery_events SET reason = NULL WHERE delivery_id IN"
                 " (SELECT id FROM deliveries WHERE member_id = ?)",
                 (member_id,),
             )
             conn.execute(
-                "UPDATE deliveries SET data = NULL, last_error = NULL WHERE member_id = ?",
+                "UPDATE deliveries SET data = NULL, last_error = NULL, language = NULL,"
+                " format = NULL, language_fallback = 0 WHERE member_id = ?",
                 (member_id,),
             )
-        return True
+        cls._checkpoint(conn)
+        return Erasure(tuple((d[0], d[1], d[2]) for d in deliveries))
+
+    @staticmethod
+    def _checkpoint(conn: sqlite3.Connection) -> None:
+        """Copy the WAL into the database file and truncate it: until then the WAL keeps the
+        pages as they were before an erasure (secure_delete zeroes the freed bytes of the
+        pages written back). Readers of an older snapshot make it wait (busy_timeout); if
+        one is still reading, the next erasure or checkpoint finishes the job."""
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
 
     # -- tokens ----------------------------------------------------------------------------
-    async def add_token(self, token_hash: str, role: Role, label: str) -> None:
+    async def add_token(
+        self, token_hash: str, role: Role, label: str, expires_at: datetime | None = None
+    ) -> TokenInfo:
         """Store a token hash with its role; Conflict if the hash is known."""
+        now = _now_us()
+        expires = None if expires_at is None else _us(expires_at)
 
         def write(conn: sqlite3.Connection) -> None:
             try:
                 with self._write(conn):
                     conn.execute(
-                        "INSERT INTO tokens (token_hash, role, label, created_at)"
-                        " VALUES (?, ?, ?, ?)",
-                        (token_hash, str(role), label, _now_us()),
+                        "INSERT INTO tokens (token_hash, role, label, created_at, expires_at)"
+                        " VALUES (?, ?, ?, ?, ?)",
+                        (token_hash, str(role), label, now, expires),
                     )
             except sqlite3.IntegrityError as exc:
                 raise Conflict("this token is already stored") from exc
 
         await self._run(write)
+        return _token((token_hash, str(role), label, now, expires, None, None))
+
+    async def token_for(self, token_hash: str, now: datetime) -> TokenInfo | None:
+        """The usable token with this hash, its use recorded (see base)."""
+        at = _us(now)
+
+        def read(conn: sqlite3.Connection) -> TokenInfo | None:
+            row = conn.execute(
+                f"SELECT {_TOKEN_COLUMNS} FROM tokens WHERE token_hash = ?"
+                " AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > ?)",
+                (token_hash, at),
+            ).fetchone()
+            if row is None:
+                return None
+            if row[6] is None or row[6] < at - _LAST_USED_EVERY_US:
+                # Best effort: a busy file only delays the record of the use.
+                with suppress(sqlite3.OperationalError):
+                    conn.execute(
+                        "UPDATE tokens SET last_used_at = ? WHERE token_hash = ?",
+                        (at, token_hash),
+                    )
+            return _token(row)
+
+        return await self._run(read)
 
     async def role_for_token(self, token_hash: str) -> Role | None:
-        """The role of the token with this hash, or None."""
+        """The role of the usable token with this hash, or None."""
+        token = await self.token_for(token_hash, datetime.now(UTC))
+        return None if token is None else token.role
 
-        def read(conn: sqlite3.Connection) -> Role | None:
-            row = conn.execute(
-                "SELECT role FROM tokens WHERE token_hash = ?", (token_hash,)
-            ).fetchone()
-            return None if row is None else Role(row[0])
+    async def list_tokens(self) -> list[TokenInfo]:
+        """Every token, oldest first (see base)."""
+
+        def read(conn: sqlite3.Connection) -> list[TokenInfo]:
+            return [
+                _token(r)
+                for r in conn.execute(
+                    f"SELECT {_TOKEN_COLUMNS} FROM tokens ORDER BY created_at, token_hash"
+                )
+            ]
+
+        return await self._run(read)
+
+    async def revoke_token(self, token_id: str, now: datetime) -> TokenInfo:
+        """Revoke the token with this id (see base)."""
+        at = _us(now)
+        prefix = token_prefix(token_id)
+
+        def write(conn: sqlite3.Connection) -> TokenInfo:
+            with self._write(conn):
+                conn.execute(
+                    "UPDATE tokens SET revoked_at = coalesce(revoked_at, ?)"
+                    " WHERE substr(token_hash, 1, 12) = ?",
+                    (at, prefix),
+                )
+                row = conn.execute(
+                    f"SELECT {_TOKEN_COLUMNS} FROM tokens WHERE substr(token_hash, 1, 12) = ?",
+                    (prefix,),
+                ).fetchone()
+            if row is None:
+                raise NotFound(f"no token {token_id}")
+            return _token(row)
+
+        return await self._run(write)
+
+    # -- audit -----------------------------------------------------------------------------
+    async def add_audit(self, entry: AuditEntry) -> None:
+        """Append an entry to the audit log."""
+        values = (
+            _us(entry.at),
+            entry.actor,
+            entry.actor_label,
+            entry.action,
+            entry.object_id,
+            entry.outcome,
+        )
+
+        def write(conn: sqlite3.Connection) -> None:
+            with self._write(conn):
+                conn.execute(
+                    "INSERT INTO audit_log (at, actor, actor_label, action, object_id, outcome)"
+                    " VALUES (?, ?, ?, ?, ?, ?)",
+                    values,
+                )
+
+        await self._run(write)
+
+    async def list_audit(
+        self,
+        since: datetime | None = None,
+        actor: str | None = None,
+        action: str | None = None,
+        limit: int = 100,
+        after_id: int = 0,
+    ) -> list[AuditEntry]:
+        """Entries oldest first, filtered (see base)."""
+        params = (after_id, None if since is None else _us(since), actor, action, max(0, limit))
+
+        def read(conn: sqlite3.Connection) -> list[AuditEntry]:
+            return [
+                AuditEntry(
+                    id=r[0],
+                    at=_dt(r[1]),
+                    actor=r[2],
+                    actor_label=r[3],
+                    action=r[4],
+                    object_id=r[5],
+                    outcome=r[6],
+                )
+                for r in conn.execute(
+                    "SELECT id, at, actor, actor_label, action, object_id, outcome"
+                    " FROM audit_log WHERE id > ?1 AND (?2 IS NULL OR at >= ?2)"
+                    " AND (?3 IS NULL OR actor = ?3) AND (?4 IS NULL OR action = ?4)"
+                    " ORDER BY id LIMIT ?5",
+                    params,
+                )
+            ]
 
         return await self._run(read)
 
@@ -623,26 +812,99 @@ class SqliteStore:
         """The campaign with its status derived now (see base)."""
         return await self._run(self._get_campaign, campaign_id)
 
+    @classmethod
+    def _get_campaign(cls, conn: sqlite3.Connection, campaign_id: str) -> Campaign | None:
+        row = conn.execute(f"{_CAMPAIGN_SELECT} WHERE c.id = ?", (campaign_id,)).fetchone()
+        return None if row is None else cls._campaign(conn, row)
+
     @staticmethod
-    def _get_campaign(conn: sqlite3.Connection, campaign_id: str) -> Campaign | None:
-        row = conn.execute(
-            "SELECT id, name, template, status, created_at, send_at, total,"
-            f" EXISTS (SELECT 1 FROM deliveries WHERE campaign_id = c.id AND state IN ({_OPEN_IN}))"
-            " FROM campaigns c WHERE id = ?",
-            (campaign_id,),
-        ).fetchone()
-        if row is None:
-            return None
+    def _campaign(conn: sqlite3.Connection, row: Sequence[Any]) -> Campaign:
+        """A campaign from a `_CAMPAIGN_SELECT` row; a campaign found done for the first time
+        gets its finished time stored (done never changes again)."""
         send_at = _opt_dt(row[5])
+        has_open, has_active = open_rank(row[7])
+        status = campaign_status(
+            row[3], send_at, has_open, paused=row[8] is not None, has_active=has_active
+        )
+        finished = row[9] if row[3] != "cancelled" else row[10]
+        if status == "done" and finished is None:
+            finished = conn.execute(
+                "SELECT max(updated_at) FROM deliveries WHERE campaign_id = ?", (row[0],)
+            ).fetchone()[0]
+            if finished is not None and not conn.in_transaction:
+                # Best effort: a busy file only means computing it again next time.
+                with suppress(sqlite3.OperationalError):
+                    conn.execute(
+                        "UPDATE campaigns SET finished_at = ? WHERE id = ? AND finished_at IS NULL",
+                        (finished, row[0]),
+                    )
         return Campaign(
             id=row[0],
             name=row[1],
             template=row[2],
-            status=campaign_status(row[3], send_at, bool(row[7])),
+            status=status,
             created_at=_dt(row[4]),
             send_at=send_at,
             total=row[6],
+            paused_at=_opt_dt(row[8]),
+            finished_at=_opt_dt(finished),
+            content_hash=row[11],
         )
+
+    async def list_campaigns(
+        self,
+        status: str | None = None,
+        template: str | None = None,
+        limit: int = 50,
+        after: str | None = None,
+    ) -> list[CampaignSummary]:
+        """Campaigns newest first with counts by state (see base)."""
+        return await self._run(self._list_campaigns, status, template, max(0, limit), after)
+
+    @classmethod
+    def _list_campaigns(
+        cls,
+        conn: sqlite3.Connection,
+        status: str | None,
+        template: str | None,
+        limit: int,
+        after: str | None,
+    ) -> list[CampaignSummary]:
+        cursor: tuple[int, str] | None = None
+        if after is not None:
+            row = conn.execute("SELECT created_at, id FROM campaigns WHERE id = ?", (after,))
+            found = row.fetchone()
+            if found is None:
+                raise NotFound(f"no campaign {after!r} to page after")
+            cursor = (found[0], found[1])
+        # The status is derived, so filtering by it reads batches until the page is full.
+        batch = limit if status is None else max(limit, 200)
+        picked: list[Campaign] = []
+        while len(picked) < limit:
+            rows = conn.execute(
+                f"{_CAMPAIGN_SELECT} WHERE (?1 IS NULL OR c.template = ?1)"
+                " AND (?2 IS NULL OR (c.created_at, c.id) < (?2, ?3))"
+                " ORDER BY c.created_at DESC, c.id DESC LIMIT ?4",
+                (template, *(cursor or (None, None)), batch),
+            ).fetchall()
+            for r in rows:
+                campaign = cls._campaign(conn, r)
+                if status is None or campaign.status == status:
+                    picked.append(campaign)
+                    if len(picked) == limit:
+                        break
+            if len(rows) < batch:
+                break
+            cursor = (rows[-1][4], rows[-1][0])
+        counts: dict[str, dict[str, int]] = {c.id: {str(s): 0 for s in State} for c in picked}
+        for chunk in _chunks([c.id for c in picked]):
+            for campaign_id, state, n in conn.execute(
+                "SELECT campaign_id, state, count(*) FROM deliveries"
+                f" WHERE campaign_id IN ({_marks(len(chunk))}) GROUP BY campaign_id, state",
+                tuple(chunk),
+            ):
+                counts[campaign_id][state] = n
+        return [CampaignSummary(c, counts[c.id]) for c in picked]
 
     async def campaign_counts(self, campaign_id: str) -> CampaignCounts:
         """Counts per state, language and format (see base)."""
@@ -730,20 +992,60 @@ class SqliteStore:
 
     async def cancel_campaign(self, campaign_id: str, now: datetime) -> int:
         """Cancel what is not sent and not leased (see base); return how many."""
-        return await self._run(self._cancel, campaign_id, _us(now))
+        return await self.change_campaign(campaign_id, CampaignEvent.CANCEL, now)
+
+    async def change_campaign(self, campaign_id: str, event: CampaignEvent, now: datetime) -> int:
+        """Pause, resume, cancel or release a campaign as the life cycle allows (see base)."""
+        return await self._run(self._change_campaign, campaign_id, event, _us(now))
 
     @classmethod
-    def _cancel(cls, conn: sqlite3.Connection, campaign_id: str, now: int) -> int:
+    def _change_campaign(
+        cls, conn: sqlite3.Connection, campaign_id: str, event: CampaignEvent, now: int
+    ) -> int:
         with cls._write(conn):
-            row = conn.execute(
-                "SELECT status, EXISTS (SELECT 1 FROM deliveries WHERE campaign_id = ?"
-                f" AND state IN ({_OPEN_IN})) FROM campaigns WHERE id = ?",
-                (campaign_id, campaign_id),
-            ).fetchone()
+            row = conn.execute(f"{_CAMPAIGN_SELECT} WHERE c.id = ?", (campaign_id,)).fetchone()
             if row is None:
                 raise NotFound(f"no campaign {campaign_id}")
-            if row[0] == "cancelled" or not row[1]:
+            campaign = cls._campaign(conn, row)
+            paused = campaign.paused_at is not None
+            if not campaign_transition(campaign.status, event, campaign_id).changes:
                 return 0
+            waiting = "('queued', 'retry_wait', 'held')"
+            if event is CampaignEvent.PAUSE:
+                conn.execute("UPDATE campaigns SET paused_at = ? WHERE id = ?", (now, campaign_id))
+                # Waiting deliveries are parked (never due); leased ones finish their attempt.
+                cur = conn.execute(
+                    f"UPDATE deliveries SET due_at = NULL WHERE campaign_id = ? AND state IN {waiting}",
+                    (campaign_id,),
+                )
+                return cur.rowcount
+            if event is CampaignEvent.RESUME:
+                conn.execute("UPDATE campaigns SET paused_at = NULL WHERE id = ?", (campaign_id,))
+                # Due again as if never paused (see due_after; queued: at send_at).
+                cur = conn.execute(
+                    "UPDATE deliveries SET due_at = CASE state"
+                    " WHEN 'queued' THEN coalesce(?, 0) WHEN 'retry_wait' THEN coalesce(retry_at, ?)"
+                    f" ELSE retry_at END WHERE campaign_id = ? AND state IN {waiting}",
+                    (row[5], now, campaign_id),
+                )
+                return cur.rowcount
+            if event is CampaignEvent.RELEASE:
+                ids = [
+                    r[0]
+                    for r in conn.execute(
+                        "SELECT id FROM deliveries WHERE campaign_id = ? AND state = 'held'",
+                        (campaign_id,),
+                    )
+                ]
+                t = DELIVERY_TRANSITIONS[State.HELD, Event.RELEASE]
+                _update_deliveries(
+                    conn,
+                    ids,
+                    "state = ?, retry_at = NULL, due_at = ?, updated_at = ?",
+                    (str(t.to), None if paused else now, now),
+                )
+                _add_events(conn, ids, str(t.to), now, t.reason)
+                return len(ids)
             conn.execute(
                 "UPDATE campaigns SET status = 'cancelled', cancelled_at = ? WHERE id = ?",
                 (now, campaign_id),
@@ -752,8 +1054,7 @@ class SqliteStore:
             ids = [
                 r[0]
                 for r in conn.execute(
-                    "SELECT id FROM deliveries WHERE campaign_id = ? AND"
-                    " (state IN ('queued', 'retry_wait', 'held') OR"
+                    f"SELECT id FROM deliveries WHERE campaign_id = ? AND (state IN {waiting} OR"
                     " (state IN ('rendering', 'sending') AND lease_expires_at <= ?))",
                     (campaign_id, now),
                 )
@@ -810,15 +1111,15 @@ class SqliteStore:
                 " lease_expires_at = ?, due_at = ?, retry_at = NULL, updated_at = ?"
             )
             _update_deliveries(conn, fresh, lease, (worker_id, expires, expires, now))
-            _add_events(conn, fresh, str(State.RENDERING), now, "claimed")
+            _add_events(conn, fresh, str(_CLAIM.to), now, _CLAIM.reason)
             # A taken-over lease says so in last_error too: the dead worker may have sent.
             _update_deliveries(
                 conn,
                 taken_over,
                 lease + ", last_error = ?",
-                (worker_id, expires, expires, now, _TAKEN_OVER),
+                (worker_id, expires, expires, now, _TAKE_OVER.reason),
             )
-            _add_events(conn, taken_over, str(State.RENDERING), now, _TAKEN_OVER)
+            _add_events(conn, taken_over, str(_TAKE_OVER.to), now, _TAKE_OVER.reason)
             _cancel_deliveries(conn, dropped, now)
         return claimed
 
@@ -833,54 +1134,48 @@ class SqliteStore:
     def _record(
         cls, conn: sqlite3.Connection, worker_id: str, outcomes: list[DeliveryOutcome], now: int
     ) -> None:
-        # The last outcome for a delivery wins (the groups below would not keep their order).
-        latest = {o.delivery_id: o for o in outcomes}
+        ids = list(dict.fromkeys(o.delivery_id for o in outcomes))
         with cls._write(conn):
-            # The deliveries still leased by this worker: id -> state, campaign status, message id.
-            ours: dict[int, tuple[str, str, str | None]] = {}
-            for chunk in _chunks(list(latest)):
+            # The deliveries still leased by this worker: id -> state, campaign status,
+            # paused, message id.
+            ours: dict[int, tuple[str, str, bool, str | None]] = {}
+            for chunk in _chunks(ids):
                 for r in conn.execute(
-                    "SELECT d.id, d.state, c.status, d.message_id FROM deliveries d"
-                    " JOIN campaigns c ON c.id = d.campaign_id"
+                    "SELECT d.id, d.state, c.status, c.paused_at IS NOT NULL, d.message_id"
+                    " FROM deliveries d JOIN campaigns c ON c.id = d.campaign_id"
                     f" WHERE d.lease_owner = ? AND d.id IN ({_marks(len(chunk))})",
                     (worker_id, *chunk),
                 ):
-                    ours[r[0]] = (r[1], r[2], r[3])
-            # Outcomes that store the same values form one group, updated by one statement
-            # (a batch is mostly one group: all `sending`, or all `sent`). Per group: the
-            # deliveries, and those whose state changes (they get a history row).
-            groups: dict[tuple[Any, ...], tuple[list[int], list[int]]] = {}
+                    ours[r[0]] = (r[1], r[2], bool(r[3]), r[4])
+            # Through the transition table; a forbidden outcome raises before any write.
+            planned = plan_record(
+                {i: (v[0], v[1] == "cancelled") for i, v in ours.items()}, outcomes
+            )
+            # Deliveries that store the same values form one group, updated by one statement
+            # (a batch is mostly one group: all `sending`, or all `sent`).
+            groups: dict[tuple[Any, ...], list[int]] = {}
             message_ids: dict[int, str] = {}
-            for o in latest.values():
-                current = ours.get(o.delivery_id)
-                if current is None:
-                    continue  # not ours (any more): the new owner's result wins
-                state, reason = str(o.state), o.reason
-                if current[1] == "cancelled" and state not in FINAL:
-                    state, reason = str(State.CANCELLED), _CAMPAIGN_CANCELLED
-                # The fields of _RecordGroup, as a plain tuple: built once per outcome.
+            for delivery_id, p in planned.items():
                 key = (
-                    state,
-                    reason,
-                    # A hold made no sending try: take back the claim's attempt (see base).
-                    o.state == State.HELD,
-                    None if o.retry_at is None else _us(o.retry_at),
-                    o.language,
-                    None if o.format is None else str(o.format),
-                    o.language is not None and o.language_fallback,
+                    p.state,
+                    p.last_error,
+                    p.uncount,
+                    None if p.retry_at is None else _us(p.retry_at),
+                    p.language,
+                    p.format,
+                    p.language is not None and p.language_fallback,
+                    ours[delivery_id][2],
                 )
-                ids, changed = groups.setdefault(key, ([], []))
-                ids.append(o.delivery_id)
-                if state != current[0]:
-                    changed.append(o.delivery_id)
+                groups.setdefault(key, []).append(delivery_id)
                 # Set once, on `sending`: the same id comes again with `sent` or a retry.
-                if o.message_id is not None and o.message_id != current[2]:
-                    message_ids[o.delivery_id] = o.message_id
-            for key, (ids, changed) in groups.items():
-                group = _RecordGroup(*key)
-                assignments, params = group.assignments(now)
-                _update_deliveries(conn, ids, assignments, params, message_ids)
-                _add_events(conn, changed, group.state, now, group.reason)
+                if p.message_id is not None and p.message_id != ours[delivery_id][3]:
+                    message_ids[delivery_id] = p.message_id
+            for key, group_ids in groups.items():
+                assignments, params = _RecordGroup(*key).assignments(now)
+                _update_deliveries(conn, group_ids, assignments, params, message_ids)
+            for history in history_rounds(planned):
+                for (state, reason), changed in history.items():
+                    _add_events(conn, changed, state, now, reason)
 
     async def release(self, worker_id: str, delivery_ids: Sequence[int], now: datetime) -> None:
         """Give leased deliveries back: queued, due at once, the attempt not counted."""
@@ -892,34 +1187,41 @@ class SqliteStore:
         cls, conn: sqlite3.Connection, worker_id: str, delivery_ids: list[int], now: int
     ) -> None:
         with cls._write(conn):
-            rows: list[tuple[int, str]] = []
+            rows: list[tuple[int, str, str, bool]] = []
             for chunk in _chunks(delivery_ids):
                 marks = _marks(len(chunk))
                 rows.extend(
                     conn.execute(
-                        "SELECT d.id, c.status FROM deliveries d"
+                        "SELECT d.id, d.state, c.status, c.paused_at IS NOT NULL FROM deliveries d"
                         " JOIN campaigns c ON c.id = d.campaign_id"
                         f" WHERE d.lease_owner = ? AND d.id IN ({marks})",
                         (worker_id, *chunk),
                     )
                 )
+            # GIVE_BACK, or CANCEL in a cancelled campaign (lifecycle); parked while paused.
+            moves = [
+                (i, transition(state, Event.GIVE_BACK, campaign_cancelled=status == "cancelled"),
+                 paused)
+                for i, state, status, paused in rows
+            ]  # fmt: skip
             conn.executemany(
-                "UPDATE deliveries SET state = ?, attempts = max(attempts - 1, 0),"
+                "UPDATE deliveries SET state = ?, attempts = max(attempts - ?, 0),"
                 " due_at = ?, lease_owner = NULL, lease_expires_at = NULL, updated_at = ?"
                 " WHERE id = ?",
                 (
-                    ("cancelled", None, now, i) if s == "cancelled" else ("queued", now, now, i)
-                    for i, s in rows
+                    (
+                        str(t.to),
+                        int(t.uncount),
+                        None if paused else due_after(t.to, None, now),
+                        now,
+                        i,
+                    )
+                    for i, t, paused in moves
                 ),
             )
             conn.executemany(
                 "INSERT INTO delivery_events (delivery_id, state, at, reason) VALUES (?, ?, ?, ?)",
-                (
-                    (i, "cancelled", now, "campaign cancelled")
-                    if s == "cancelled"
-                    else (i, "queued", now, "released by worker")
-                    for i, s in rows
-                ),
+                ((i, str(t.to), now, t.reason) for i, t, _ in moves),
             )
 
     async def queue_depth(self, now: datetime) -> int:
@@ -946,6 +1248,120 @@ class SqliteStore:
             return totals
 
         return await self._run(read)
+
+    # -- consent and bounces ---------------------------------------------------------------
+    async def delivery_ref(self, delivery_id: int) -> DeliveryRef | None:
+        """The delivery with its member's language and address now (see base)."""
+
+        def read(conn: sqlite3.Connection) -> DeliveryRef | None:
+            row = conn.execute(
+                "SELECT d.id, d.campaign_id, d.member_id, c.template, d.state,"
+                f" {', '.join('m.' + col.strip() for col in _MEMBER_COLUMNS.split(','))}"
+                " FROM deliveries d JOIN campaigns c ON c.id = d.campaign_id"
+                " JOIN members m ON m.member_id = d.member_id WHERE d.id = ?",
+                (delivery_id,),
+            ).fetchone()
+            if row is None:
+                return None
+            member = _member(row[5:])
+            return DeliveryRef(
+                id=row[0],
+                campaign_id=row[1],
+                member_id=row[2],
+                topic=row[3],
+                state=row[4],
+                language=member.language if member else None,
+                address=member.address if member else None,
+            )
+
+        return await self._run(read)
+
+    async def opt_out(self, member_id: str, topic: str | None, now: datetime) -> int:
+        """Opt the member out and skip their waiting deliveries at once (see base)."""
+        return await self._run(self._opt_out, member_id, topic, _us(now))
+
+    @classmethod
+    def _opt_out(cls, conn: sqlite3.Connection, member_id: str, topic: str | None, now: int) -> int:
+        with cls._write(conn):
+            row = conn.execute(
+                "SELECT opted_out FROM members WHERE member_id = ? AND erased_at IS NULL",
+                (member_id,),
+            ).fetchone()
+            if row is None:
+                return 0
+            opted = opted_out_after(json.loads(row[0]) if row[0] else False, topic)
+            conn.execute(
+                "UPDATE members SET opted_out = ?, updated_at = ? WHERE member_id = ?",
+                (json.dumps(opted), now, member_id),
+            )
+            sql = (
+                "SELECT d.id FROM deliveries d JOIN campaigns c ON c.id = d.campaign_id"
+                " WHERE d.member_id = ? AND d.state IN ('queued', 'retry_wait', 'held')"
+            )
+            params: tuple[Any, ...] = (member_id,)
+            if topic is not None:
+                sql += " AND c.template = ?"
+                params += (topic,)
+            ids = [r[0] for r in conn.execute(sql, params)]
+            t = DELIVERY_TRANSITIONS[State.QUEUED, Event.OPT_OUT]
+            _update_deliveries(
+                conn,
+                ids,
+                "state = ?, due_at = NULL, retry_at = NULL, last_error = ?, updated_at = ?",
+                (str(t.to), t.reason, now),
+            )
+            _add_events(conn, ids, str(t.to), now, t.reason)
+            return len(ids)
+
+    async def record_bounce(
+        self, delivery_id: int, bounce: Bounce, now: datetime, soft_limit: int
+    ) -> BounceResult:
+        """Record a DSN for the delivery (see base)."""
+        return await self._run(self._record_bounce, delivery_id, bounce, _us(now), soft_limit)
+
+    @classmethod
+    def _record_bounce(
+        cls, conn: sqlite3.Connection, delivery_id: int, bounce: Bounce, now: int, limit: int
+    ) -> BounceResult:
+        with cls._write(conn):
+            row = conn.execute(
+                "SELECT d.state, d.member_id,"
+                f" {', '.join('m.' + col.strip() for col in _MEMBER_COLUMNS.split(','))}"
+                " FROM deliveries d JOIN members m ON m.member_id = d.member_id WHERE d.id = ?",
+                (delivery_id,),
+            ).fetchone()
+            if row is None or (State(row[0]), Event.BOUNCE) not in DELIVERY_TRANSITIONS:
+                return BounceResult(bounced=False, undeliverable=False)
+            t = transition(row[0], Event.BOUNCE, delivery_id=delivery_id)
+            conn.execute(
+                "UPDATE deliveries SET state = ?, due_at = NULL, lease_owner = NULL,"
+                " lease_expires_at = NULL, last_error = ?, updated_at = ? WHERE id = ?",
+                (str(t.to), bounce.reason, now, delivery_id),
+            )
+            _add_events(conn, [delivery_id], str(t.to), now, bounce.reason)
+            member = _member(row[2:])
+            address = bounced_address(member, bounce)
+            if member is None or address is None:
+                return BounceResult(bounced=True, undeliverable=False)
+            undeliverable = bounce.hard
+            if not bounce.hard:
+                conn.execute(
+                    "INSERT INTO address_bounces (member_id, address, soft_count, updated_at)"
+                    " VALUES (?, ?, 1, ?) ON CONFLICT (member_id, address) DO UPDATE"
+                    " SET soft_count = soft_count + 1, updated_at = excluded.updated_at",
+                    (row[1], address, now),
+                )
+                count = conn.execute(
+                    "SELECT soft_count FROM address_bounces WHERE member_id = ? AND address = ?",
+                    (row[1], address),
+                ).fetchone()[0]
+                undeliverable = count >= limit
+            if undeliverable and address not in member.undeliverable:
+                conn.execute(
+                    "UPDATE members SET undeliverable = ? WHERE member_id = ?",
+                    (json.dumps([*member.undeliverable, address]), row[1]),
+                )
+            return BounceResult(bounced=True, undeliverable=undeliverable)
 
 
 def _statements(script: str) -> Iterator[str]:

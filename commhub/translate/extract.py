@@ -41,6 +41,7 @@ PLACEHOLDER_MEANINGS = {
     "line": "a phone line's name (Member Services, …)",
     "phone": "a phone number",
     "language": "the name of a language, in that language",
+    "tty": "the TTY relay number (711)",
 }
 
 
@@ -138,6 +139,9 @@ def build_template(topics: dict[str, Topic], extra_msgids: Iterable[str] = ()) -
         strings.FALLBACK_TAGLINE: "shown above an English message when this language is not ready",
         strings.MACHINE_NOTICE: "LA-2 notice on a message sent as an unreviewed machine "
         "translation",
+        strings.RELAY_LANGUAGE_HELP: "the one LA-3 line of relay text for TTY users: keep it "
+        "short, the phone number directly followed by TTY 711 (no particle or word after the "
+        "number before TTY)",
     }
     for msgid in strings.LANGUAGE_ACCESS:
         where = f"language access, {names.get(msgid, '')}: {purposes.get(msgid, '')}"

@@ -22,6 +22,7 @@ import hashlib
 import itertools
 import os
 import socket
+from collections.abc import Iterable
 from pathlib import Path
 
 from commhub.domain import OutgoingMessage
@@ -31,15 +32,58 @@ from commhub.settings import OutboxSettings
 _THREAD_THRESHOLD = 64 * 1024  # bytes; larger writes would stall the loop for ~0.3 ms+
 
 
+_SUFFIX = ".commhub"
+OUTBOX = "outbox"  # the transport's name in [delivery]
+
+
+def writable(folder: Path) -> bool:
+    """Whether a message could be stored in the Maildir `folder` now: a real write and
+    remove in `tmp/` and `new/` (permission bits alone say nothing for root, nor for a
+    read-only mount or a full disk). Dot-files: Maildir readers skip them."""
+    probe = f".health-{socket.gethostname()}-{os.getpid()}"
+    try:
+        for sub in ("tmp", "new"):
+            (folder / sub).mkdir(parents=True, exist_ok=True)  # as the transport's start()
+            path = folder / sub / probe
+            with open(path, "wb") as f:
+                f.write(b"x")
+            path.unlink()
+    except OSError:
+        return False
+    return True
+
+
 def file_name(message_id: str) -> str:
     """The Maildir file name of a message: the same for every attempt of one delivery."""
-    return hashlib.sha256(message_id.encode("utf-8")).hexdigest()[:32] + ".commhub"
+    return hashlib.sha256(message_id.encode("utf-8")).hexdigest()[:32] + _SUFFIX
+
+
+def remove_messages(folder: Path, message_ids: Iterable[str]) -> int:
+    """Delete these messages' files from the Maildir `folder` (new/, cur/ whatever flags a
+    client added, and tmp/ leftovers of a crash); return how many were deleted.
+
+    Erasing a member calls it: the outbox is a copy of their messages the hub controls.
+    """
+    names = {file_name(m) for m in message_ids}
+    removed = 0
+    for sub in ("new", "cur", "tmp"):
+        try:
+            entries = list(os.scandir(folder / sub))
+        except FileNotFoundError:
+            continue
+        for entry in entries:
+            # new/<name>, cur/<name>:2,<flags>, tmp/<host>.<pid>.<n>.<name>
+            end = entry.name.find(_SUFFIX) + len(_SUFFIX)
+            if entry.name[max(end - len(_SUFFIX) - 32, 0) : end] in names:
+                Path(entry.path).unlink(missing_ok=True)
+                removed += 1
+    return removed
 
 
 class OutboxTransport:
     """Writes each message into a Maildir folder (`tmp/`, `new/`, `cur/`)."""
 
-    name = "outbox"
+    name = OUTBOX
 
     def __init__(self, settings: OutboxSettings, root: Path) -> None:
         path = Path(settings.path)

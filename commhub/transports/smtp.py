@@ -23,11 +23,13 @@ deliveries, and would need their own timeout, shutdown and error plumbing: aiosm
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import functools
 import logging
 import re
 import time
+from collections.abc import Sequence
 from typing import cast
 
 import aiosmtplib
@@ -37,11 +39,11 @@ import aiosmtplib.smtp
 
 from commhub.domain import OutgoingMessage
 from commhub.errors import PermanentError, TransientError
+from commhub.redact import redact
 from commhub.settings import SmtpSettings
 
 log = logging.getLogger(__name__)
 
-_ADDRESS_RE = re.compile(r"<?[^\s<>@]+@[^\s<>]+>?")
 _MAX_REASON = 200
 # 5xx answers about our session, not the message (authentication or TLS required, credentials
 # refused): fixing the configuration makes them go away, so retrying is right.
@@ -143,13 +145,10 @@ def _install_fast_paths() -> None:
 _install_fast_paths()
 
 
-def _scrub(text: str) -> str:
-    """Server text without addresses (servers like to echo the recipient back)."""
-    return _ADDRESS_RE.sub("<address>", " ".join(text.split()))[:_MAX_REASON]
-
-
-def _reason(code: int, text: str) -> str:
-    return f"smtp {code} {_scrub(text)}".rstrip()
+def _reason(code: int, text: str, recipients: Sequence[str] = ()) -> str:
+    """Server text without the recipient: servers echo the address, or its local part alone
+    ("unknown in table for r5500"), and this text is stored and shown to staff."""
+    return f"smtp {code} {redact(' '.join(text.split()), recipients)[:_MAX_REASON]}".rstrip()
 
 
 class RateLimiter:
@@ -171,10 +170,94 @@ class RateLimiter:
             await asyncio.sleep(slot - now)
 
 
+class _ClosedAtMail(aiosmtplib.SMTPResponseException):
+    """421 in answer to MAIL, the first command of a transaction: the server is closing
+    the connection before the message was offered."""
+
+
+class _Refused(Exception):
+    """The server turned a new connection away (busy, too many connections): no fault of
+    the message that was to use it."""
+
+
+# Answers that say "too much mail from you, slow down" (RFC 3463 4.7.x, or the words of
+# rate-limiting servers); the pool halves its width on them (AIMD). A 451 for a greylisted
+# or busy mailbox concerns one recipient and leaves the pool alone.
+_SLOW_DOWN_CODES = frozenset({421, 450, 451, 452})
+_SLOW_DOWN_TEXT = re.compile(r"\b4\.7\.\d+|too (?:many|much)|rate|slow", re.IGNORECASE)
+
+
+def _asks_to_slow_down(code: int, text: str) -> bool:
+    return code in _SLOW_DOWN_CODES and _SLOW_DOWN_TEXT.search(text) is not None
+
+
+# A pooled connection the server closed (idle timeout, restart) is reopened in place, at most
+# this many times for one message; a server that keeps closing them makes a transient error.
+_MAX_REOPENS = 3
+
+
+class AdaptivePool:
+    """How many connections the SMTP pool may use now: additive increase, multiplicative
+    decrease (AIMD), like TCP's congestion window.
+
+    A refused connection shrinks the width to the connections that work and stops growth for
+    a back-off time that doubles with each refusal in a row (up to `max_backoff`); a "slow
+    down" answer (450/451) halves it. Every `width` sends in a row that succeed, after the
+    back-off time, widen it by one, up to `size`: the pool probes for more room again.
+    """
+
+    def __init__(self, size: int, *, base_backoff: float = 0.25, max_backoff: float = 30.0):
+        self.size = size
+        self.width = size
+        self._base = base_backoff
+        self._max = max_backoff
+        self._backoff = base_backoff
+        self._calm_after = 0.0  # monotonic time before which the width does not grow
+        self._streak = 0
+
+    def refused(self, working: int) -> None:
+        """A new connection was turned away while `working` others were open."""
+        self.width = max(1, min(self.width, working))
+        self._calm_after = time.monotonic() + self._backoff
+        self._backoff = min(self._max, self._backoff * 2)
+        self._streak = 0
+
+    def slow_down(self) -> None:
+        """The server asked us to send less (450/451/421 to a command)."""
+        self.width = max(1, self.width // 2)
+        self._calm_after = time.monotonic() + self._backoff
+        self._streak = 0
+
+    def succeeded(self) -> bool:
+        """One send went through; True when the width grew."""
+        self._streak += 1
+        if self.width >= self.size or self._streak < self.width:
+            return False
+        if time.monotonic() < self._calm_after:
+            return False
+        self._streak = 0
+        self._backoff = self._base  # a connection more was allowed: back-off starts over
+        self.width += 1
+        return True
+
+    def backoff_seconds(self) -> float:
+        """How long to wait before trying to connect again when nothing is open."""
+        return max(0.0, self._calm_after - time.monotonic())
+
+
 class SmtpTransport:
-    """Sends each message's final bytes over a pool of persistent SMTP connections."""
+    """Sends each message's final bytes over a pool of persistent SMTP connections.
+
+    The pool adapts to the server (`AdaptivePool`): only `width` connections are used at
+    a time. A connection the server refuses (421 at greeting, refused, reset) is never
+    charged to a message: the message waits for a connection that works. Only when no
+    connection is open at all and reconnecting keeps failing (the server is down) does the
+    send fail, as a transient error.
+    """
 
     name = "smtp"
+    # Retries to open a first connection when none is open (0.1, 0.2, 0.4 s apart).
+    CONNECT_RETRIES = 3
 
     def __init__(self, settings: SmtpSettings) -> None:
         self.settings = settings
@@ -183,8 +266,12 @@ class SmtpTransport:
             if settings.rate_limit_per_second > 0
             else None
         )
+        self.pool = AdaptivePool(settings.pool_size)
         self._clients: list[aiosmtplib.SMTP] = []
-        self._idle: asyncio.Queue[aiosmtplib.SMTP] | None = None
+        self._free: list[aiosmtplib.SMTP] = []  # not lent out; connected ones are reused first
+        self._busy = 0
+        self._waiters: collections.deque[asyncio.Future[None]] = collections.deque()
+        self._started = False
         self._closed = False
 
     def _new_client(self) -> aiosmtplib.SMTP:
@@ -199,39 +286,99 @@ class SmtpTransport:
             start_tls=False,
             validate_certs=s.validate_certs,
             timeout=s.timeout_seconds,
+            local_hostname=s.helo_name or None,
         )
 
     async def start(self) -> None:
         """Create the pool; connections open on first use."""
-        if self._idle is not None:
+        if self._started:
             return
+        self._started = True
         self._closed = False  # start() after close() reopens the pool
-        self._idle = asyncio.Queue()
         self._clients = [self._new_client() for _ in range(self.settings.pool_size)]
-        for client in self._clients:
-            self._idle.put_nowait(client)
+        self._free = list(self._clients)
+        self._busy = 0
 
+    # -- lending connections ---------------------------------------------------------------
+    def _take(self) -> aiosmtplib.SMTP | None:
+        """A free connection within the pool's width, an open one if any; None if none."""
+        if self._busy >= self.pool.width or not self._free:
+            return None
+        free = self._free
+        client = free.pop()  # the most recently used: open, if any is
+        if not client.is_connected:
+            for i in range(len(free) - 1, -1, -1):
+                if free[i].is_connected:
+                    free[i], client = client, free[i]
+                    break
+        self._busy += 1
+        return client
+
+    async def _acquire(self) -> aiosmtplib.SMTP:
+        while True:
+            if self._closed:
+                raise TransientError("smtp transport is closed")
+            client = self._take()
+            if client is not None:
+                return client
+            waiter = asyncio.get_running_loop().create_future()
+            self._waiters.append(waiter)
+            try:
+                await waiter
+            finally:
+                if not waiter.done():
+                    waiter.cancel()
+                    with contextlib.suppress(ValueError):
+                        self._waiters.remove(waiter)
+
+    def _release(self, client: aiosmtplib.SMTP) -> None:
+        self._busy -= 1
+        self._free.append(client)
+        self._wake(1)
+
+    def _wake(self, count: int) -> None:
+        while count > 0 and self._waiters:
+            waiter = self._waiters.popleft()
+            if not waiter.done():
+                waiter.set_result(None)
+                count -= 1
+
+    def _open_count(self) -> int:
+        return sum(1 for c in self._clients if c.is_connected)
+
+    # -- sending ---------------------------------------------------------------------------
     async def send(self, message: OutgoingMessage) -> None:
         """Send `message.raw` as is to `message.recipients`."""
         if self._closed:
             raise TransientError("smtp transport is closed")
-        if self._idle is None:
+        if not self._started:
             await self.start()
         if self._limiter is not None:
             await self._limiter.wait()
-        idle = self._idle
-        assert idle is not None
-        client = await idle.get()
-        if self._closed:  # close() began while this send waited for a connection
-            idle.put_nowait(client)
-            raise TransientError("smtp transport is closed")
-        try:
-            await self._send_on(client, message)
-        finally:
-            idle.put_nowait(client)
+        failures = 0
+        while True:
+            client = await self._acquire()
+            try:
+                await self._send_on(client, message)
+                if self.pool.succeeded():
+                    self._wake(1)
+                return
+            except _Refused:
+                # Not this message's fault: wait for a connection that works. With none
+                # open, the server is down or refuses us entirely: after a few tries with
+                # back-off, that is a transient failure of the send.
+                if self._open_count() == 0:
+                    failures += 1
+                    if failures > self.CONNECT_RETRIES:
+                        raise TransientError("smtp connect refused") from None
+                    await asyncio.sleep(0.05 * 2**failures)
+            finally:
+                self._release(client)
+            if self._closed:
+                raise TransientError("smtp transport is closed")
 
     async def _send_on(self, client: aiosmtplib.SMTP, message: OutgoingMessage) -> None:
-        retried = False
+        reopened = 0
         while True:
             fresh = not client.is_connected
             if fresh:
@@ -244,17 +391,33 @@ class SmtpTransport:
             except aiosmtplib.SMTPRecipientsRefused as exc:
                 codes = [r.code for r in exc.recipients]
                 first = exc.recipients[0] if exc.recipients else None
-                reason = _reason(first.code, first.message) if first else "smtp recipients refused"
+                reason = (
+                    _reason(first.code, first.message, message.recipients)
+                    if first
+                    else "smtp recipients refused"
+                )
                 if codes and all(500 <= c < 600 for c in codes):
                     raise PermanentError(reason) from None
+                if first is not None and _asks_to_slow_down(first.code, first.message):
+                    self.pool.slow_down()
                 raise TransientError(reason) from None
             except aiosmtplib.SMTPResponseException as exc:
                 if exc.code == 421:
-                    # The server is closing this connection; open a new one next time.
-                    await self._drop(client)
+                    await self._drop(client)  # the server is closing this connection
+                    if isinstance(exc, _ClosedAtMail) and not fresh and reopened < _MAX_REOPENS:
+                        # A pooled connection the server closed while it sat idle (postfix:
+                        # "421 4.4.2 timeout exceeded", read as the answer to our MAIL):
+                        # the message was never offered. Reopen and resend, uncharged.
+                        reopened += 1
+                        log.info("smtp server had closed the idle connection; reconnecting")
+                        continue
+                if _asks_to_slow_down(exc.code, exc.message):
+                    self.pool.slow_down()
                 if 500 <= exc.code < 600 and exc.code not in _CONFIG_CODES:
-                    raise PermanentError(_reason(exc.code, exc.message)) from None
-                raise TransientError(_reason(exc.code, exc.message)) from None
+                    raise PermanentError(
+                        _reason(exc.code, exc.message, message.recipients)
+                    ) from None
+                raise TransientError(_reason(exc.code, exc.message, message.recipients)) from None
             except aiosmtplib.SMTPTimeoutError:
                 # The message may or may not have been accepted; the connection state is
                 # unknown, so it is dropped. The retry sends the same Message-ID.
@@ -262,12 +425,12 @@ class SmtpTransport:
                 raise TransientError("smtp timeout") from None
             except (aiosmtplib.SMTPServerDisconnected, OSError) as exc:
                 await self._drop(client)
-                if fresh or retried:
+                if fresh or reopened >= _MAX_REOPENS:
                     raise TransientError(f"smtp connection lost: {type(exc).__name__}") from None
-                # A pooled connection the server closed while idle: reconnect once, in place.
+                # A pooled connection the server closed while idle: reconnect in place.
                 # (Had the server dropped it after accepting DATA, the copy it receives now
                 # carries the same Message-ID, which lets receivers drop the duplicate.)
-                retried = True
+                reopened += 1
                 log.info("smtp connection was closed by the server; reconnecting")
             except (ValueError, aiosmtplib.SMTPNotSupported) as exc:
                 # An address that cannot be sent (e.g. non-ASCII without SMTPUTF8 support).
@@ -296,7 +459,12 @@ class SmtpTransport:
             options.insert(0, f"size={size}")
         encoding = "utf-8" if utf8 else "ascii"
         try:
-            await client.mail(message.sender, options=options, encoding=encoding)
+            try:
+                await client.mail(message.sender, options=options, encoding=encoding)
+            except aiosmtplib.SMTPResponseException as exc:
+                if exc.code == 421:
+                    raise _ClosedAtMail(exc.code, exc.message) from None
+                raise
             refused: list[aiosmtplib.SMTPRecipientRefused] = []
             for recipient in message.recipients:
                 try:
@@ -349,6 +517,8 @@ class SmtpTransport:
         return options
 
     async def _connect(self, client: aiosmtplib.SMTP) -> None:
+        """Open, STARTTLS, AUTH, EHLO. Raises _Refused when the server turns the connection
+        away (the pool narrows), TransientError for anything else (configuration, TLS)."""
         s = self.settings
         try:
             await client.connect()
@@ -365,18 +535,23 @@ class SmtpTransport:
                     if not client.is_connected:
                         raise
                     await client.helo()
-        except aiosmtplib.SMTPAuthenticationError as exc:
+        except Exception as exc:
             await self._drop(client)
-            raise TransientError(
-                f"smtp authentication failed: {_reason(exc.code, exc.message)}"
-            ) from None
-        except aiosmtplib.SMTPResponseException as exc:
-            await self._drop(client)
-            raise TransientError(f"smtp connect: {_reason(exc.code, exc.message)}") from None
-        except (aiosmtplib.SMTPException, OSError) as exc:
-            # Refused, unreachable, timed out, TLS handshake failed, STARTTLS not offered.
-            await self._drop(client)
-            raise TransientError(f"smtp connect failed: {type(exc).__name__}") from None
+            if _is_refusal(exc):
+                working = self._open_count()
+                self.pool.refused(working)
+                log.info("smtp server refused a connection; pool width now %d", self.pool.width)
+                raise _Refused() from None
+            if isinstance(exc, aiosmtplib.SMTPAuthenticationError):
+                raise TransientError(
+                    f"smtp authentication failed: {_reason(exc.code, exc.message)}"
+                ) from None
+            if isinstance(exc, aiosmtplib.SMTPResponseException):
+                raise TransientError(f"smtp connect: {_reason(exc.code, exc.message)}") from None
+            if isinstance(exc, aiosmtplib.SMTPException | OSError):
+                # Unreachable, timed out, TLS handshake failed, STARTTLS not offered.
+                raise TransientError(f"smtp connect failed: {type(exc).__name__}") from None
+            raise
 
     @staticmethod
     async def _drop(client: aiosmtplib.SMTP) -> None:
@@ -390,20 +565,40 @@ class SmtpTransport:
 
     async def close(self) -> None:
         """Wait for in-flight sends, then QUIT every open connection."""
-        if self._idle is None or self._closed:
+        if not self._started or self._closed:
             self._closed = True
             return
         self._closed = True
-        for _ in self._clients:
-            client = await self._idle.get()  # waits until its send has finished
+        self._wake(len(self._waiters))  # waiting sends see the pool closed
+        while self._busy:  # sends in flight finish first
+            await asyncio.sleep(0.01)
+        for client in self._clients:
             if client.is_connected:
                 try:
                     await asyncio.wait_for(client.quit(), timeout=5)
                 except (aiosmtplib.SMTPException, OSError, TimeoutError):
                     client.close()
-        self._idle = None
-        self._clients = []
+        self._started = False
+        self._free = []
         # A closed transport lets go of its socket in a callback on the loop's next turn
         # (also one closed by asyncio itself when a TLS handshake failed): give it that turn,
         # so a loop that ends right after close() (a CLI command, a test) leaks no socket.
         await asyncio.sleep(0)
+
+
+def _is_refusal(exc: BaseException) -> bool:
+    """Whether a failure to open a connection means "not now" from a working server: a
+    4xx greeting (421 too many connections), a refused or reset connection, or the server
+    hanging up during the greeting or EHLO."""
+    if isinstance(exc, aiosmtplib.SMTPConnectResponseError):
+        return 400 <= exc.code < 500
+    if isinstance(exc, aiosmtplib.SMTPConnectTimeoutError):
+        return False
+    if isinstance(exc, aiosmtplib.SMTPConnectError):
+        cause = exc.__cause__
+        return isinstance(
+            cause, ConnectionRefusedError | ConnectionResetError | aiosmtplib.SMTPServerDisconnected
+        )
+    if isinstance(exc, aiosmtplib.SMTPHeloError | aiosmtplib.SMTPResponseException):
+        return exc.code == 421
+    return isinstance(exc, aiosmtplib.SMTPServerDisconnected | ConnectionResetError)
