@@ -73,7 +73,7 @@ def write(tmp_path: Path, name: str, text: str) -> Path:
         ),
         (
             'language = "es"\niso639_2 = "spa"\nengines = ["festival"]\n',
-            r"es\.toml: engines\[0\]: must be one of 'espeak-ng', 'gtts', not 'festival'",
+            r"es\.toml: engines\[0\]: must be one of 'piper', 'espeak-ng', 'gtts', not 'festival'",
         ),
         ('language = "es"\niso639_2 = "es"\nengines = []\n', r"es\.toml: iso639_2"),
         (
