@@ -60,10 +60,11 @@ class Rendered:
     spoken: str
     number: str
     duration_s: float
+    notes: tuple[str, ...]
     heard: listening.Heard
 
 
-async def _render(engine: str) -> list[tuple[str, str, str, str, float, bytes]]:
+async def _render(engine: str) -> list[tuple[str, str, str, str, float, tuple[str, ...], bytes]]:
     base = real_renderer()
     made = {PIPER: PiperEngine, ESPEAK: EspeakEngine}[engine]()
     service = SpeechService(base.settings.speech, ROOT / "voices", engines={engine: made})
@@ -75,7 +76,9 @@ async def _render(engine: str) -> list[tuple[str, str, str, str, float, bytes]]:
         assert result.audio is not None and result.spoken is not None
         number = renderer.settings.plan.phones[TOPICS[topic].phone_line].number
         audio = result.audio
-        out.append((topic, audio.voice, result.spoken, number, audio.duration_s, audio.mp3))
+        out.append(
+            (topic, audio.voice, result.spoken, number, audio.duration_s, result.notes, audio.mp3)
+        )
     return out
 
 
@@ -89,14 +92,14 @@ def measure() -> dict[tuple[str, str], Rendered]:
         results = list(
             pool.map(
                 listening.listen,
-                [job[6] for job in jobs],
+                [job[7] for job in jobs],
                 [job[3] for job in jobs],
                 [job[4] for job in jobs],
             )
         )
     return {
-        (engine, topic): Rendered(engine, voice, spoken, number, duration, result)
-        for (engine, topic, voice, spoken, number, duration, _), result in zip(
+        (engine, topic): Rendered(engine, voice, spoken, number, duration, notes, result)
+        for (engine, topic, voice, spoken, number, duration, notes, _), result in zip(
             jobs, results, strict=True
         )
     }
@@ -123,7 +126,11 @@ def test_neural_english_voice_is_understood(
 ) -> None:
     r = heard[(PIPER, topic)]
     assert r.voice == "en_US-joe-medium"
-    assert 30 <= r.duration_s <= 65  # TS-8: about a minute
+    # TS-8: about a minute. These scripts say the number three times and every fact; where
+    # that runs past the goal, the renderer says so (CP-1 wins over TS-8).
+    assert 30 <= r.duration_s <= 80
+    if r.duration_s > 65:
+        assert any("CP-1 wins over TS-8" in n for n in r.notes), r.notes
     assert r.heard.wer <= MAX_WER, f"WER {r.heard.wer:.2f}; heard: {r.heard.text}"
     assert r.heard.number_errors <= MAX_DIGITS_WRONG, f"number not heard: {r.heard.text}"
 
