@@ -23,7 +23,7 @@ import logging
 import os
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -162,13 +162,27 @@ class SpeechService:
         Raises NoVoice when the language has no usable voice, SpeechError when every
         engine for it failed.
         """
+        return (await self.speak_fitting([text], language, title, None))[1]
+
+    async def speak_fitting(
+        self, texts: Sequence[str], language: str, title: str, max_seconds: float | None
+    ) -> tuple[int, SpokenAudio]:
+        """Speak the first of `texts` (longest first) whose speech lasts at most
+        `max_seconds`, else the last; returns its index and the audio.
+
+        With a sentence-by-sentence engine each candidate's length is known from its
+        sentences' audio before anything is encoded: only the text chosen is encoded.
+        Raises NoVoice / SpeechError like `speak`.
+        """
+        if not texts:
+            raise SpeechError("nothing to speak: no text given")
         choice = self.voice_for(language)
         if choice is None:
             raise NoVoice(language)
         failures: list[str] = []
         for ev in choice.candidates:
             try:
-                speech = await self._synthesize(ev, language, text)
+                index, speech = await self._fitting(ev, language, texts, max_seconds)
             except SpeechError as exc:
                 # Ids and error types only: the message text never goes to the log.
                 log.warning(
@@ -180,7 +194,7 @@ class SpeechService:
                 )
                 failures.append(f"{ev.describe()} failed: {exc}")
                 continue
-            return SpokenAudio(
+            return index, SpokenAudio(
                 mp3=mp3.tag(speech.mp3, title, choice.iso639_2, f"{speech.engine}:{speech.voice}"),
                 engine=speech.engine,
                 voice=speech.voice,
@@ -190,10 +204,35 @@ class SpeechService:
             )
         raise SpeechError(f"no engine could speak {language!r}: " + "; ".join(failures))
 
-    async def _synthesize(self, ev: EngineVoice, language: str, text: str) -> Speech:
+    async def _fitting(
+        self, ev: EngineVoice, language: str, texts: Sequence[str], max_seconds: float | None
+    ) -> tuple[int, Speech]:
+        last = len(texts) - 1
+        engine = self.engines.get(ev.engine)
+        if max_seconds is not None and last and isinstance(engine, PcmEngine):
+            for index, text in enumerate(texts[:last]):
+                pieces = await self._pieces(ev, language, text)
+                seconds = await self._in_pool(_joined_seconds, pieces)
+                if seconds <= max_seconds:
+                    return index, await self._synthesize(ev, language, text)
+            return last, await self._synthesize(ev, language, texts[last])
+        for index, text in enumerate(texts):
+            speech = await self._synthesize(ev, language, text)
+            if max_seconds is None or speech.duration_s <= max_seconds or index == last:
+                return index, speech
+        raise AssertionError("unreachable: the last text is always returned")
+
+    def _spoken(self, ev: EngineVoice, text: str) -> tuple[str, int]:
+        """The text as the engine is given it (TS-2 numbers, the voice's rules), and rate."""
         style: SpeechStyle = "gtts" if ev.engine == GTTS else "espeak"
-        spoken = ev.apply_rules(speakable(text, style))
-        rate = ev.rate_wpm or self.settings.rate_wpm
+        return ev.apply_rules(speakable(text, style)), ev.rate_wpm or self.settings.rate_wpm
+
+    async def _pieces(self, ev: EngineVoice, language: str, text: str) -> list[Pcm]:
+        spoken, rate = self._spoken(ev, text)
+        return await self._sentences_of(ev.engine, ev.voice, rate, language, spoken)
+
+    async def _synthesize(self, ev: EngineVoice, language: str, text: str) -> Speech:
+        spoken, rate = self._spoken(ev, text)
         key: _CacheKey = (ev.engine, ev.voice, rate, spoken)
         cached = self._cache.get(key)
         if cached is not None:
@@ -237,15 +276,23 @@ class SpeechService:
         self, engine: PcmEngine, voice: str, rate: int, language: str, spoken: str
     ) -> Speech:
         """Each line of `spoken` from the sentence cache or the engine, joined, encoded."""
-        lines = [line.strip() for line in spoken.split("\n") if line.strip()]
-        if not lines:
-            raise SpeechError("nothing to speak: the text is empty")
-        pieces = await asyncio.gather(
-            *(self._sentence((engine.name, voice, language, line), rate) for line in lines)
-        )
+        pieces = await self._sentences_of(engine.name, voice, rate, language, spoken)
         bitrate = self.settings.mp3_bitrate_kbps
         audio, duration = await self._in_pool(_join_and_encode, pieces, bitrate)
         return Speech(audio, engine.name, voice, duration)
+
+    async def _sentences_of(
+        self, engine: str, voice: str, rate: int, language: str, spoken: str
+    ) -> list[Pcm]:
+        """The audio of each line of `spoken`, from the sentence cache or the engine."""
+        lines = [line.strip() for line in spoken.split("\n") if line.strip()]
+        if not lines:
+            raise SpeechError("nothing to speak: the text is empty")
+        return list(
+            await asyncio.gather(
+                *(self._sentence((engine, voice, language, line), rate) for line in lines)
+            )
+        )
 
     async def _sentence(self, key: SentenceKey, rate: int) -> Pcm:
         cached = self.sentences.get(key)
@@ -294,6 +341,10 @@ class SpeechService:
     def cache_size(self) -> int:
         """Entries in the cache now."""
         return len(self._cache)
+
+
+def _joined_seconds(pieces: list[Pcm]) -> float:
+    return joining.join(pieces).duration_s
 
 
 def _join_and_encode(pieces: list[Pcm], bitrate_kbps: int) -> tuple[bytes, float]:
