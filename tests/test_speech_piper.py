@@ -163,13 +163,17 @@ async def test_synthesis_runs_off_the_event_loop(engine: PiperEngine) -> None:
     service = SpeechService(SpeechSettings(), VOICES)
     text = "\n".join(f"Sentence number {i} of a long message about your plan." for i in range(8))
     task = asyncio.ensure_future(service.speak(text, "en", "t"))
-    worst, last = 0.0, time.perf_counter()
+    started = last = time.perf_counter()
+    worst, ticks = 0.0, 0
     while not task.done():
         await asyncio.sleep(0.01)
         now = time.perf_counter()
-        worst, last = max(worst, now - last), now
+        worst, last, ticks = max(worst, now - last), now, ticks + 1
+    elapsed = time.perf_counter() - started
     assert (await task).duration_s > 15
-    assert worst < 0.25, f"the event loop stalled {worst:.2f} s"
+    # On the loop, synthesis would stall it for the whole ~1-2 s of work; off it, the loop
+    # keeps ticking (a busy shared machine may still delay a tick now and then).
+    assert ticks >= 20 and worst < elapsed / 3, f"stalled {worst:.2f} s of {elapsed:.2f} s"
 
 
 def test_english_uses_piper_and_falls_back_when_its_voice_is_missing(tmp_path: Path) -> None:
