@@ -90,11 +90,20 @@ async def pool_send_rate(
 
 
 def hub_rate(
-    kind: str, processes: int, n: int, smtp: tuple[str, int], pool: int, workers: dict[str, Any]
+    kind: str,
+    processes: int,
+    n: int,
+    smtp: tuple[str, int],
+    pool: int,
+    workers: dict[str, Any],
+    sections: dict[str, dict[str, Any]] | None = None,
 ) -> dict[str, float]:
-    """Run a campaign of `n` through `processes` worker processes; return its figures."""
+    """Run a campaign of `n` through `processes` worker processes; return its figures.
+    `sections`: more config tables (e.g. `dkim`)."""
     with workdir(f"campaign-{kind}") as folder, database(kind, folder) as url:
-        config = write_config(folder, url, **smtp_section(*smtp, pool), workers=workers)
+        config = write_config(
+            folder, url, **smtp_section(*smtp, pool), workers=workers, **(sections or {})
+        )
         campaign_id = run(enqueue(url, make_members(n)))
         started = time.perf_counter()
         procs = [

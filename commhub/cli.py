@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from commhub import __version__, redact
-from commhub.errors import CommhubError
+from commhub.errors import CommhubError, ConfigError
 from commhub.lifecycle import CampaignEvent, CampaignStatus
 from commhub.settings import Settings, load
 
@@ -82,8 +82,16 @@ def _parser() -> argparse.ArgumentParser:
     au.add_argument("--action", help="e.g. campaign.pause, member.erase, token.revoke")
     au.add_argument("--limit", type=int, default=100)
 
-    pv = sub.add_parser("preview", help="render a template to files (.eml, .html, .txt, .mp3)")
-    pv.add_argument("template", help="template name, e.g. refill_reminder")
+    pv = sub.add_parser(
+        "preview",
+        help="render a template to files (.eml, .html, .txt, .mp3); `preview serve`: the studio",
+    )
+    pv.add_argument(
+        "template", nargs="?", help="template name, e.g. refill_reminder; or `serve` for the studio"
+    )
+    pv.add_argument(
+        "--campaign", metavar="ID", help="render what this campaign sends (its pinned content)"
+    )
     pv.add_argument("--lang", default="en")
     pv.add_argument(
         "--format",
@@ -92,6 +100,13 @@ def _parser() -> argparse.ArgumentParser:
     )
     pv.add_argument("--data", type=Path, help="JSON file with the template data (default: sample)")
     pv.add_argument("--out", type=Path, help="output folder (default: var/preview)")
+    pv.add_argument("--port", type=int, default=8090, help="studio port (preview serve)")
+    pv.add_argument("--host", default="127.0.0.1", help="studio address (default: loopback)")
+    pv.add_argument(
+        "--allow-remote",
+        action="store_true",
+        help="let the studio listen beyond loopback; every request then needs a qa token",
+    )
 
     tr = sub.add_parser("translate", help="translation catalogs and machine drafts")
     tr_sub = tr.add_subparsers(dest="translate_command", required=True, metavar="ACTION")
@@ -152,9 +167,21 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
         return 0
     if cmd in ("token", "campaign", "audit"):
         return _run(service.with_store(settings, lambda store: _staff(store, args)))
+    if cmd == "preview" and args.template == "serve":
+        from commhub.studio.app import serve
+
+        return _run(serve(settings, args.host, args.port, allow_remote=args.allow_remote))
     if cmd == "preview":
         from commhub import preview
 
+        if args.campaign is not None:
+            return _run(
+                service.with_store(settings, lambda store: preview.campaign_preview(
+                    settings, store, args.campaign, args.lang, args.format, args.data, args.out
+                ))
+            )  # fmt: skip
+        if args.template is None:
+            raise ConfigError("preview needs a TEMPLATE or --campaign ID")
         argv = [args.template, "--lang", args.lang, "--format", args.format]
         if args.data is not None:
             argv += ["--data", str(args.data)]

@@ -7,13 +7,14 @@ from __future__ import annotations
 
 import enum
 import re
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo, available_timezones
 
 from commhub.errors import Problem
+from commhub.fields import FORBIDDEN_CLASS, WS_CLASS, TextField
 from commhub.languages import LANGUAGES
 
 
@@ -47,12 +48,32 @@ class Role(enum.StrEnum):
 
 
 # The plan's member id is opaque, but it travels in URLs, CSV and logs: keep it printable.
-MEMBER_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$")
-EMAIL_RE = re.compile(
-    r"^[^@\s<>(),;:\"\[\]\\]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+$"
+MEMBER_ID_PATTERN = "[A-Za-z0-9][A-Za-z0-9._:-]{0,63}"
+MEMBER_ID_RE = re.compile(f"^{MEMBER_ID_PATTERN}$")
+MEMBER_ID_REASON = "must be 1-64 letters, digits or . _ : - and start with a letter or digit"
+# Ids that name a route under /v1/members/ rather than a member.
+RESERVED_MEMBER_IDS = frozenset({"import"})
+# The local part allows what mail systems do, less white space, separators and the
+# characters no text field may hold; the domain is plain DNS labels.
+EMAIL_PATTERN = (
+    f'[^@<>(),;:"\\[\\]\\\\{FORBIDDEN_CLASS}{WS_CLASS}]+'
+    "@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+"
 )
-PHONE_RE = re.compile(r"^\+?[0-9][0-9 ()./-]{6,24}$")
+EMAIL_RE = re.compile(f"^{EMAIL_PATTERN}$")
+PHONE_PATTERN = "\\+?[0-9][0-9 ()./-]{6,24}"
+PHONE_RE = re.compile(f"^{PHONE_PATTERN}$")
+# Most topics one member may list in `opted_out` (repeats included): a bound, not a need.
+MAX_OPTED_OUT = 100
 _TIMEZONES: frozenset[str] | None = None
+
+
+def member_id_problem(member_id: Any) -> str | None:
+    """Why `member_id` cannot name a member, or None."""
+    if not isinstance(member_id, str) or not MEMBER_ID_RE.fullmatch(member_id):
+        return MEMBER_ID_REASON
+    if member_id in RESERVED_MEMBER_IDS:
+        return f"{member_id!r} is reserved (it names a route)"
+    return None
 
 
 def _timezones() -> frozenset[str]:
@@ -148,14 +169,87 @@ class Member:
         return dict(zip(MEMBER_FIELDS, self.record(), strict=True))
 
 
-def _header_safe(value: str) -> bool:
-    return "\r" not in value and "\n" not in value
+# The text fields of a member record: what validation checks and the API document shows.
+MEMBER_TEXT_FIELDS: tuple[TextField, ...] = (
+    TextField("given_name", "Given name, as the member writes it", required=True),
+    TextField("family_name", "Family name (may be left out)"),
+    TextField(
+        "language",
+        "BCP 47 language the member reads and hears",
+        required=True,
+        choices=lambda: LANGUAGES,
+        choice_label="language",
+    ),
+    TextField(
+        "format",
+        "How messages reach the member",
+        required=True,
+        choices=lambda: [f.value for f in Format],
+        choice_label="format",
+    ),
+    TextField(
+        "email",
+        "Email address; required unless format is relay_text with a relay_address",
+        max_length=254,
+        pattern=EMAIL_PATTERN,
+        pattern_reason="is not a valid email address",
+    ),
+    TextField(
+        "phone",
+        "Phone number (digits, spaces and ( ) . / - ; optional leading +)",
+        max_length=32,
+        pattern=PHONE_PATTERN,
+        pattern_reason="is not a valid phone number",
+    ),
+    TextField(
+        "relay_address",
+        "An email-to-relay or SMS gateway address for relay_text",
+        max_length=254,
+        pattern=EMAIL_PATTERN,
+        pattern_reason="must be an email-to-relay or SMS gateway address",
+    ),
+    TextField(
+        "timezone",
+        "IANA time zone (quiet hours are in it)",
+        max_length=64,
+        choices=_timezones,
+        choice_label="IANA time zone",
+        list_choices=False,
+        default="America/Los_Angeles",
+    ),
+)
+
+
+def parse_opted_out(raw: Any, topics: Collection[str]) -> tuple[bool | tuple[str, ...], str | None]:
+    """`opted_out` as True/False or a sorted tuple of known topics, else (False, reason)."""
+    if raw is None:
+        return False, None
+    if isinstance(raw, bool):
+        return raw, None
+    if not isinstance(raw, list) or not all(isinstance(t, str) for t in raw):
+        return False, "must be true/false or a list of topic names"
+    if len(raw) > MAX_OPTED_OUT:
+        return False, f"must list at most {MAX_OPTED_OUT} topics"
+    unknown = sorted({t for t in raw if t not in topics}, key=str)
+    if unknown:
+        shown = ", ".join(repr(t[:64]) for t in unknown[:5])
+        known = ", ".join(sorted(topics)) or "none"
+        return False, f"unknown topic {shown}; known topics: {known}"
+    return tuple(sorted(set(raw))), None
 
 
 def parse_member(
-    member_id: str, body: Any, *, line: int | None = None, index: int | None = None
+    member_id: str,
+    body: Any,
+    *,
+    topics: Collection[str],
+    line: int | None = None,
+    index: int | None = None,
 ) -> tuple[Member | None, list[Problem]]:
-    """Validate one member record from JSON/CSV; return it, or every problem found."""
+    """Validate one member record from JSON/CSV; return it, or every problem found.
+
+    `topics` are the outreach topics a member may opt out of one by one.
+    """
     problems: list[Problem] = []
 
     def bad(fld: str, reason: str) -> None:
@@ -167,77 +261,34 @@ def parse_member(
     for key in body:
         if key not in MEMBER_FIELDS:
             bad(key, "unknown field")
-    if not isinstance(member_id, str) or not MEMBER_ID_RE.match(member_id):
-        bad("member_id", "must be 1-64 letters, digits or . _ : - and start with a letter or digit")
+    id_problem = member_id_problem(member_id)
+    if id_problem is not None:
+        bad("member_id", id_problem)
     if "member_id" in body and body["member_id"] != member_id:
         bad("member_id", "does not match the member id in the URL")
-
-    def text(fld: str, required: bool, max_len: int = 200) -> str | None:
-        value = body.get(fld)
-        if value is None or value == "":
-            if required:
-                bad(fld, "is required")
-            return None
-        if not isinstance(value, str):
-            bad(fld, "must be a string")
-            return None
-        value = value.strip()
-        if len(value) > max_len:
-            bad(fld, f"must be at most {max_len} characters")
-        if not _header_safe(value) or any(ord(c) < 32 for c in value):
-            bad(fld, "must not contain line breaks or control characters")
-        return value
-
-    given = text("given_name", True)
-    family = text("family_name", False) or ""
-    language = text("language", True)
-    if language is not None and language not in LANGUAGES:
-        bad(
-            "language",
-            f"unsupported language {language!r}; supported: {', '.join(sorted(LANGUAGES))}",
-        )
-    fmt_raw = text("format", True)
-    fmt: Format | None = None
-    if fmt_raw is not None:
-        try:
-            fmt = Format(fmt_raw)
-        except ValueError:
-            bad(
-                "format",
-                f"unknown format {fmt_raw!r}; one of: {', '.join(f.value for f in Format)}",
-            )
-    email = text("email", False, 254)
-    if email is not None and not EMAIL_RE.match(email):
-        bad("email", "is not a valid email address")
-    relay = text("relay_address", False, 254)
-    if relay is not None and not EMAIL_RE.match(relay):
-        bad("relay_address", "must be an email-to-relay or SMS gateway address")
-    phone = text("phone", False, 32)
-    if phone is not None and not PHONE_RE.match(phone):
-        bad("phone", "is not a valid phone number")
-    tz = text("timezone", False, 64) or "America/Los_Angeles"
-    if tz not in _timezones():
-        bad("timezone", f"unknown IANA time zone {tz!r}")
-    opted_raw = body.get("opted_out", False)
-    opted: bool | tuple[str, ...] = False
-    if isinstance(opted_raw, bool):
-        opted = opted_raw
-    elif isinstance(opted_raw, list) and all(isinstance(t, str) for t in opted_raw):
-        opted = tuple(sorted(set(opted_raw)))
-    else:
-        bad("opted_out", "must be true/false or a list of topic names")
-    if fmt is not None and email is None and not (fmt is Format.RELAY_TEXT and relay):
+    values: dict[str, str | None] = {}
+    for spec in MEMBER_TEXT_FIELDS:
+        values[spec.name], reason = spec.parse(body.get(spec.name))
+        if reason is not None:
+            bad(spec.name, reason)
+    opted, reason = parse_opted_out(body.get("opted_out"), topics)
+    if reason is not None:
+        bad("opted_out", reason)
+    email, relay, fmt = values["email"], values["relay_address"], values["format"]
+    no_address = email is None and not (fmt == Format.RELAY_TEXT and relay)
+    if fmt is not None and no_address and "email" not in {p.field for p in problems}:
         bad("email", "is required for this format (relay_text may use relay_address instead)")
-    if problems or given is None or language is None or fmt is None:
+    given, language, tz = values["given_name"], values["language"], values["timezone"]
+    if problems or given is None or language is None or fmt is None or tz is None:
         return None, problems
     return Member(
         member_id=member_id,
         given_name=given,
-        family_name=family,
+        family_name=values["family_name"] or "",
         language=language,
-        format=fmt,
+        format=Format(fmt),
         email=email,
-        phone=phone,
+        phone=values["phone"],
         relay_address=relay,
         timezone=tz,
         opted_out=opted,
@@ -256,6 +307,7 @@ class Campaign:
     paused_at: datetime | None = None
     finished_at: datetime | None = None  # when it became done or was cancelled
     content_hash: str | None = None  # the pinned template and catalog content (sha256)
+    ignore_quiet_hours: bool = False
 
 
 @dataclass(frozen=True)
@@ -276,6 +328,7 @@ class ClaimedDelivery:
     attempts: int  # attempts made before this one
     data: dict[str, Any]
     member: Member | None  # None when the member was erased
+    quiet_hours: bool = True  # False when its campaign may be sent at any hour
 
 
 @dataclass(frozen=True)

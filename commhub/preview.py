@@ -22,13 +22,14 @@ from commhub.checks import Violation, check_message, check_relay, check_speech_t
 from commhub.checks.parity import check_parity
 from commhub.checks.relay import SPEECH_SECONDS
 from commhub.content.i18n import Catalogs
-from commhub.content.topics import load_topics
+from commhub.content.topics import Topic, load_topics
 from commhub.domain import Format
-from commhub.errors import CommhubError, PolicyHold, RenderError
+from commhub.errors import CommhubError, NotFound, PolicyHold, RenderError
 from commhub.render import Renderer, RenderResult
 from commhub.render.large_print import DEFAULT_TEMPLATES
 from commhub.render.relay_text import MAX_TOTAL as RELAY_MAX_TOTAL
 from commhub.settings import Settings
+from commhub.store.base import Store
 
 DEFAULT_OUT = "var/preview"
 
@@ -175,6 +176,58 @@ async def preview_to_files(
     if result.audio is not None:
         write("mp3", result.audio.mp3)
     return PreviewResult(files, run_checks(renderer, topic, result, data), result, result.notes)
+
+
+async def campaign_preview(
+    settings: Settings,
+    store: Store,
+    campaign_id: str,
+    lang: str,
+    fmt: str,
+    data_path: Path | None,
+    out_dir: Path | None,
+    out: TextIO | None = None,
+) -> int:
+    """`commhub preview --campaign ID`: what the campaign sends, rendered from the content it
+    pinned at creation (sample data unless `--data`), written to files and checked."""
+    from commhub.content.pinned import ContentFiles
+    from commhub.pinning import CampaignRenderers
+
+    out = out or sys.stdout
+    campaign = await store.get_campaign(campaign_id)
+    if campaign is None:
+        raise NotFound(f"no campaign {campaign_id!r}")
+    speech = None
+    if fmt == Format.AUDIO.value:
+        from commhub.speech import SpeechService
+
+        speech = SpeechService(settings.speech, voices_dir(settings))
+    root = templates_dir(settings)
+    current = build_renderer(settings, speech=False)
+
+    def build(topics: Mapping[str, Topic], catalogs: Catalogs) -> Renderer:
+        return Renderer(settings, topics, catalogs, speech, templates_dir=root)
+
+    renderers = CampaignRenderers(current, ContentFiles.read(root), store, build)
+    renderer = await renderers.for_campaign(campaign.id, campaign.template)
+    if renderer is current:
+        renderer = build(current.topics, current.catalogs)  # the loaded content, with speech
+    pinned = campaign.content_hash or "not pinned (created before pinning): the current files"
+    print(f"campaign {campaign.id} ({campaign.template}), content {pinned}", file=out)
+    preview = await preview_to_files(
+        settings,
+        campaign.template,
+        lang,
+        fmt,
+        data_path,
+        out_dir or settings.path(DEFAULT_OUT) / campaign.id,
+        renderer=renderer,
+    )
+    for path in preview.files:
+        print(f"wrote {path}", file=out)
+    for v in preview.violations:
+        print(f"  {v.rule}: {v.message}", file=out)
+    return 1 if preview.violations else 0
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -13,13 +13,15 @@ import logging
 import os
 import signal
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from commhub.content.i18n import Catalogs
-from commhub.content.topics import Topic, load_topics
+from commhub.content.pinned import ContentFiles
+from commhub.content.topics import Topic
 from commhub.domain import Format
 from commhub.errors import ConfigError
+from commhub.pinning import CampaignRenderers
 from commhub.render.dkim import DkimSigner
 from commhub.render.pipeline import Renderer
 from commhub.settings import Settings
@@ -50,13 +52,34 @@ class Hub:
     renderer: Renderer
     transports: dict[Format, Transport]
     signer: DkimSigner | None = None  # DKIM, when [dkim] is set
+    content: ContentFiles | None = None  # the content files loaded at start (pinned per campaign)
+    _renderers: CampaignRenderers | None = field(default=None, init=False, repr=False)
+
+    @property
+    def renderers(self) -> CampaignRenderers:
+        """Each campaign's renderer, from the content pinned at its creation."""
+        if self._renderers is None:
+            content = self.content or ContentFiles.read(self.settings.templates_dir)
+            self._renderers = CampaignRenderers(
+                self.renderer,
+                content,
+                self.store,
+                lambda topics, catalogs: Renderer(
+                    self.settings,
+                    topics,
+                    catalogs,
+                    self.speech,
+                    templates_dir=self.settings.templates_dir,
+                ),
+            )
+        return self._renderers
 
     def worker(self, *, on_outcome: OutcomeHook | None = None) -> Worker:
         """A worker over this hub's store, renderer and transports."""
         return Worker(
             self.settings,
             self.store,
-            self.renderer.render,
+            self.renderers.render,
             self.transports,
             on_outcome=on_outcome,
             sign=self.signer.sign_all if self.signer is not None else None,
@@ -75,6 +98,7 @@ class Hub:
                 voices=self.speech,
                 renderer=self.renderer,
                 metrics=metrics,
+                content=self.content,
                 tokens=self.renderer.tokens,
             )
         )
@@ -83,8 +107,10 @@ class Hub:
 @contextlib.asynccontextmanager
 async def open_hub(settings: Settings, *, with_transports: bool = True) -> AsyncIterator[Hub]:
     """Open the store (and migrate it), load content, start transports; close all on exit."""
-    topics = load_topics(settings.templates_dir / "topics")
-    catalogs = Catalogs.load(settings.templates_dir / "i18n")
+    content = ContentFiles.read(settings.templates_dir)
+    topics, catalogs = content.load(settings.templates_dir)
+    # Readiness (GET /v1/templates) and rendering follow `language.require`.
+    catalogs = catalogs.requiring(settings.language.require)
     speech = SpeechService(settings.speech, settings.voices_dir)
     renderer = Renderer(settings, topics, catalogs, speech, templates_dir=settings.templates_dir)
     signer = DkimSigner.from_settings(settings.dkim, settings.root)
@@ -97,7 +123,9 @@ async def open_hub(settings: Settings, *, with_transports: bool = True) -> Async
             for t in {id(t): t for t in transports.values()}.values():
                 await t.start()
                 started.append(t)
-            yield Hub(settings, store, topics, catalogs, speech, renderer, transports, signer)
+            yield Hub(
+                settings, store, topics, catalogs, speech, renderer, transports, signer, content
+            )
         finally:
             for t in reversed(started):
                 await t.close()
@@ -179,6 +207,7 @@ async def serve(settings: Settings) -> int:
 
     from commhub.api.app import SERVER
     from commhub.api.metrics import Metrics
+    from commhub.api.protocol import ApiRunner
 
     async with open_hub(settings) as hub:
         metrics = Metrics()
@@ -188,7 +217,8 @@ async def serve(settings: Settings) -> int:
         setattr(web_response, "SERVER_SOFTWARE", SERVER)  # noqa: B010
         # aiohttp's keep-alive timer runs from the connection's start (and from each response)
         # until a whole request head has arrived, so it is also the header read timeout.
-        runner = web.AppRunner(
+        # ApiRunner: a malformed request's raw line (a bearer token) is never logged or echoed.
+        runner = ApiRunner(
             app, access_log=None, keepalive_timeout=settings.server.header_timeout_seconds
         )
         await runner.setup()

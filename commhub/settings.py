@@ -175,6 +175,10 @@ class LanguageSettings:
     footer_languages: tuple[str, ...] = CMS_INSERT_LANGUAGES
     # short: one TTY-sized line in the member's language + one in English (TT-7) | full
     relay_footer: Literal["full", "short"] = "short"
+    # The lowest review level that may be sent: "reviewed" (checked by the team) or
+    # "certified" (approved by a qualified translator, named in the catalog). Below it, the
+    # policy above applies.
+    require: Literal["reviewed", "certified"] = "reviewed"
 
     def __post_init__(self) -> None:
         from commhub.languages import LANGUAGES

@@ -307,7 +307,7 @@ class Worker:
         if member.undeliverable and member.address in member.undeliverable:
             # A hard bounce (or soft ones in a row) marked it: until the address changes.
             return DeliveryOutcome(d.id, State.SKIPPED, "address bounced")
-        until = quiet_until(member, now, self.settings.quiet_hours)
+        until = quiet_until(member, now, self.settings.quiet_hours) if d.quiet_hours else None
         if until is not None:
             return DeliveryOutcome(
                 d.id, State.HELD, "quiet hours in the member's time zone", retry_at=until

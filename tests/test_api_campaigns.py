@@ -298,7 +298,7 @@ async def test_qa_cannot_create_campaigns(api: Api) -> None:
 
 
 async def test_store_side_json_body_matches_what_was_posted(api: Api) -> None:
-    # The raw JSON body counts for idempotency: a re-serialised identical body is a replay.
+    # The same bytes again are a replay (tests/test_api_idempotency.py: reformatted ones too).
     ids = await api.add_members(2)
     raw = json.dumps(campaign(ids)).encode()
     headers = api.auth(**{"Content-Type": "application/json", "Idempotency-Key": "raw"})

@@ -47,13 +47,25 @@ async def test_templates_list_variables_sample_formats_and_language_readiness(ap
     topic = api.deps.topics["refill_reminder"]
     assert en["reviewed"] > len(set(topic.msgids()))
     for lang, state in refill["languages"].items():
-        assert set(state) == {"ready", "reviewed", "fuzzy", "missing", "voice", "formats"}, lang
+        assert set(state) == {
+            "ready",
+            "reviewed",
+            "certified",
+            "certified_by",
+            "fuzzy",
+            "missing",
+            "voice",
+            "formats",
+        }, lang
         assert state["ready"] == (state["fuzzy"] == 0 and state["missing"] == 0)
         assert state["formats"] == {
             "large_print_email": state["ready"],
             "audio": state["ready"] and state["voice"] is not None,
             "relay_text": state["ready"],
         }, lang
+    # The shipped catalogs are honestly reviewed by the team, certified by nobody.
+    assert refill["languages"]["es"]["certified"] == 0
+    assert refill["languages"]["es"]["certified_by"] == []
     # Readiness per format: Somali is reviewed but has no voice; French has a voice but
     # ships only the footer strings.
     so, fr = refill["languages"]["so"], refill["languages"]["fr"]

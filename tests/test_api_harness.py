@@ -64,7 +64,7 @@ class Api:
         for i in range(count):
             mid = f"{prefix}{i:06d}"
             body = {**MEMBER, "email": f"{mid.lower()}@example.org", **overrides}
-            member, problems = parse_member(mid, body)
+            member, problems = parse_member(mid, body, topics=self.deps.topics.keys())
             assert member is not None, problems
             ids.append(mid)
             members.append(member)
@@ -73,10 +73,10 @@ class Api:
         return ids
 
 
-def make_settings(tmp_path: Path, **server: Any) -> Settings:
+def make_settings(tmp_path: Path, database_url: str | None = None, **server: Any) -> Settings:
     return Settings(
         server=replace(ServerSettings(), **server),
-        database=DatabaseSettings(url=f"sqlite:///{tmp_path / 'commhub.db'}"),
+        database=DatabaseSettings(url=database_url or f"sqlite:///{tmp_path / 'commhub.db'}"),
         root=tmp_path,
     )
 
@@ -95,10 +95,15 @@ def shipped_content(
 
 @contextlib.asynccontextmanager
 async def open_api(
-    aiohttp_client: ClientFactory, tmp_path: Path, *, renderer: bool = True, **server: Any
+    aiohttp_client: ClientFactory,
+    tmp_path: Path,
+    *,
+    renderer: bool = True,
+    database_url: str | None = None,
+    **server: Any,
 ) -> AsyncIterator[Api]:
-    """The app on a fresh SQLite file; `server` overrides ServerSettings fields."""
-    settings = make_settings(tmp_path, **server)
+    """The app on a fresh SQLite file (or `database_url`); `server` overrides ServerSettings."""
+    settings = make_settings(tmp_path, database_url, **server)
     store = open_store(settings.database_url)
     await store.migrate()
     try:

@@ -136,3 +136,38 @@ async def test_quiet_hours_hold_has_a_time_and_release_after_turning_them_off_se
         assert status == 200 and body["released"] == 1
         assert await env.drain(cid) == {"sent": 1}
     assert len(smtp_server.messages) == 1
+
+
+async def test_a_campaign_may_ignore_quiet_hours(
+    tmp_path: Path,
+    store_url: str,  # noqa: F811
+    smtp_server: SmtpTestServer,
+) -> None:
+    # The README walk-through works at any hour this way (and urgent notices may).
+    quiet = config(
+        tmp_path,
+        store_url,
+        smtp_server.port,
+        "quiet",
+        quiet_hours={"enabled": True, **_quiet_now()},
+    )
+    async for env in hub_env(quiet):
+        await env.add_member("N-1", timezone="UTC")
+        cid = await env.campaign(
+            "refill_reminder", [{"member_id": "N-1", "data": REFILL}], ignore_quiet_hours=True
+        )
+        status, body = await env.call("GET", f"/v1/campaigns/{cid}")
+        assert body["ignore_quiet_hours"] is True
+        assert await env.drain(cid) == {"sent": 1}
+        status, body = await env.call(
+            "POST",
+            "/v1/campaigns",
+            json={
+                "template": "refill_reminder",
+                "name": "x",
+                "ignore_quiet_hours": "yes",
+                "recipients": [{"member_id": "N-1", "data": REFILL}],
+            },
+        )
+        assert status == 422 and body["error"]["details"][0]["field"] == "ignore_quiet_hours"
+    assert len(smtp_server.messages) == 1

@@ -100,7 +100,9 @@ CASES: list[tuple[str, str, str]] = [
     ("EM-1", '<html lang="en" dir="ltr">', '<html lang="english" dir="ltr">'),
     ("EM-1", '<div lang="en" dir="ltr"', '<div dir="ltr"'),
     ("EM-2", "Where</h2>", "Где</h2>"),
-    ("EM-2", "Where</h2>", "<bdi>Where</bdi> أين</h2>"),  # after the isolated value
+    ("EM-2", "Where</h2>", "\u2068Where\u2069 أين</h2>"),  # after the isolated value
+    ("EM-2", "Where</h2>", "\u2068Where\u2069 أين \u2066Wei\u2069</h2>"),  # between two
+    ("EM-2", "Where</h2>", "<bdi>محمد</bdi></h2>"),  # <bdi> isolates nothing in most clients
     ("EM-3", '<html lang="en" dir="ltr">', '<html lang="en" dir="rtl">'),
     ("EM-4", "<title>Reminder", "<title>Hello"),
     ("EM-4", f"<title>{SUBJECT}</title>", ""),
@@ -167,9 +169,11 @@ def test_one_bad_wrapper_style_is_reported_a_bounded_number_of_times() -> None:
 
 def test_em2_leaves_isolated_inserted_values_alone() -> None:
     # A member's name in Arabic script inside an English message: the renderer isolates it
-    # in a <bdi> and cannot know its language (WCAG 3.1.2 exempts proper names).
-    name = bad("Where</h2>", 'Where <bdi>محمد حداد</bdi> <bdi dir="ltr">Wei</bdi></h2>')
+    # with Unicode isolates and cannot know its language (WCAG 3.1.2 exempts proper names).
+    name = bad("Where</h2>", "Where \u2068محمد حداد\u2069 \u2066Wei\u2069</h2>")
     assert "EM-2" not in rules(name)
+    nested = bad("Where</h2>", "Where \u2066Wei \u2068محمد\u2069 Chen\u2069</h2>")
+    assert "EM-2" not in rules(nested)
 
 
 def test_em15_html_over_100_kb() -> None:
@@ -233,3 +237,41 @@ def test_font_shorthand_and_font_tag_are_understood() -> None:
 
 def test_violation_prints_rule_and_message() -> None:
     assert str(Violation("LP-1", "x")) == "LP-1: x"
+
+
+def _rendered() -> str:
+    from tests.test_render_support import TOPICS, member, real_renderer
+
+    topic = "appointment_reminder"
+    result = real_renderer().render_sync(topic, member("en"), TOPICS[topic].sample, 1)
+    return result.html or ""
+
+
+def test_the_dark_scheme_style_is_the_one_style_allowed() -> None:
+    html = _rendered()
+    assert "@media (prefers-color-scheme: dark)" in html
+    assert rules(html, subject=None) == set()
+    # Anything else in the <style> is CSS that some clients drop (EM-13).
+    extra = html.replace("</style>", "p { color: red }\n</style>")
+    assert "EM-13" in rules(extra, subject=None)
+    other_query = html.replace("prefers-color-scheme: dark", "max-width: 600px")
+    assert "EM-13" in rules(other_query, subject=None)
+    not_important = html.replace("color:#9ecbff !important", "color:#9ecbff")
+    assert "EM-13" in rules(not_important, subject=None)
+    not_colour = html.replace(".lp-link {", ".lp-link { font-size:12px !important;")
+    assert "EM-13" in rules(not_colour, subject=None)
+    in_body = html.replace("<body", "<style>p { color: red }</style><body", 1)
+    assert "EM-13" in rules(in_body, subject=None)
+
+
+def test_the_dark_scheme_keeps_7_to_1_and_covers_every_coloured_element() -> None:
+    html = _rendered()
+    dim_link = html.replace("color:#9ecbff !important", "color:#0645ad !important")
+    found = check_html(dim_link, subject=None, lang="en", rtl=False, cjk=False)
+    assert {v.rule for v in found} == {"LP-16"}
+    assert all(".lp-link text #0645ad" in v.message for v in found)
+    grey_ground = html.replace("background-color:#121212 !important", "background-color:#777")
+    assert "LP-16" in rules(grey_ground, subject=None)
+    # An element that keeps its inline black text in the dark scheme.
+    uncovered = html.replace('<h1 class="lp"', "<h1", 1)
+    assert "LP-16" in rules(uncovered, subject=None)

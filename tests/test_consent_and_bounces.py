@@ -251,7 +251,9 @@ async def test_one_click_unsubscribe(env: HubEnv, smtp_server: SmtpTestServer) -
         data={"List-Unsubscribe": "One-Click", "scope": "all"},
         headers={"Accept": "text/html"},
     )
-    assert resp.status == 200 and "You are unsubscribed" in await resp.text()
+    done = await resp.text()
+    assert resp.status == 200 and '<html lang="es" dir="ltr">' in done
+    assert "Ya no recibirá más mensajes de Evergreen Community Health Plan." in done
     assert await env.counts(other) == {"skipped": 1}
     # Forged, altered or missing tokens do nothing; a wrong body is refused.
     bad = path[:-1] + ("a" if path[-1] != "a" else "b")
@@ -275,19 +277,49 @@ async def test_one_click_unsubscribe(env: HubEnv, smtp_server: SmtpTestServer) -
     ]
 
 
-async def test_unsubscribe_page_is_accessible(
+@pytest.mark.parametrize(
+    ("lang", "html_lang", "expected"),
+    [
+        ("ar", '<html lang="ar" dir="rtl">', "إيقاف الرسائل المشابهة لهذه الرسالة"),
+        ("zh-Hans", '<html lang="zh-Hans" dir="ltr">', "不再接收此类信息"),
+        # German has no reviewed page strings: English, with the tagline in German.
+        ("de", '<html lang="en" dir="ltr">', 'lang="de" dir="ltr"'),
+        ("en", '<html lang="en" dir="ltr">', "Stop messages like this one"),
+    ],
+)
+async def test_unsubscribe_page_in_the_members_language_is_accessible(
     env: HubEnv,
     smtp_server: SmtpTestServer,
     browser: A11yBrowser,  # noqa: F811
+    lang: str,
+    html_lang: str,
+    expected: str,
 ) -> None:
-    await env.add_member("M-1", language="ar")
+    await env.add_member("M-1", language=lang)
     await sent_campaign(env, ["M-1"])
     link = header(smtp_server.messages[-1].content, "List-Unsubscribe").strip("<>")
-    resp = await env.client.get(link.removeprefix("https://hub.example.org"))
+    path = link.removeprefix("https://hub.example.org")
+    resp = await env.client.get(path)
     assert resp.status == 200
     page = await resp.text()
-    assert '<html lang="en" dir="ltr">' in page
+    assert html_lang in page and expected in page
     assert 'name="List-Unsubscribe" value="One-Click"' in page and 'value="all"' in page
     assert "M-1" not in page and "m-1@example.org" not in page and "Alex" not in page
     violations = await axe_violations(browser, page)
     assert violations == [], describe(violations)
+    # The page's own button: a form POST from the browser, then the confirmation page.
+    resp = await env.client.post(
+        path, data={"List-Unsubscribe": "One-Click"}, headers={"Accept": "text/html"}
+    )
+    done = await resp.text()
+    assert resp.status == 200 and html_lang in done
+    violations = await axe_violations(browser, done)
+    assert violations == [], describe(violations)
+
+
+async def test_a_broken_link_says_so(env: HubEnv, browser: A11yBrowser) -> None:  # noqa: F811
+    resp = await env.client.get("/u/" + "a" * 31)
+    assert resp.status == 404
+    page = await resp.text()
+    assert "not valid" in page
+    assert await axe_violations(browser, page) == []

@@ -7,6 +7,7 @@ from __future__ import annotations
 import email
 import email.policy
 import email.utils
+import hashlib
 import re
 import subprocess
 from collections.abc import AsyncIterator, Callable
@@ -19,7 +20,7 @@ from commhub.content.i18n import Catalogs
 from commhub.content.topics import load_topics
 from commhub.delivery_tokens import DeliveryTokens, Purpose
 from commhub.domain import Format, Member
-from commhub.render.dkim import DkimSigner, relaxed_body
+from commhub.render.dkim import DkimSigner, body_hash, relaxed_body
 from commhub.render.pipeline import Renderer
 from commhub.settings import DkimSettings, Settings, load
 from tests.hub_harness import HubEnv, hub_env, write_config
@@ -167,8 +168,11 @@ def test_relaxed_body_matches_dkimpy() -> None:
         b"a  b\t\tc \r\n\r\n\r\n",
         b"x \t\r\n y\r\n\r\nz",
         b"=20 trailing\r\nend   ",
+        b"ordinary\r\nlines\r\n\r\n",
+        b"\r\n\r\n\r\n",
     ):
         assert relaxed_body(body) == Relaxed.canonicalize_body(body), body
+        assert body_hash(body) == hashlib.sha256(Relaxed.canonicalize_body(body)).digest()
 
 
 def test_headers_every_email_carries(configured: Settings) -> None:
@@ -258,3 +262,40 @@ async def test_worker_sends_signed_mail_with_verp_sender(
         assert r.mail_from.startswith("bounces+") and r.mail_from.endswith(f"@bounces.{DOMAIN}")
         senders.add(r.mail_from)
     assert len(senders) == 4  # one envelope sender per delivery
+
+
+@pytest.mark.parametrize("lang", ["en", "es", "ar", "ja"])
+def test_change_or_stop_sentence_links_to_the_unsubscribe_page(
+    configured: Settings, lang: str
+) -> None:
+    """CP-3: in email, the "how to change or stop" sentence is followed by a link to the
+    member's own unsubscribe page, in the message's language; the chunked body equals the
+    layout rendered whole with that link."""
+    from dataclasses import replace
+
+    from commhub.content import strings
+    from commhub.render.large_print import text_part
+
+    r = renderer(configured)
+    for delivery_id in (11, 12):  # two members through the same cached chunks
+        result = r.render_sync("refill_reminder", member(lang=lang), REFILL, delivery_id, "cmp_q")
+        msg = email.message_from_bytes(result.message.raw, policy=email.policy.default)
+        link = msg["List-Unsubscribe"].split(",")[0].strip(" <>")
+        t = r.topics["refill_reminder"]
+        plan = r.plan(t, lang)
+        prepared = r._prepare(t, plan, "print", False)
+        values, _ = t.parse_data(REFILL)
+        label = plan.translator.gettext(strings.STOP_ONLINE)
+        whole = replace(
+            r._fill(prepared, member(lang=lang), values, "print"), stop_url=link, stop_label=label
+        )
+        assert result.html == r.layout.html(whole)
+        assert result.text == text_part(whole)
+        plain, html = msg.iter_parts()
+        assert f'<a href="{link}"' in str(html.get_content())
+        assert f"{label}: {link}" in str(plain.get_content())
+        change = plan.translator.gettext(strings.CHANGE_OR_STOP).split("%(")[0]
+        html_text = str(html.get_content())
+        assert html_text.index(change) < html_text.index(link)  # right after the sentence
+        if lang != "en":
+            assert label != strings.STOP_ONLINE  # translated

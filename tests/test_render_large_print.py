@@ -18,6 +18,7 @@ from commhub.domain import Format
 from commhub.errors import PolicyHold, RenderError
 from commhub.languages import LANGUAGES
 from commhub.render import Renderer, RenderResult
+from commhub.render.bidi import visible
 from tests.test_render_support import (
     FAKE_LANGS,
     TOPICS,
@@ -67,7 +68,7 @@ def test_large_print_message_meets_every_static_rule(
     doc = lxml_html.document_fromstring(html)
     language = LANGUAGES[result.lang]
     direction = "rtl" if language.rtl else "ltr"
-    wrapper = doc.body[0]
+    wrapper = doc.body.find("div")
     assert doc.get("lang") == wrapper.get("lang") == result.lang
     assert doc.get("dir") == wrapper.get("dir") == direction
     assert doc.findtext(".//title") == msg["Subject"] == result.message.subject
@@ -75,12 +76,14 @@ def test_large_print_message_meets_every_static_rule(
     # LP-1: no font size under 24px anywhere; LP-5 one font stack, no web fonts.
     sizes = [float(s) for s in re.findall(r"font-size:\s*([\d.]+)px", html)]
     assert sizes and min(sizes) >= 24
-    assert "@font-face" not in html and "<style" not in html and "<script" not in html
+    assert "@font-face" not in html and "<script" not in html
+    # EM-13: one <style>, in <head>, for the dark scheme only (checked by check_message).
+    assert html.count("<style") == 1 and doc.find("head/style") is not None
     # The phone line with TTY and hours, in both parts (EM-12); a tel: link with the number.
     line = renderer.settings.plan.phones[TOPICS[topic].phone_line]
     assert line.number in plain and "711" in plain
     link = doc.xpath("//a[starts-with(@href, 'tel:')]")[0]
-    assert link.text_content() == line.number
+    assert visible(link.text_content()) == line.number
     assert link.get("href") == "tel:+1" + line.number.replace("-", "")[1:]
     # Every value of the sample data shows in both parts (full address included).
     for value in TOPICS[topic].sample.values():
@@ -129,7 +132,7 @@ def test_arabic_is_right_to_left_everywhere() -> None:
     result = render(FAKE_RENDERER, "coverage_change", "ar")
     _, _, html = parts_of(result)
     doc = lxml_html.document_fromstring(html)
-    assert doc.get("dir") == "rtl" and doc.body[0].get("dir") == "rtl"
+    assert doc.get("dir") == "rtl" and doc.body.find("div").get("dir") == "rtl"
     for el in doc.xpath("//h1 | //p[not(@lang)] | //ul | //li"):
         style = el.get("style") or ""
         if "text-align" in style:
@@ -177,7 +180,10 @@ def test_fallback_to_english_with_a_tagline_in_the_members_language() -> None:
     doc = lxml_html.document_fromstring(result.html or "")
     assert doc.get("lang") == "en"
     tagline = doc.xpath("//p[@lang='so']")[0]
-    assert tagline.text_content() == "Fariintan waa Ingiriis. Caawimaad Soomaali: 1-800-555-0100."
+    assert (
+        visible(tagline.text_content())
+        == "Fariintan waa Ingiriis. Caawimaad Soomaali: 1-800-555-0100."
+    )
     assert "Fariintan waa Ingiriis" in result.text
     assert any("fallback" in n for n in result.notes)
     assert check_message(result.message.raw) == []
@@ -196,7 +202,7 @@ def test_block_policy_holds_and_machine_policy_adds_the_notice() -> None:
     assert result.machine and result.lang == "vi"
     doc = lxml_html.document_fromstring(result.html or "")
     notice = doc.xpath("//p[@lang='vi']")[0]
-    assert "1-800-555-0100" in notice.text_content()
+    assert "1-800-555-0100" in visible(notice.text_content())
     assert "computer" in notice.text_content()
 
 
@@ -246,3 +252,22 @@ def test_head_and_tail_sections_make_the_whole_document() -> None:
     tail = FAKE_RENDERER.layout.html(parts, "tail")
     assert head.endswith("\n") and head + tail == FAKE_RENDERER.layout.html(parts)
     assert result.html == head + tail
+
+
+@pytest.mark.parametrize(("lang", "outer"), [("en", 688), ("zh-Hans", 608), ("ar", 688)])
+def test_outlook_for_windows_gets_a_width_attributed_single_column(lang: str, outer: int) -> None:
+    """Word ignores max-width, margin:auto and div padding: a table only it reads (mso
+    conditional comments) holds the column's width, centring and 24px padding (issue 17)."""
+    html = render(REAL_RENDERER, "appointment_reminder", lang).html or ""
+    doc = lxml_html.document_fromstring(html)
+    comments = [c.text for c in doc.iter(lxml_html.etree.Comment)]
+    opening = [c for c in comments if c.startswith("[if mso]><table")]
+    assert len(opening) == 1 and comments.count("[if mso]></td></tr></table><![endif]") == 1
+    table = lxml_html.fragment_fromstring(opening[0].removeprefix("[if mso]>"), create_parent=True)
+    t, td = table.find("table"), table.find(".//td")
+    assert (t.get("role"), t.get("width"), t.get("align")) == ("presentation", str(outer), "center")
+    style = td.get("style")
+    assert "padding:24px;" in style and "font-size:26.67px;" in style
+    assert "line-height:1.5;" in style and "margin" not in style
+    wrapper = doc.body.find("div")
+    assert f"max-width:{outer - 48}px;" in wrapper.get("style")

@@ -120,11 +120,20 @@ def test_status_counts_and_ready_topics(tmp_path: Path) -> None:
         "total",
         "translated",
         "reviewed",
+        "certified",
         "fuzzy",
         "missing",
-        "footer",
     ]
-    assert en_row.split()[:7] == ["en", "English", str(total), str(total), str(total), "0", "0"]
+    assert en_row.split()[:8] == [
+        "en",
+        "English",
+        str(total),
+        str(total),
+        str(total),
+        "0",
+        "0",
+        "0",
+    ]
     assert "all 4" in en_row
     assert "vi: 1 machine drafts" in table
     assert "vi: left out of the LA-3 footer" in table

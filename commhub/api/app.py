@@ -102,11 +102,12 @@ def create_app(deps: ApiDeps) -> web.Application:
     app.on_response_prepare.append(server_header)
     app.cleanup_ctx.append(parser_pool)
     r = app.router
-    r.add_put("/v1/members/{member_id}", members.put_member)
-    r.add_get("/v1/members/{member_id}", members.get_member, allow_head=False)
-    r.add_delete("/v1/members/{member_id}", members.delete_member)
-    # Registered before the {member_id} routes would also be fine: POST does not clash.
+    # /v1/members/import is a route, never a member: other methods on it are a 405.
     r.add_post("/v1/members/import", members.import_members)
+    member = "/v1/members/{member_id:(?!import$)[^{}/]+}"
+    r.add_put(member, members.put_member)
+    r.add_get(member, members.get_member, allow_head=False)
+    r.add_delete(member, members.delete_member)
     r.add_get("/v1/templates", templates.list_templates, allow_head=False)
     r.add_post("/v1/campaigns", campaigns.create_campaign)
     r.add_get("/v1/campaigns", campaigns.list_campaigns, allow_head=False)

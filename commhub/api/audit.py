@@ -16,6 +16,7 @@ from typing import Any, Final
 
 from aiohttp import web
 
+from commhub.api.bodies import MAX_AFTER, int_param, parse_time
 from commhub.api.deps import DEPS
 from commhub.api.errors import _CODES, Handler, bad_request
 from commhub.audit import OK, Actor, error_outcome, record_audit
@@ -71,17 +72,10 @@ async def audit_middleware(request: web.Request, handler: Handler) -> web.Stream
 def _since(raw: str | None) -> datetime | None:
     if not raw:
         return None
-    try:
-        parsed = datetime.fromisoformat(raw.replace("Z", "+00:00"))
-    except ValueError:
-        parsed = None
-    if parsed is None or parsed.tzinfo is None:
-        raise bad_request(
-            "query parameter since must be an RFC 3339 time with a zone, like 2026-12-03T09:00:00Z",
-            field="since",
-            reason="invalid",
-        )
-    return parsed.astimezone(UTC)
+    parsed, reason = parse_time(raw)
+    if parsed is None:
+        raise bad_request(f"query parameter since {reason}", field="since", reason="invalid")
+    return parsed
 
 
 def entry_json(e: AuditEntry) -> dict[str, Any]:
@@ -100,18 +94,10 @@ def entry_json(e: AuditEntry) -> dict[str, Any]:
 async def list_audit(request: web.Request) -> web.Response:
     """Admin only (no role marker): the audit log, oldest first, in keyset pages."""
     q = request.query
-    limit_raw, after_raw = q.get("limit") or "100", q.get("after") or "0"
-    for name, raw, high in (("limit", limit_raw, MAX_AUDIT_PAGE), ("after", after_raw, 2**62)):
-        if not raw.isdigit() or int(raw) > high or (name == "limit" and int(raw) < 1):
-            raise bad_request(
-                f"query parameter {name} must be a whole number up to {high}",
-                field=name,
-                reason="out of range",
-            )
-    limit = int(limit_raw)
+    limit = int_param(request, "limit", 100, 1, MAX_AUDIT_PAGE)
+    after = int_param(request, "after", 0, 0, MAX_AFTER)
     entries = await request.app[DEPS].store.list_audit(
-        _since(q.get("since")), q.get("actor") or None, q.get("action") or None, limit,
-        int(after_raw),
+        _since(q.get("since")), q.get("actor") or None, q.get("action") or None, limit, after,
     )  # fmt: skip
     return web.json_response(
         {

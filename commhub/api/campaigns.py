@@ -10,7 +10,6 @@ with one store call for all of them; per recipient there is no await.
 from __future__ import annotations
 
 import asyncio
-import csv
 import hashlib
 import json
 import re
@@ -20,13 +19,18 @@ from typing import Any
 
 from aiohttp import web
 
+from commhub.api.audit import ACTOR
 from commhub.api.auth import ROLE, allow
 from commhub.api.bodies import (
     CSV,
     JSON,
+    MAX_AFTER,
     RecordSplitter,
+    csv_rows,
     decode_text,
+    int_param,
     parse_json,
+    parse_time,
     read_body,
     require_type,
 )
@@ -37,16 +41,16 @@ from commhub.content.topics import Topic
 from commhub.content.variables import to_json
 from commhub.domain import MEMBER_ID_RE, Campaign, Recipient, Role, State
 from commhub.errors import Conflict, NotFound, Problem
+from commhub.fields import TextField
 from commhub.lifecycle import CampaignEvent, CampaignStatus
 from commhub.store.base import CampaignCounts, CampaignSummary, DeliveryRow, NewCampaign
 
-_FIELDS = frozenset({"template", "name", "send_at", "recipients"})
+_FIELDS = frozenset({"template", "name", "send_at", "recipients", "ignore_quiet_hours"})
 _RECIPIENT_FIELDS = frozenset({"member_id", "data"})
-_RFC3339 = re.compile(
-    r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})$"
-)
-_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
-MAX_NAME = 200
+IDEMPOTENCY_KEY_PATTERN = r"^[\x21-\x7e]{1,255}$"
+_KEY = re.compile(IDEMPOTENCY_KEY_PATTERN)
+# The campaign's name, as staff will recognise it in lists.
+CAMPAIGN_NAME = TextField("name", "A name staff recognise the campaign by", required=True)
 _STATES = frozenset(s.value for s in State)
 MAX_DELIVERIES_PAGE = 1000
 
@@ -70,6 +74,7 @@ def campaign_json(c: Campaign, counts: CampaignCounts) -> dict[str, Any]:
         "paused_at": iso(c.paused_at),
         "finished_at": iso(c.finished_at),
         "content_hash": c.content_hash,
+        "ignore_quiet_hours": c.ignore_quiet_hours,
         "total": counts.total,
         "counts": {
             "by_state": counts.by_state,
@@ -101,29 +106,27 @@ def parse_send_at(value: Any, problems: list[Problem]) -> datetime | None:
     """`send_at` as an aware UTC datetime; RFC 3339 with a time zone offset is required."""
     if value is None or value == "":
         return None
-    if not isinstance(value, str) or not _RFC3339.match(value):
-        problems.append(
-            Problem("send_at", "must be an RFC 3339 time with a zone, like 2026-12-03T09:00:00Z")
-        )
-        return None
-    try:
-        parsed = datetime.fromisoformat(value.replace("z", "Z").replace("t", "T"))
-    except ValueError:
-        problems.append(Problem("send_at", "is not a valid date and time"))
-        return None
-    return parsed.astimezone(UTC)
+    parsed, reason = parse_time(value)
+    if reason is not None:
+        problems.append(Problem("send_at", reason))
+    return parsed
+
+
+def parse_flag(value: Any, name: str, problems: list[Problem]) -> bool:
+    """An optional boolean: JSON true/false, or (CSV query strings) "true"/"false"."""
+    if value is None or value is False or value in ("", "false"):
+        return False
+    if value is True or value == "true":
+        return True
+    problems.append(Problem(name, "must be true or false"))
+    return False
 
 
 def parse_name(value: Any, problems: list[Problem]) -> str:
-    if not isinstance(value, str) or not value.strip():
-        problems.append(Problem("name", "is required (a non-empty string)"))
-        return ""
-    name = value.strip()
-    if len(name) > MAX_NAME:
-        problems.append(Problem("name", f"must be at most {MAX_NAME} characters"))
-    if any(ord(c) < 32 for c in name):
-        problems.append(Problem("name", "must not contain line breaks or control characters"))
-    return name
+    name, reason = CAMPAIGN_NAME.parse(value)
+    if reason is not None:
+        problems.append(Problem("name", reason))
+    return name or ""
 
 
 def parse_template(
@@ -160,7 +163,7 @@ class RecipientCheck:
         if not isinstance(member_id, str) or not member_id:
             self.problems.append(Problem(f"{field_prefix}member_id", "is required", **at))
             ok = False
-        elif not MEMBER_ID_RE.match(member_id):
+        elif not MEMBER_ID_RE.fullmatch(member_id):
             self.problems.append(
                 Problem(f"{field_prefix}member_id", "is not a valid member id", **at)
             )
@@ -218,6 +221,9 @@ def _head(
         "template": topic.name if topic else "",
         "name": parse_name(source.get("name"), problems),
         "send_at": parse_send_at(source.get("send_at"), problems),
+        "ignore_quiet_hours": parse_flag(
+            source.get("ignore_quiet_hours"), "ignore_quiet_hours", problems
+        ),
     }
     check = RecipientCheck(topic, csv_body=csv_body)
     check.problems.extend(problems)
@@ -261,10 +267,14 @@ def _from_csv(
     if not records:
         check.problems.append(Problem("body", "the CSV is empty; a header and rows are required"))
         return head, check
-    lines = [line for line, _ in records]
-    rows = csv.reader(t for _, t in records)
-    header_line = lines[0]
-    header = [h.strip() for h in next(rows)]
+    rows = csv_rows(records)
+    unreadable = [(line, row) for line, row in rows if isinstance(row, str)]
+    if unreadable:
+        check.problems.extend(Problem("row", reason, line=line) for line, reason in unreadable)
+        return head, check
+    header_line, first = rows[0]
+    assert not isinstance(first, str)
+    header = [h.strip() for h in first]
     header_ok = True
     if "member_id" not in header:
         check.problems.append(
@@ -290,7 +300,8 @@ def _from_csv(
     if not header_ok:
         return head, check
     width = len(header)
-    for line, row in zip(lines[1:], rows, strict=True):
+    for line, row in rows[1:]:
+        assert not isinstance(row, str)
         if len(row) != width:
             check.problems.append(
                 Problem("row", f"has {len(row)} fields; the header has {width}", line=line)
@@ -318,11 +329,27 @@ def _parse(
     return _from_csv(text, query, topics)
 
 
+def request_fingerprint(head: Mapping[str, Any], recipients: list[Recipient]) -> str:
+    """SHA-256 of what a campaign request asks for, as parsed and validated.
+
+    An Idempotency-Key replay must ask for the same thing, not send the same bytes: JSON
+    re-indented or with its keys in another order (or the same campaign as CSV) is the
+    same request; another name, time, member or value is not.
+    """
+    digest = hashlib.sha256()
+    fields = {k: iso(v) if isinstance(v, datetime) else v for k, v in head.items()}
+    digest.update(json.dumps(fields, sort_keys=True).encode())
+    for r in recipients:
+        digest.update(b"\0")
+        digest.update(json.dumps([r.member_id, r.data], sort_keys=True).encode())
+    return digest.hexdigest()
+
+
 def idempotency_key(request: web.Request) -> str | None:
     key = request.headers.get("Idempotency-Key")
     if key is None:
         return None
-    if not _KEY.match(key):
+    if not _KEY.fullmatch(key):
         raise bad_request(
             "Idempotency-Key must be 1-255 visible ASCII characters",
             field="Idempotency-Key",
@@ -343,25 +370,25 @@ async def create_campaign(request: web.Request) -> web.Response:
     head, check = await loop.run_in_executor(
         request.app[PARSER_POOL], _parse, ctype, raw, request.query, deps.topics
     )
-    if ctype == JSON:
-        fingerprint = b"json\0" + raw
-    else:
-        params = "&".join(
-            f"{k}={request.query.get(k, '')}" for k in ("template", "name", "send_at")
-        )
-        fingerprint = b"csv\0" + params.encode() + b"\0" + raw
     await check.check_members(request)
     if check.problems:
         problems = sorted(check.problems, key=_problem_order)
         raise invalid("the campaign was not created: the request has problems", problems)
+    request_hash = None
+    if key:  # a big campaign's fingerprint takes a while too: off the loop
+        pool = request.app[PARSER_POOL]
+        request_hash = await loop.run_in_executor(pool, request_fingerprint, head, check.recipients)
     new = NewCampaign(
         name=head["name"],
         template=head["template"],
         send_at=head["send_at"],
         recipients=check.recipients,
-        idempotency_key=key,
-        request_hash=hashlib.sha256(fingerprint).hexdigest() if key else None,
+        # Keys are per token: another token's same key is another request.
+        idempotency_key=f"{request[ACTOR].id}/{key}" if key else None,
+        request_hash=request_hash,
         created_by=str(request[ROLE]),
+        content=deps.content.pin(head["template"]) if deps.content is not None else None,
+        ignore_quiet_hours=head["ignore_quiet_hours"],
     )
     try:
         campaign, created = await deps.store.create_campaign(new)
@@ -415,19 +442,6 @@ async def get_campaign(request: web.Request) -> web.Response:
     return web.Response(body=view.body, content_type="application/json", charset="utf-8")
 
 
-def _int_param(request: web.Request, name: str, default: int, low: int, high: int) -> int:
-    raw = request.query.get(name)
-    if raw is None or raw == "":
-        return default
-    if not re.fullmatch(r"\d{1,12}", raw) or not low <= int(raw) <= high:
-        raise bad_request(
-            f"query parameter {name} must be a whole number from {low} to {high}",
-            field=name,
-            reason="out of range",
-        )
-    return int(raw)
-
-
 MAX_CAMPAIGNS_PAGE = 200
 _CAMPAIGN_STATUSES = frozenset(str(s) for s in CampaignStatus)
 
@@ -459,7 +473,7 @@ async def list_campaigns(request: web.Request) -> web.Response:
             f"query parameter status must be one of: {known}", field="status", reason="unknown"
         )
     template = request.query.get("template") or None
-    limit = _int_param(request, "limit", 50, 1, MAX_CAMPAIGNS_PAGE)
+    limit = int_param(request, "limit", 50, 1, MAX_CAMPAIGNS_PAGE)
     after = request.query.get("after") or None
     try:
         page = await request.app[DEPS].store.list_campaigns(status, template, limit, after)
@@ -482,8 +496,8 @@ async def list_deliveries(request: web.Request) -> web.Response:
         raise bad_request(
             f"query parameter state must be one of: {known}", field="state", reason="unknown"
         )
-    limit = _int_param(request, "limit", 100, 1, MAX_DELIVERIES_PAGE)
-    after = _int_param(request, "after", 0, 0, 2**62)
+    limit = int_param(request, "limit", 100, 1, MAX_DELIVERIES_PAGE)
+    after = int_param(request, "after", 0, 0, MAX_AFTER)
     campaign = await _campaign(request)
     rows = await request.app[DEPS].store.list_deliveries(campaign.id, state, limit, after)
     next_after = rows[-1].id if len(rows) == limit else None

@@ -6,7 +6,7 @@ modules, so each plugs in (or is left out in a narrow test) without the API chan
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Iterable, Mapping
+from collections.abc import Awaitable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -14,6 +14,7 @@ from typing import Any, Protocol
 from aiohttp import web
 
 from commhub.api.metrics import Metrics
+from commhub.content.pinned import ContentFiles
 from commhub.content.topics import Topic
 from commhub.delivery_tokens import DeliveryTokens
 from commhub.domain import Format
@@ -32,6 +33,14 @@ class ReadinessLike(Protocol):
     def missing(self) -> int: ...
     @property
     def ready(self) -> bool: ...
+    @property
+    def certified(self) -> int: ...
+
+
+class RecordLike(Protocol):
+    """Who approved strings at a review level, and when (`commhub.content.review.Record`)."""
+
+    def as_json(self) -> dict[str, str]: ...
 
 
 class CatalogsLike(Protocol):
@@ -40,6 +49,10 @@ class CatalogsLike(Protocol):
     def languages(self) -> Iterable[str]: ...
 
     def readiness(self, lang: str, msgids: Iterable[str]) -> ReadinessLike: ...
+
+    def certifications(
+        self, lang: str, msgids: Iterable[str]
+    ) -> Sequence[tuple[RecordLike, int]]: ...
 
 
 class VoiceBookLike(Protocol):
@@ -74,6 +87,9 @@ class ApiDeps:
     voices: VoiceBookLike | None = None
     renderer: PreviewRendererLike | None = None
     metrics: Metrics = field(default_factory=Metrics)
+    # The content files loaded at start: a campaign created here pins its topic's (None: not
+    # pinned, e.g. a narrow test).
+    content: ContentFiles | None = None
     tokens: DeliveryTokens | None = None  # unsubscribe links ([unsubscribe] secret)
 
 

@@ -8,10 +8,9 @@ upserted, in batches; memory stays flat whatever the number of rows.
 
 from __future__ import annotations
 
-import csv
 import json
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from typing import IO, Any
 
 from aiohttp import web
@@ -22,6 +21,7 @@ from commhub.api.bodies import (
     NDJSON,
     RecordSplitter,
     StreamDecoder,
+    csv_rows,
     mb,
     read_json,
     require_type,
@@ -45,7 +45,7 @@ async def put_member(request: web.Request) -> web.Response:
     """Create or replace a member: 201 when new, 200 when replaced."""
     member_id = request.match_info["member_id"]
     body = await read_json(request)
-    member, problems = parse_member(member_id, body)
+    member, problems = parse_member(member_id, body, topics=request.app[DEPS].topics.keys())
     if problems or member is None:
         raise invalid("the member is invalid", problems)
     store = request.app[DEPS].store
@@ -86,8 +86,9 @@ def csv_opted_out(value: str) -> bool | list[str]:
 class MemberImport:
     """Validates import rows one record at a time and spools the valid ones."""
 
-    def __init__(self, spool: IO[str], *, csv_body: bool) -> None:
+    def __init__(self, spool: IO[str], *, csv_body: bool, topics: Collection[str]) -> None:
         self.spool = spool
+        self.topics = topics
         self.csv_body = csv_body
         self.header: list[str] | None = None
         self.header_ok = True
@@ -110,8 +111,12 @@ class MemberImport:
             self._add_ndjson(records)
 
     def _add_csv(self, records: list[tuple[int, str]]) -> None:
-        rows = zip(records, csv.reader(text for _, text in records), strict=True)
-        for (line, _), row in rows:
+        for line, row in csv_rows(records):
+            if isinstance(row, str):
+                self.problem(line, "row", row)
+                if self.header is None:
+                    self.header, self.header_ok = [], False
+                continue
             if self.header is None:
                 self._set_header(line, row)
                 continue
@@ -166,7 +171,7 @@ class MemberImport:
             self._check(line, member_id, body)
 
     def _check(self, line: int, member_id: str, body: dict[str, Any]) -> None:
-        member, problems = parse_member(member_id, body, line=line)
+        member, problems = parse_member(member_id, body, topics=self.topics, line=line)
         if problems or member is None:
             for p in problems:
                 self.problem(line, p.field, p.reason)
@@ -219,7 +224,7 @@ async def import_members(request: web.Request) -> web.Response:
     decoder = StreamDecoder()
     splitter = RecordSplitter(quoted=ctype == CSV)
     with tempfile.TemporaryFile("w+", encoding="utf-8") as spool:
-        job = MemberImport(spool, csv_body=ctype == CSV)
+        job = MemberImport(spool, csv_body=ctype == CSV, topics=deps.topics.keys())
         received = 0
         async for chunk in request.content.iter_chunked(_CHUNK):
             received += len(chunk)

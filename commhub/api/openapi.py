@@ -1,17 +1,45 @@
-"""The OpenAPI 3.1 description of the API, written by hand (GET /v1/openapi.json).
+"""The OpenAPI 3.1 description of the API (GET /v1/openapi.json).
 
-A test compares its paths and methods with the routes the application serves, so the two
-cannot drift apart silently.
+Paths and operations are written here; the request schemas of members, campaigns and
+previews are generated from the definitions validation uses (`commhub.fields.TextField`
+specs in `commhub.domain` and `commhub.api.campaigns`, the shipped topics, languages and
+formats), so a limit lives in one place. A test compares the paths and methods with the
+routes the application serves, and schemathesis checks the server against the document.
+
+To document a new route: add its path item to `build_document` (with `_op`), and any body
+schema to `_schemas` (from the same definitions its handler validates with).
 """
 
 from __future__ import annotations
 
+import functools
+import json
+from collections.abc import Collection
 from typing import Any
 
 from aiohttp import web
 
+from commhub.api.audit import MAX_AUDIT_PAGE
 from commhub.api.auth import allow
-from commhub.domain import Format, Role, State
+from commhub.api.bodies import MAX_AFTER, TIME_PATTERN
+from commhub.api.campaigns import (
+    CAMPAIGN_NAME,
+    IDEMPOTENCY_KEY_PATTERN,
+    MAX_CAMPAIGNS_PAGE,
+    MAX_DELIVERIES_PAGE,
+)
+from commhub.api.deps import DEPS
+from commhub.content.variables import TYPES
+from commhub.domain import (
+    MAX_OPTED_OUT,
+    MEMBER_ID_PATTERN,
+    MEMBER_ID_REASON,
+    MEMBER_TEXT_FIELDS,
+    RESERVED_MEMBER_IDS,
+    Format,
+    Role,
+    State,
+)
 from commhub.languages import LANGUAGES
 from commhub.lifecycle import CampaignStatus
 
@@ -36,6 +64,7 @@ def _error_responses() -> dict[str, Any]:
         401: "Missing or unknown token (the response has WWW-Authenticate: Bearer)",
         403: "The token's role may not do this",
         404: "Not found",
+        405: "Method not allowed here (/v1/members/import is a route, never a member id)",
         409: "Conflict (an Idempotency-Key reused with a different body)",
         413: "Body larger than the limit",
         415: "Unsupported Content-Type",
@@ -45,12 +74,59 @@ def _error_responses() -> dict[str, Any]:
     return {f"E{c}": _json(_ref("Error"), r) for c, r in reasons.items()}
 
 
-def _member_id() -> dict[str, Any]:
+def _member_id_schema() -> dict[str, Any]:
     return {
-        "name": "member_id",
-        "in": "path",
-        "required": True,
-        "schema": {"type": "string", "pattern": "^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$"},
+        "type": "string",
+        "pattern": f"^{MEMBER_ID_PATTERN}$",
+        "not": {"enum": sorted(RESERVED_MEMBER_IDS)},
+        "description": f"The plan's member id: {MEMBER_ID_REASON}",
+    }
+
+
+def _member_id() -> dict[str, Any]:
+    return {"name": "member_id", "in": "path", "required": True, "schema": _member_id_schema()}
+
+
+def _member_input(topics: list[str]) -> dict[str, Any]:
+    """A member record as PUT and import rows give it (from `MEMBER_TEXT_FIELDS`)."""
+    props = {f.name: f.schema(nullable=not f.required) for f in MEMBER_TEXT_FIELDS}
+    props["opted_out"] = {
+        "description": "true: all outreach; a list: these topics only (null: false)",
+        "oneOf": [
+            {"type": ["boolean", "null"]},
+            {"type": "array", "maxItems": MAX_OPTED_OUT, "items": {"enum": topics}},
+        ],
+    }
+    non_empty = {"type": "string", "minLength": 1}
+    return {
+        "type": "object",
+        "description": "A member id in the body is allowed if it equals the one in the URL.",
+        "required": [f.name for f in MEMBER_TEXT_FIELDS if f.required],
+        "additionalProperties": False,
+        "properties": props,
+        # An address to write to: email, or relay_address for relay_text.
+        "anyOf": [
+            {"required": ["email"], "properties": {"email": non_empty}},
+            {
+                "required": ["format", "relay_address"],
+                "properties": {"format": {"const": "relay_text"}, "relay_address": non_empty},
+            },
+        ],
+    }
+
+
+def _member_output(topics: list[str]) -> dict[str, Any]:
+    """A stored member as the API returns it: every field present, absent ones null."""
+    props: dict[str, Any] = {"member_id": {"type": "string"}}
+    props.update({f.name: f.output_schema() for f in MEMBER_TEXT_FIELDS})
+    props["opted_out"] = {
+        "oneOf": [{"type": "boolean"}, {"type": "array", "items": {"type": "string"}}]
+    }
+    return {
+        "type": "object",
+        "required": list(props),
+        "additionalProperties": False,
+        "properties": props,
     }
 
 
@@ -58,10 +134,11 @@ def _campaign_id() -> dict[str, Any]:
     return {"name": "campaign_id", "in": "path", "required": True, "schema": {"type": "string"}}
 
 
-def _schemas() -> dict[str, Any]:
+def _schemas(topics: list[str]) -> dict[str, Any]:
     formats = [f.value for f in Format]
     states = [s.value for s in State]
     languages = sorted(LANGUAGES)
+    template = {"type": "string", "enum": topics, "description": "a template (topic) name"}
     count_map = {"type": "object", "additionalProperties": {"type": "integer"}}
     return {
         "Error": {
@@ -94,42 +171,8 @@ def _schemas() -> dict[str, Any]:
                 "column": {"type": "integer", "description": "column of malformed JSON"},
             },
         },
-        "MemberInput": {
-            "type": "object",
-            "required": ["given_name", "language", "format"],
-            "additionalProperties": False,
-            "properties": {
-                "member_id": {"type": "string", "description": "must match the URL if given"},
-                "given_name": {"type": "string", "maxLength": 200},
-                "family_name": {"type": "string", "maxLength": 200},
-                "language": {"type": "string", "enum": languages},
-                "format": {"type": "string", "enum": formats},
-                "email": {
-                    "type": "string",
-                    "format": "email",
-                    "description": "required unless format is relay_text with relay_address",
-                },
-                "phone": {"type": "string"},
-                "relay_address": {"type": "string", "format": "email"},
-                "timezone": {
-                    "type": "string",
-                    "description": "IANA time zone",
-                    "default": "America/Los_Angeles",
-                },
-                "opted_out": {
-                    "oneOf": [
-                        {"type": "boolean"},
-                        {"type": "array", "items": {"type": "string"}},
-                    ],
-                    "description": "true: all outreach; a list: these topics only",
-                },
-            },
-        },
-        "Member": {
-            "allOf": [_ref("MemberInput")],
-            "type": "object",
-            "required": ["member_id"],
-        },
+        "MemberInput": _member_input(topics),
+        "Member": _member_output(topics),
         "ImportResult": {
             "type": "object",
             "properties": {"imported": {"type": "integer"}},
@@ -137,8 +180,27 @@ def _schemas() -> dict[str, Any]:
         "LanguageState": {
             "type": "object",
             "properties": {
-                "ready": {"type": "boolean", "description": "every string reviewed"},
+                "ready": {
+                    "type": "boolean",
+                    "description": "every string at the level language.require names "
+                    "(reviewed, or certified)",
+                },
                 "reviewed": {"type": "integer"},
+                "certified": {
+                    "type": "integer",
+                    "description": "of reviewed: approved by a qualified translator",
+                },
+                "certified_by": {
+                    "type": "array",
+                    "items": {
+                        "type": "object",
+                        "properties": {
+                            "name": {"type": "string"},
+                            "date": {"type": "string", "format": "date"},
+                            "strings": {"type": "integer"},
+                        },
+                    },
+                },
                 "fuzzy": {"type": "integer"},
                 "missing": {"type": "integer"},
                 "voice": {"type": ["string", "null"], "examples": ["espeak-ng:es-419"]},
@@ -160,7 +222,7 @@ def _schemas() -> dict[str, Any]:
                     "type": "object",
                     "additionalProperties": {
                         "type": "string",
-                        "enum": ["text", "date", "time", "phone", "money", "integer"],
+                        "enum": list(TYPES),
                     },
                 },
                 "sample": {"type": "object"},
@@ -173,12 +235,18 @@ def _schemas() -> dict[str, Any]:
             "required": ["template", "name", "recipients"],
             "additionalProperties": False,
             "properties": {
-                "template": {"type": "string", "examples": ["refill_reminder"]},
-                "name": {"type": "string", "maxLength": 200},
+                "template": template,
+                "name": CAMPAIGN_NAME.schema(),
                 "send_at": {
-                    "type": "string",
-                    "format": "date-time",
+                    "type": ["string", "null"],
+                    "pattern": f"^$|{TIME_PATTERN}",
                     "description": "RFC 3339 with a zone; deliveries wait until then",
+                },
+                "ignore_quiet_hours": {
+                    "type": "boolean",
+                    "default": False,
+                    "description": "send at any hour in the member's time zone (urgent"
+                    " notices; the README walk-through)",
                 },
                 "recipients": {
                     "type": "array",
@@ -188,7 +256,7 @@ def _schemas() -> dict[str, Any]:
                         "required": ["member_id"],
                         "additionalProperties": False,
                         "properties": {
-                            "member_id": {"type": "string"},
+                            "member_id": _member_id_schema(),
                             "data": {
                                 "type": "object",
                                 "description": "one value per template variable",
@@ -212,7 +280,11 @@ def _schemas() -> dict[str, Any]:
                 "send_at": {"type": ["string", "null"], "format": "date-time"},
                 "paused_at": {"type": ["string", "null"], "format": "date-time"},
                 "finished_at": {"type": ["string", "null"], "format": "date-time"},
-                "content_hash": {"type": ["string", "null"]},
+                "content_hash": {
+                    "type": ["string", "null"],
+                    "description": "SHA-256 of the template and catalog content it renders from",
+                },
+                "ignore_quiet_hours": {"type": "boolean"},
                 "total": {"type": "integer"},
                 "counts": {
                     "type": "object",
@@ -262,10 +334,13 @@ def _schemas() -> dict[str, Any]:
             "required": ["template"],
             "additionalProperties": False,
             "properties": {
-                "template": {"type": "string"},
+                "template": template,
                 "language": {"type": "string", "enum": languages, "default": "en"},
                 "format": {"type": "string", "enum": formats, "default": "large_print_email"},
-                "data": {"type": "object", "description": "default: the template's sample"},
+                "data": {
+                    "type": ["object", "null"],
+                    "description": "default: the template's sample",
+                },
             },
         },
         "Preview": {
@@ -331,8 +406,8 @@ def _op(
     return op
 
 
-def build_document() -> dict[str, Any]:
-    """The whole OpenAPI 3.1 document."""
+def build_document(topics: Collection[str]) -> dict[str, Any]:
+    """The whole OpenAPI 3.1 document for a server with these topics (templates)."""
     auth_errors = (401, 403)
     members = "outreach, admin"
     readers = "outreach, qa, admin"
@@ -350,20 +425,20 @@ def build_document() -> dict[str, Any]:
                     "200": _json(_ref("Member"), "Replaced"),
                     "201": _json(_ref("Member"), "Created"),
                 },
-                (400, *auth_errors, 413, 415, 422),
+                (400, *auth_errors, 405, 413, 415, 422),
                 requestBody={"required": True, "content": {JSON: {"schema": _ref("MemberInput")}}},
             ),
             "get": _op(
                 "Read a member",
                 members,
                 {"200": _json(_ref("Member"), "The member")},
-                (*auth_errors, 404),
+                (*auth_errors, 404, 405),
             ),
             "delete": _op(
                 "Erase a member's personal data (deliveries keep ids and states)",
                 members,
                 {"204": {"description": "Erased"}},
-                (*auth_errors, 404),
+                (*auth_errors, 404, 405),
             ),
         },
         "/v1/members/import": {
@@ -413,9 +488,13 @@ def build_document() -> dict[str, Any]:
                 {"200": _json({"type": "object"}, "A page; next_after pages on")},
                 (400, *auth_errors),
                 parameters=[
-                    _query("status", {"type": "string", "enum": [str(s) for s in CampaignStatus]}),
+                    _query(
+                        "status", {"enum": ["", *(str(s) for s in CampaignStatus)]}, "empty: any"
+                    ),
                     _query("template", {"type": "string"}),
-                    _query("limit", {"type": "integer", "minimum": 1, "maximum": 200}),
+                    _query(
+                        "limit", {"type": "integer", "minimum": 1, "maximum": MAX_CAMPAIGNS_PAGE}
+                    ),
                     _query("after", {"type": "string"}, "next_after of the previous page"),
                 ],
             ),
@@ -431,26 +510,26 @@ def build_document() -> dict[str, Any]:
                     {
                         "name": "Idempotency-Key",
                         "in": "header",
-                        "schema": {"type": "string", "maxLength": 255},
+                        "schema": {"type": "string", "pattern": IDEMPOTENCY_KEY_PATTERN},
                         "description": "same key and body: the same campaign; "
                         "same key, other body: 409",
                     },
                     {
                         "name": "template",
                         "in": "query",
-                        "schema": {"type": "string"},
+                        "schema": {"type": "string", "enum": sorted(topics)},
                         "description": "CSV bodies only",
                     },
                     {
                         "name": "name",
                         "in": "query",
-                        "schema": {"type": "string"},
+                        "schema": CAMPAIGN_NAME.schema(),
                         "description": "CSV bodies only",
                     },
                     {
                         "name": "send_at",
                         "in": "query",
-                        "schema": {"type": "string", "format": "date-time"},
+                        "schema": {"type": "string", "pattern": f"^$|{TIME_PATTERN}"},
                         "description": "CSV bodies only",
                     },
                 ],
@@ -470,11 +549,15 @@ def build_document() -> dict[str, Any]:
                 {"200": _json({"type": "object"}, "Entries oldest first; next_after pages on")},
                 (400, *auth_errors),
                 parameters=[
-                    _query("since", {"type": "string", "format": "date-time"}),
+                    _query("since", {"type": "string", "pattern": f"^$|{TIME_PATTERN}"}),
                     _query("actor", {"type": "string"}, "a token id (tok_...) or cli"),
                     _query("action", {"type": "string"}, "e.g. campaign.pause"),
-                    _query("limit", {"type": "integer", "minimum": 1, "maximum": 1000}),
-                    _query("after", {"type": "integer"}, "next_after of the previous page"),
+                    _query("limit", {"type": "integer", "minimum": 1, "maximum": MAX_AUDIT_PAGE}),
+                    _query(
+                        "after",
+                        {"type": "integer", "minimum": 0, "maximum": MAX_AFTER},
+                        "next_after of the previous page",
+                    ),
                 ],
             ),
         },
@@ -503,9 +586,17 @@ def build_document() -> dict[str, Any]:
                     {
                         "name": "limit",
                         "in": "query",
-                        "schema": {"type": "integer", "minimum": 1, "maximum": 1000},
+                        "schema": {
+                            "type": "integer",
+                            "minimum": 1,
+                            "maximum": MAX_DELIVERIES_PAGE,
+                        },
                     },
-                    {"name": "after", "in": "query", "schema": {"type": "integer", "minimum": 0}},
+                    {
+                        "name": "after",
+                        "in": "query",
+                        "schema": {"type": "integer", "minimum": 0, "maximum": MAX_AFTER},
+                    },
                 ],
             ),
         },
@@ -677,15 +768,19 @@ def build_document() -> dict[str, Any]:
         "paths": paths,
         "components": {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
-            "schemas": _schemas(),
+            "schemas": _schemas(sorted(topics)),
             "responses": _error_responses(),
         },
     }
 
 
-DOCUMENT = build_document()
+@functools.cache
+def _encoded(topics: tuple[str, ...]) -> bytes:
+    return json.dumps(build_document(topics)).encode()
 
 
 @allow(Role.OUTREACH, Role.QA)
 async def openapi_json(request: web.Request) -> web.Response:
-    return web.json_response(DOCUMENT)
+    """The document for this server's topics (built once per set of topics)."""
+    body = _encoded(tuple(sorted(request.app[DEPS].topics)))
+    return web.Response(body=body, content_type="application/json")

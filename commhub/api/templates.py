@@ -36,16 +36,26 @@ def message_msgids(deps: ApiDeps, topic: Topic) -> list[str]:
 def language_state(deps: ApiDeps, topic: Topic, lang: str) -> dict[str, Any]:
     msgids = message_msgids(deps, topic)
     voice = deps.voices.describe(lang) if deps.voices is not None else None
+    certified_by: list[dict[str, Any]] = []
     if deps.catalogs is not None:
         r = deps.catalogs.readiness(lang, msgids)
         ready, reviewed, fuzzy, missing = r.ready, r.reviewed, r.fuzzy, r.missing
+        certified = r.certified
+        certified_by = [
+            {**record.as_json(), "strings": n}
+            for record, n in deps.catalogs.certifications(lang, msgids)
+        ]
     else:  # no catalogs loaded: only the English source is ready
         n = len(set(msgids))
         english = lang == DEFAULT_LANGUAGE
         ready, reviewed, fuzzy, missing = english, n if english else 0, 0, 0 if english else n
+        certified = 0
     return {
         "ready": ready,
         "reviewed": reviewed,
+        # Of `reviewed`: approved by a qualified translator, named with the date (LA-1).
+        "certified": certified,
+        "certified_by": certified_by,
         "fuzzy": fuzzy,
         "missing": missing,
         "voice": voice,

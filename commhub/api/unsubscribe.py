@@ -7,6 +7,8 @@
 The token (commhub.delivery_tokens) names one delivery; its HMAC tag, bound to the
 delivery's campaign, is checked before anything is read or changed, and the page never shows
 the member id, name or address. Opting out skips the member's waiting deliveries at once.
+The page speaks the member's language when its strings (`strings.UNSUBSCRIBE_PAGE`) are all
+reviewed there; otherwise English with the fallback tagline in the member's language.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from commhub import delivery_tokens
 from commhub.api.auth import public
 from commhub.api.deps import DEPS
 from commhub.audit import Actor, record_audit
+from commhub.content import strings
 from commhub.delivery_tokens import Purpose
 from commhub.languages import LANGUAGES
 from commhub.store.base import DeliveryRef
@@ -44,28 +47,74 @@ async def _delivery(request: web.Request) -> DeliveryRef | None:
     return ref
 
 
-def _topic_words(topic: str) -> str:
-    return topic.replace("_", " ")
+class _Words:
+    """The page's strings in one language: the member's when all are reviewed there, else
+    English with the fallback tagline in the member's language (the `fallback` policy)."""
+
+    def __init__(self, request: web.Request, member_lang: str | None) -> None:
+        from commhub.content.i18n import Catalogs, EnglishTranslator, Translator, fallback_tagline
+
+        deps = request.app[DEPS]
+        catalogs = deps.catalogs
+        line = deps.settings.plan.phones["member_services"]
+        self.values = {
+            "plan": html.escape(deps.settings.plan.name),
+            # A phone number reads left to right in every script.
+            "phone": f'<bdi dir="ltr">{html.escape(_printed(line.number))}</bdi>',
+            "tty": html.escape(line.tty),
+        }
+        self.lang = "en"
+        self.translator: Translator = EnglishTranslator()
+        self.tagline = ""
+        if not isinstance(catalogs, Catalogs) or member_lang in (None, "en"):
+            return
+        if catalogs.readiness(member_lang, strings.UNSUBSCRIBE_PAGE).ready:
+            self.lang, self.translator = member_lang, catalogs.translator(member_lang)
+            return
+        found = fallback_tagline(catalogs, member_lang, _printed(line.number))
+        if found is not None:
+            tag, text = found
+            self.tagline = f'<p lang="{html.escape(tag)}" dir="{_dir(tag)}">{html.escape(text)}</p>'
+
+    def __call__(self, msgid: str) -> str:
+        """The string as HTML, placeholders filled."""
+        text = html.escape(self.translator.gettext(msgid), quote=False)
+        return text % self.values if "%(" in text else text
 
 
-def _page(title: str, body: str, *, extra: str = "") -> web.Response:
-    """A large-print page (the LP rules' sizes and AAA contrast), lang and dir set: its text
-    is English (its strings are not in the catalogs yet); `extra`, the member's-language
-    tagline, carries its own lang and dir."""
+def _printed(number: str) -> str:
+    from commhub.content.variables import Phone
+
+    try:
+        return Phone.parse(number).printed()
+    except ValueError:
+        return number
+
+
+def _dir(lang: str) -> str:
+    info = LANGUAGES.get(lang)
+    return "rtl" if info is not None and info.rtl else "ltr"
+
+
+def _page(title: str, body: str, *, lang: str = "en", extra: str = "") -> web.Response:
+    """A large-print page (the LP rules' sizes and AAA contrast) with its `lang` and `dir`;
+    `extra` (a fallback tagline) carries its own."""
+    align = "right" if _dir(lang) == "rtl" else "left"
     text = f"""<!DOCTYPE html>
-<html lang="en" dir="ltr">
+<html lang="{html.escape(lang)}" dir="{_dir(lang)}">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="robots" content="noindex">
-<title>{html.escape(title)}</title>
+<title>{title}</title>
 <style>
-body {{ font-family: Verdana, Arial, sans-serif; font-size: 1.5rem; line-height: 1.6;
-  color: #000; background: #fff; margin: 0 auto; max-width: 40em; padding: 1em; }}
-h1 {{ font-size: 2rem; line-height: 1.3; }}
+body {{ font-family: Arial, Helvetica, Verdana, sans-serif; font-size: 26.67px;
+  line-height: 1.5; color: #000; background: #fff; margin: 0 auto; max-width: 36em;
+  padding: 24px; text-align: {align}; }}
+h1 {{ font-size: 32px; line-height: 1.3; }}
 button {{ font: inherit; font-weight: bold; color: #fff; background: #003366;
-  border: 3px solid #003366; border-radius: 6px; padding: 0.6em 1em; margin: 0.5em 0;
-  min-height: 44px; width: 100%; text-align: left; cursor: pointer; }}
+  border: 3px solid #003366; border-radius: 6px; padding: 0.5em 0.8em; margin: 0.4em 0;
+  min-height: 44px; width: 100%; text-align: inherit; cursor: pointer; }}
 button.secondary {{ color: #003366; background: #fff; }}
 button:focus {{ outline: 4px solid #000; outline-offset: 3px; }}
 form {{ margin: 0 0 1em; }}
@@ -73,7 +122,7 @@ form {{ margin: 0 0 1em; }}
 </head>
 <body>
 <main>
-<h1>{html.escape(title)}</h1>
+<h1>{title}</h1>
 {body}
 {extra}
 </main>
@@ -81,23 +130,6 @@ form {{ margin: 0 0 1em; }}
 </html>
 """
     return web.Response(text=text, content_type="text/html", charset="utf-8")
-
-
-def _tagline(request: web.Request, lang: str | None) -> str:
-    """The member's-language line offering free help (the fallback policy's tagline)."""
-    from commhub.content.i18n import Catalogs, fallback_tagline
-
-    deps = request.app[DEPS]
-    if lang is None or not isinstance(deps.catalogs, Catalogs):
-        return ""
-    line = deps.settings.plan.phones["member_services"]
-    found = fallback_tagline(deps.catalogs, lang, line.number)
-    if found is None:
-        return ""
-    tag, text = found
-    info = LANGUAGES.get(tag)
-    direction = "rtl" if info is not None and info.rtl else "ltr"
-    return f'<p lang="{html.escape(tag)}" dir="{direction}">{html.escape(text)}</p>'
 
 
 def _gone() -> web.Response:
@@ -115,24 +147,20 @@ async def unsubscribe_page(request: web.Request) -> web.Response:
     ref = await _delivery(request)
     if ref is None:
         return _gone()
-    deps = request.app[DEPS]
-    topic = html.escape(_topic_words(ref.topic))
-    plan = html.escape(deps.settings.plan.name)
-    phone = html.escape(deps.settings.plan.phones["member_services"].number)
+    w = _Words(request, ref.language)
     action = html.escape(request.path)
-    body = f"""<p>You get messages from {plan} about {topic}. You can stop them here.
-Your health coverage does not change.</p>
+    body = f"""<p>{w(strings.PAGE_INTRO)}</p>
 <form method="post" action="{action}">
 <input type="hidden" name="List-Unsubscribe" value="{ONE_CLICK}">
-<button type="submit">Stop messages about {topic}</button>
+<button type="submit">{w(strings.PAGE_STOP_TOPIC)}</button>
 </form>
 <form method="post" action="{action}">
 <input type="hidden" name="List-Unsubscribe" value="{ONE_CLICK}">
 <input type="hidden" name="scope" value="all">
-<button type="submit" class="secondary">Stop all outreach messages from {plan}</button>
+<button type="submit" class="secondary">{w(strings.PAGE_STOP_ALL)}</button>
 </form>
-<p>Questions? Call Member Services at {phone} (TTY 711).</p>"""
-    return _page("Stop these messages", body, extra=_tagline(request, ref.language))
+<p>{w(strings.PAGE_QUESTIONS)}</p>"""
+    return _page(w(strings.PAGE_TITLE), body, lang=w.lang, extra=w.tagline)
 
 
 @public
@@ -140,7 +168,10 @@ async def unsubscribe(request: web.Request) -> web.Response:
     """POST /u/{token}: RFC 8058 one-click unsubscribe (and the page's buttons)."""
     if request.content_length is not None and request.content_length > _MAX_BODY:
         raise web.HTTPRequestEntityTooLarge(max_size=_MAX_BODY, actual_size=request.content_length)
-    form = await request.post()
+    try:
+        form = await request.post()
+    except ValueError:  # e.g. multipart/form-data without a boundary: not a form at all
+        return web.Response(status=400, text="the body must be List-Unsubscribe=One-Click\n")
     if form.get("List-Unsubscribe") != ONE_CLICK:
         return web.Response(status=400, text="the body must be List-Unsubscribe=One-Click\n")
     ref = await _delivery(request)
@@ -157,13 +188,8 @@ async def unsubscribe(request: web.Request) -> web.Response:
     )
     if "text/html" not in request.headers.get("Accept", ""):
         return web.Response(text="unsubscribed\n")  # a mail program's one-click POST
-    plan = html.escape(deps.settings.plan.name)
-    what = (
-        f"all outreach messages from {plan}"
-        if everything
-        else f"messages about {html.escape(_topic_words(ref.topic))}"
-    )
-    phone = html.escape(deps.settings.plan.phones["member_services"].number)
-    body = f"""<p role="status">Done. You will not get {what} any more.</p>
-<p>To start them again, call Member Services at {phone} (TTY 711).</p>"""
-    return _page("You are unsubscribed", body, extra=_tagline(request, ref.language))
+    w = _Words(request, ref.language)
+    done = w(strings.PAGE_DONE_ALL if everything else strings.PAGE_DONE_TOPIC)
+    body = f"""<p role="status">{done}</p>
+<p>{w(strings.PAGE_DONE_AGAIN)}</p>"""
+    return _page(w(strings.PAGE_DONE_TITLE), body, lang=w.lang, extra=w.tagline)

@@ -17,7 +17,9 @@ import lxml.html  # type: ignore[import-untyped]
 
 from commhub.checks.base import Collector, Violation, excerpt
 from commhub.checks.css import blend, contrast, hex_of, length_px, text_of
+from commhub.checks.dark import parse_dark_sheet
 from commhub.checks.styles import Style, compute
+from commhub.render.bidi import OPENERS, PDI, visible
 
 # LP-1/LP-2: 18pt.
 MIN_TEXT_PX = 24.0
@@ -129,7 +131,7 @@ _BLOCKS = frozenset(
     {"p", "div", "ul", "ol", "dl", "table", "blockquote", "h1", "h2", "h3", "h4", "h5", "h6"}
 )
 _REPLACED = frozenset({"img", "svg", "video", "iframe", "object", "embed", "hr", "br", "input"})
-_STRIP = " \t\r\n\f\v\u00a0\u200b\u200c\u200d\u2060\ufeff\u034f"
+_STRIP = " \t\r\n\f\v\u00a0\u200b\u200c\u200d\u2060\ufeff\u034f\u2066\u2067\u2068\u2069"
 
 # LP-11: a whole word of 4+ capital Latin letters (a letter of any script next to it makes
 # it part of a longer word).
@@ -199,6 +201,18 @@ def _scripts(text: str) -> set[str]:
     return {name for name, rx in _SCRIPT_RES.items() if rx.search(text)}
 
 
+_ISOLATED = re.compile(f"[{OPENERS}][^{OPENERS}{PDI}]*(?:{PDI}|$)")
+
+
+def _outside_isolates(text: str) -> str:
+    """`text` without its isolated runs (innermost first, so nested isolates go too)."""
+    while True:
+        shorter = _ISOLATED.sub(" ", text)
+        if shorter == text:
+            return text.replace(PDI, "")
+        text = shorter
+
+
 @dataclass
 class _Text:
     el: Any
@@ -265,7 +279,7 @@ class Analysis:
 
     def visible_text(self) -> str:
         """The text a reader sees (hidden elements, head and scripts left out), space-joined."""
-        return " ".join(" ".join(t.text.split()) for t in self.page.texts)
+        return " ".join(" ".join(visible(t.text).split()) for t in self.page.texts)
 
 
 def check_html(
@@ -315,7 +329,34 @@ def check_analysis(
         _check_text(t, out, rtl=rtl, cjk=cjk, acronyms=allowed)
     _check_elements(page, out, rtl=rtl)
     _check_wrapper(root, page, out, rtl=rtl)
+    _check_dark(root, page, out)
     return out.items
+
+
+def _check_dark(root: Any, page: _Page, out: Collector) -> None:
+    """EM-13 and LP-16 for the one `<style>` allowed: the dark scheme (see `dark.py`)."""
+    styles = list(root.iter("style"))
+    if not styles:
+        return
+    if len(styles) > 1:
+        out.add("EM-13", f"{len(styles)} <style> elements: only one, the dark scheme, is allowed")
+    el = styles[0]
+    if el.getparent() is None or _tag(el.getparent()) != "head":
+        out.add("EM-13", "the <style> element must be in <head> (Gmail drops it from <body>)")
+    sheet = parse_dark_sheet(el.text or "")
+    for problem in sheet.problems:
+        out.add("EM-13", problem)
+    for problem in sheet.contrast_problems():
+        out.add("LP-16", problem)
+    for x in page.elements:
+        inline = page.styles[x].decl
+        coloured = "color" in inline or "background-color" in inline or x.get("bgcolor")
+        if coloured and not sheet.covers(set((x.get("class") or "").split())):
+            out.add(
+                "LP-16",
+                f"{_where(x)} sets its colours inline but no dark-scheme class overrides "
+                "both its text and background colour",
+            )
 
 
 def _check_document(
@@ -363,7 +404,6 @@ def _check_document(
         if not tag:
             continue
         if tag == "style":
-            out.add("EM-13", "a <style> element: put all CSS inline")
             if "@font-face" in (el.text or "").lower():
                 out.add("LP-5", "@font-face web font in a <style> element")
         elif tag == "link" and "stylesheet" in (el.get("rel") or "").lower().split():
@@ -485,14 +525,14 @@ def _check_text(
             f"{where} is {min(s.inset_l, s.inset_r):.0f}px from the edge; needs ≥ 24px padding",
         )
 
-    # An isolated inserted value (a <bdi>'s own text: the renderer isolates every value in a
-    # right-to-left script) is member data such as a name, whose language nobody knows;
-    # WCAG 3.1.2 exempts proper names from language tagging.
-    inserted = _tag(t.el) == "bdi" and not t.tail
-    if s.lang and not inserted:
+    # An isolated inserted value (between Unicode isolates: the renderer isolates every value
+    # in a right-to-left script) is member data such as a name, whose language nobody knows;
+    # WCAG 3.1.2 exempts proper names from language tagging. The rest of the text is checked.
+    if s.lang and not text.isascii():
         expected = _LANG_SCRIPTS.get(s.lang.split("-")[0].lower(), frozenset())
-        if not text.isascii():
-            foreign = _scripts(text) - expected
+        own = _outside_isolates(text)
+        if own:
+            foreign = _scripts(own) - expected
             if foreign:
                 out.add(
                     "EM-2",

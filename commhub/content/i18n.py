@@ -4,6 +4,9 @@ Catalogs are GNU gettext `.po` files under `templates/i18n/<tag>.po` (tag as in
 `commhub.languages`), read once at start with Babel. Every entry has a review state:
 
 - ``reviewed``: translated and not `fuzzy` — the only state used for sending by default;
+  a reviewed entry is also *certified* when a qualified translator's name and date are
+  recorded on it (`commhub.content.review`); `language.require = "certified"` sends only
+  those (`Catalogs.level`, `Catalogs.sendable`);
 - ``fuzzy``: a machine draft (or any entry a reviewer has not cleared yet);
 - ``missing``: no entry, an empty entry, or an entry whose placeholders do not match the
   English source (such an entry could not be rendered; `problems()` says why).
@@ -17,7 +20,8 @@ silently falls back to English for a single string (it raises `RenderError`).
 from __future__ import annotations
 
 import gettext
-from collections.abc import Callable, Iterable, Sequence
+import io
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, Protocol
@@ -28,6 +32,7 @@ from babel.messages.pofile import read_po
 
 from commhub import languages
 from commhub.content import strings
+from commhub.content.review import REQUIRE_LEVELS, Level, Record, certification, meets
 from commhub.content.topics import PLACEHOLDER_RE
 from commhub.errors import ConfigError, PolicyHold, RenderError
 
@@ -95,8 +100,9 @@ class Readiness:
     reviewed: int
     fuzzy: int
     missing: int
-    ready: bool  # every string reviewed
+    ready: bool  # every string at the required level (reviewed, or certified)
     total: int = 0
+    certified: int = 0  # of `reviewed`, those a qualified translator certified
 
 
 def placeholders(text: str) -> list[str]:
@@ -150,12 +156,29 @@ def check_translation(
 class _Entry:
     state: ReviewState
     value: str | tuple[str, ...] | None
+    certified: Record | None = None  # only on reviewed entries
+
+
+def po_files(directory: Path) -> dict[str, bytes]:
+    """The `.po` files of `directory` by language tag (their file names), as bytes."""
+    if not directory.is_dir():
+        return {}
+    return {path.stem: path.read_bytes() for path in sorted(directory.glob("*.po"))}
 
 
 class Catalogs:
-    """Every language's catalog, loaded once at start; answers review state and readiness."""
+    """Every language's catalog, loaded once at start; answers review state and readiness.
 
-    def __init__(self, catalogs: dict[str, Catalog]) -> None:
+    `require` is the lowest review level that may be sent (`language.require`): readiness
+    and the non-draft translator count only entries at that level or above.
+    """
+
+    def __init__(self, catalogs: dict[str, Catalog], *, require: str = "reviewed") -> None:
+        if require not in REQUIRE_LEVELS:
+            raise ConfigError(
+                f"language.require must be one of {', '.join(REQUIRE_LEVELS)}, not {require!r}"
+            )
+        self.require = require
         self._catalogs = catalogs
         self._entries: dict[str, dict[str, _Entry]] = {}
         self._problems: dict[str, list[str]] = {}
@@ -164,24 +187,32 @@ class Catalogs:
         for lang, catalog in catalogs.items():
             self._index(lang, catalog)
 
+    def requiring(self, require: str) -> Catalogs:
+        """These catalogs with another minimum level for sending (self when unchanged)."""
+        if require == self.require:
+            return self
+        return Catalogs(self._catalogs, require=require)
+
     @classmethod
-    def load(cls, directory: Path) -> Catalogs:
+    def load(cls, directory: Path, *, require: str = "reviewed") -> Catalogs:
         """Read `directory/<tag>.po` for every known language tag (fuzzy flags kept)."""
+        return cls.from_po(po_files(directory), require=require)
+
+    @classmethod
+    def from_po(cls, files: Mapping[str, bytes], *, require: str = "reviewed") -> Catalogs:
+        """Catalogs from `.po` file contents by language tag (a campaign's pinned copy)."""
         catalogs: dict[str, Catalog] = {}
-        if directory.is_dir():
-            for path in sorted(directory.glob("*.po")):
-                tag = path.stem
-                if tag not in languages.LANGUAGES:
-                    raise ConfigError(f"{path.name}: {tag!r} is not a supported language tag")
-                if tag == ENGLISH:
-                    continue  # the msgids are the English text
-                try:
-                    with path.open("rb") as f:
-                        catalog = read_po(f, locale=languages.LANGUAGES[tag].locale)
-                except Exception as exc:  # babel raises PoFileError, ValueError, …
-                    raise ConfigError(f"{path.name}: not a readable .po file: {exc}") from None
-                catalogs[tag] = catalog
-        return cls(catalogs)
+        for tag, content in sorted(files.items()):
+            if tag not in languages.LANGUAGES:
+                raise ConfigError(f"{tag}.po: {tag!r} is not a supported language tag")
+            if tag == ENGLISH:
+                continue  # the msgids are the English text
+            try:
+                catalog = read_po(io.BytesIO(content), locale=languages.LANGUAGES[tag].locale)
+            except Exception as exc:  # babel raises PoFileError, ValueError, …
+                raise ConfigError(f"{tag}.po: not a readable .po file: {exc}") from None
+            catalogs[tag] = catalog
+        return cls(catalogs, require=require)
 
     def _index(self, lang: str, catalog: Catalog) -> None:
         entries: dict[str, _Entry] = {}
@@ -212,7 +243,8 @@ class Catalogs:
                     translated = False
             if translated:
                 state: ReviewState = "fuzzy" if message.fuzzy else "reviewed"
-                entries[msgid] = _Entry(state, value)
+                record = certification(message.user_comments) if state == "reviewed" else None
+                entries[msgid] = _Entry(state, value, record)
             else:
                 entries[msgid] = _Entry("missing", None)
         self._entries[lang] = entries
@@ -238,23 +270,57 @@ class Catalogs:
         entry = self._entries.get(lang, {}).get(msgid)
         return entry.state if entry else "missing"
 
+    def level(self, lang: str, msgid: str) -> Level:
+        """The review level of one string: `review_state`, with `certified` told apart."""
+        if lang == ENGLISH:
+            return "certified"  # the source text itself
+        entry = self._entries.get(lang, {}).get(msgid)
+        if entry is None:
+            return "missing"
+        return "certified" if entry.certified is not None else entry.state
+
+    def certification(self, lang: str, msgid: str) -> Record | None:
+        """Who certified one string in one language, and when (None if nobody did)."""
+        entry = self._entries.get(lang, {}).get(msgid)
+        return entry.certified if entry else None
+
+    def sendable(self, lang: str, msgid: str) -> bool:
+        """Whether one string may be sent as reviewed under `require` (English always)."""
+        return meets(self.level(lang, msgid), self.require)
+
+    def certifications(self, lang: str, msgids: Iterable[str]) -> list[tuple[Record, int]]:
+        """Who certified which of `msgids` in `lang`: (name and date, number of strings)."""
+        counts: dict[Record, int] = {}
+        for msgid in dict.fromkeys(msgids):
+            record = self.certification(lang, msgid)
+            if record is not None:
+                key = Record(record.prefix, record.name, record.on)
+                counts[key] = counts.get(key, 0) + 1
+        return sorted(counts.items(), key=lambda kv: (kv[0].on, kv[0].name))
+
     def readiness(self, lang: str, msgids: Iterable[str]) -> Readiness:
-        """Counts over the distinct `msgids`; ready when every one is reviewed in `lang`."""
+        """Counts over the distinct `msgids`; ready when every one may be sent in `lang`."""
         counts = {"reviewed": 0, "fuzzy": 0, "missing": 0}
+        certified = sendable = 0
         unique = list(dict.fromkeys(msgids))
         for msgid in unique:
             counts[self.review_state(lang, msgid)] += 1
+            level = self.level(lang, msgid)
+            certified += level == "certified" and lang != ENGLISH
+            sendable += meets(level, self.require)
         return Readiness(
             translated=counts["reviewed"] + counts["fuzzy"],
             reviewed=counts["reviewed"],
             fuzzy=counts["fuzzy"],
             missing=counts["missing"],
-            ready=counts["reviewed"] == len(unique),
+            ready=sendable == len(unique),
             total=len(unique),
+            certified=certified,
         )
 
     def translator(self, lang: str, *, include_fuzzy: bool = False) -> Translator:
-        """A translator for `lang`: reviewed entries only, unless `include_fuzzy` (LA-2 policy).
+        """A translator for `lang`: entries at the required level only (reviewed, or certified),
+        unless `include_fuzzy` (LA-2 policy: every translated entry).
 
         A string without a usable entry raises RenderError at lookup, never English text.
         """
@@ -264,11 +330,10 @@ class Catalogs:
             raise RenderError(f"unknown language {lang!r}")
         cached = self._translators.get((lang, include_fuzzy))
         if cached is None:
-            allowed = {"reviewed", "fuzzy"} if include_fuzzy else {"reviewed"}
             entries = {
                 msgid: entry.value
                 for msgid, entry in self._entries.get(lang, {}).items()
-                if entry.state in allowed and entry.value is not None
+                if entry.value is not None and (include_fuzzy or self.sendable(lang, msgid))
             }
             plural = self._plural.get(lang) or _babel_plural(lang)
             cached = self._translators[lang, include_fuzzy] = CatalogTranslator(
@@ -323,12 +388,14 @@ def plan_language(
             machine=False,
         )
     if policy == "block":
+        if catalogs.require == "certified":
+            short = f"{readiness.total - readiness.certified} strings not certified"
+            clears = f'certify the {member_lang} catalog or set language.require = "reviewed"'
+        else:
+            short = f"{readiness.total - readiness.reviewed} strings not reviewed"
+            clears = f'review the {member_lang} catalog or set language.policy = "fallback"'
         raise PolicyHold(
-            reason=(
-                f"language {member_lang} not ready for {topic}: "
-                f"{readiness.total - readiness.reviewed} strings not reviewed"
-            ),
-            clears=f'review the {member_lang} catalog or set language.policy = "fallback"',
+            reason=f"language {member_lang} not ready for {topic}: {short}", clears=clears
         )
     if policy == "machine_with_notice" and readiness.missing == 0:
         return LanguagePlan(
@@ -343,7 +410,7 @@ def plan_language(
 
 def language_name(catalogs: Catalogs, lang: str) -> str:
     """The language's own name: its reviewed LANGUAGE_NAME, else the built-in native name."""
-    if catalogs.review_state(lang, strings.LANGUAGE_NAME) == "reviewed":
+    if catalogs.sendable(lang, strings.LANGUAGE_NAME):
         return catalogs.translator(lang).gettext(strings.LANGUAGE_NAME)
     known = languages.LANGUAGES.get(lang)
     return known.native_name if known else lang
@@ -354,7 +421,7 @@ def _reviewed_text(
 ) -> str | None:
     if lang == ENGLISH and msgid == strings.LANGUAGE_HELP:
         return strings.LANGUAGE_HELP_ENGLISH % {"phone": phone}
-    if catalogs.review_state(lang, msgid) != "reviewed":
+    if not catalogs.sendable(lang, msgid):
         return None
     text = catalogs.translator(lang).gettext(msgid)
     return text % {"phone": phone, "language": language_name(catalogs, lang), "tty": tty}

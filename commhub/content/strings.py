@@ -24,6 +24,8 @@ CHANGE_OR_STOP = (
     "To change the language or format we use, or to stop these messages, call Member "
     "Services at %(phone)s, TTY %(tty)s."
 )
+# Email only: the text of the link to the unsubscribe page, right after CHANGE_OR_STOP (CP-3).
+STOP_ONLINE = "Stop these messages online"
 # The same for relay text, in TTY style: one line of at most 72 characters (TT-7).
 RELAY_CHANGE_OR_STOP = "Change language or format, or stop messages: %(phone)s TTY %(tty)s"
 
@@ -82,6 +84,7 @@ SHARED = (
     THANKS,
     CHANGE_OR_STOP,
     RELAY_CHANGE_OR_STOP,
+    STOP_ONLINE,
     *LINE_NAMES.values(),
     SPEECH_INTRO,
     SPEECH_REPEAT,
@@ -95,4 +98,30 @@ LANGUAGE_ACCESS = (
     FALLBACK_TAGLINE,
     MACHINE_NOTICE,
     RELAY_LANGUAGE_HELP,
+)
+
+# -- the unsubscribe page (GET /u/<token>), in the member's language when all are reviewed --
+PAGE_TITLE = "Stop these messages"
+PAGE_INTRO = (
+    "You get messages like this one from %(plan)s. You can stop them here. "
+    "Your health coverage does not change."
+)
+PAGE_STOP_TOPIC = "Stop messages like this one"
+PAGE_STOP_ALL = "Stop all messages from %(plan)s"
+PAGE_QUESTIONS = "Questions? Call Member Services at %(phone)s, TTY %(tty)s."
+PAGE_DONE_TITLE = "Your choice is saved"
+PAGE_DONE_TOPIC = "You will not get messages like this one any more."
+PAGE_DONE_ALL = "You will not get any more messages from %(plan)s."
+PAGE_DONE_AGAIN = "To get them again, call Member Services at %(phone)s, TTY %(tty)s."
+
+UNSUBSCRIBE_PAGE = (
+    PAGE_TITLE,
+    PAGE_INTRO,
+    PAGE_STOP_TOPIC,
+    PAGE_STOP_ALL,
+    PAGE_QUESTIONS,
+    PAGE_DONE_TITLE,
+    PAGE_DONE_TOPIC,
+    PAGE_DONE_ALL,
+    PAGE_DONE_AGAIN,
 )

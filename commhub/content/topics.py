@@ -184,9 +184,15 @@ class _TopicFile(msgspec.Struct, forbid_unknown_fields=True):
 
 def load_topic(path: Path) -> Topic:
     """Load and check one topic file; errors name the file and key."""
+    return topic_from_text(path.read_text(encoding="utf-8"), path)
+
+
+def topic_from_text(text: str, path: Path) -> Topic:
+    """Check and build a topic from the text of its file `path` (a campaign's pinned copy is
+    read this way, from the store)."""
     where = path.name
     try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+        raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{where}: not valid TOML: {exc}") from None
     f = convert(raw, _TopicFile, where=f"{where}: ")

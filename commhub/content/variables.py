@@ -12,8 +12,7 @@ from datetime import date, time
 from decimal import Decimal, InvalidOperation
 from typing import Any, Literal, get_args
 
-# Line breaks and other C0 control characters (checked per value: a regex, not a loop)
-_CONTROL = re.compile(r"[\x00-\x1f]")
+from commhub.fields import FORBIDDEN_REASON, has_forbidden
 
 VarType = Literal["text", "date", "time", "phone", "money", "integer"]
 TYPES: tuple[str, ...] = get_args(VarType)
@@ -75,8 +74,8 @@ class VarSpec:
                 raise ValueError("must not be empty")
             if len(value) > self.max_length:
                 raise ValueError(f"must be at most {self.max_length} characters")
-            if _CONTROL.search(value):
-                raise ValueError("must not contain line breaks or control characters")
+            if has_forbidden(value):
+                raise ValueError(FORBIDDEN_REASON)
             return value
         if kind == "date":
             if not isinstance(raw, str):

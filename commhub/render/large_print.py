@@ -24,6 +24,9 @@ LAYOUT = "large_print.html.j2"
 # so 560px keeps a line near 21 characters, under the 40 allowed.
 MAX_WIDTH = "640px"
 MAX_WIDTH_CJK = "560px"
+# Outlook for Windows (Word) ignores max-width and padding on a <div>: the layout's
+# conditional-comment table holds the column there, its cell padded 24px on each side (LP-18).
+PADDING_PX = 24
 
 
 class LargePrintLayout:
@@ -48,7 +51,8 @@ class LargePrintLayout:
         every member of a language, encoded once.
         """
         width = MAX_WIDTH_CJK if parts.cjk else MAX_WIDTH
-        return self._template.render(p=parts, max_width=width, section=section)
+        outer = int(width.removesuffix("px")) + 2 * PADDING_PX
+        return self._template.render(p=parts, max_width=width, outer_px=outer, section=section)
 
     def slotted_head(self, parts: Parts) -> SlottedHead | None:
         """The head of `parts`' shape with a slot per message string (None if the layout
@@ -124,6 +128,8 @@ def text_tail(parts: Parts) -> str:
     """How to change or stop (CP-3) and the LA-3 footer of the text part (the same for every
     member of a language)."""
     out = f"\n{parts.change_line}\n" if parts.change_line else ""
+    if parts.stop_url:
+        out = (out or "\n") + f"{parts.stop_label}: {parts.stop_url}\n"
     if not parts.footer:
         return out
     return out + "\n----\n" + "\n\n".join(f.text for f in parts.footer) + "\n"

@@ -105,6 +105,10 @@ class Parts(_Directed):
     # hours when it is not the topic's line (relay text gives every number its hours, TT-6).
     change_line: str = ""
     change_hours: str = ""
+    # Email: the link to the member's unsubscribe page after `change_line` (CP-3), and its
+    # text in the message's language ("" = no link: unsubscribe links are off).
+    stop_url: str = ""
+    stop_label: str = ""
     # Every variable's value as inserted (CP-1: each must reach the member in every format).
     values: tuple[str, ...] = ()
     # Print only: the HTML of each per-message string, in `large_print.slotted_head` order,

@@ -13,6 +13,7 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from functools import cached_property
+from html import escape as html_escape
 from pathlib import Path
 from typing import Any
 
@@ -99,6 +100,19 @@ class _HtmlBody:
     slotted: SlottedHead | None  # None: the whole head is one slot
 
 
+# Where the unsubscribe link goes in a body's constant tail: split there into one more slot.
+_URL_SLOT = "\x00stop-url\x00"
+
+
+def _split_slot(pieces: tuple[str, ...], tail: str) -> tuple[tuple[str, ...], str]:
+    """`pieces` and `tail` of a ChunkedBody, with the tail cut at `_URL_SLOT` (if there) into
+    a last piece and a slot: one slot more."""
+    if _URL_SLOT not in tail:
+        return pieces, tail
+    before, after = tail.split(_URL_SLOT, 1)
+    return (*pieces[:-1], pieces[-1] + before, ""), after
+
+
 def _is_tty_language(tag: str) -> bool:
     lang = LANGUAGES.get(tag)
     return bool(lang and lang.tty_encodable)
@@ -118,7 +132,8 @@ class Renderer:
     ) -> None:
         self.settings = settings
         self.topics = dict(topics)
-        self.catalogs = catalogs
+        # Readiness and the translators follow `language.require` (reviewed or certified).
+        self.catalogs = catalogs.requiring(settings.language.require)
         self.speech = speech
         self.layout = LargePrintLayout(templates_dir)
         plan = settings.plan
@@ -130,8 +145,8 @@ class Renderer:
         # Per prepared (topic, language, kind) and head shape: the HTML and text bodies as
         # constant chunks (markup, contact block, LA-3 footer) encoded once, with slots for
         # what each member's message says (chunked.ChunkedBody).
-        self._html_bodies: dict[tuple[int, tuple[object, ...]], _HtmlBody] = {}
-        self._text_bodies: dict[int, ChunkedBody] = {}
+        self._html_bodies: dict[tuple[int, tuple[object, ...], bool], _HtmlBody] = {}
+        self._text_bodies: dict[tuple[int, bool], ChunkedBody] = {}
         self._msgids = {name: self.message_msgids(t) for name, t in self.topics.items()}
 
     @staticmethod
@@ -397,27 +412,43 @@ class Renderer:
             tty_text=tty_text,
         )
 
-    def _bodies(self, prepared: Prepared, parts: Parts) -> tuple[Filled, Filled]:
-        """The (text, html) bodies of a large-print message, as chunks and slots."""
-        key = (id(prepared), head_shape(parts))
+    def _bodies(
+        self, prepared: Prepared, parts: Parts, url: str | None = None
+    ) -> tuple[Filled, Filled]:
+        """The (text, html) bodies of a large-print message, as chunks and slots.
+
+        With an unsubscribe `url`, the link after the change-or-stop sentence (CP-3) is one
+        more slot, in the tail that is otherwise the same for every member of a language.
+        """
+        key = (id(prepared), head_shape(parts), url is not None)
+        marked = parts
+        if url is not None:
+            label = prepared.translator.gettext(strings.STOP_ONLINE)
+            marked = replace(parts, stop_url=_URL_SLOT, stop_label=label)
         html = self._html_bodies.get(key)
         if html is None:
             slotted = self.layout.slotted_head(parts)
-            tail = self.layout.html(parts, "tail")
+            tail = self.layout.html(marked, "tail")
             if slotted is None:  # pragma: no cover - a layout showing a field twice
-                html = self._html_bodies[key] = _HtmlBody(ChunkedBody(("", ""), tail), None)
+                pieces, rest = _split_slot(("", ""), tail)
+                html = self._html_bodies[key] = _HtmlBody(ChunkedBody(pieces, rest), None)
             else:
-                html = self._html_bodies[key] = _HtmlBody(
-                    ChunkedBody(slotted.pieces, tail), slotted
-                )
+                pieces, rest = _split_slot(slotted.pieces, tail)
+                html = self._html_bodies[key] = _HtmlBody(ChunkedBody(pieces, rest), slotted)
         if html.slotted is None:  # pragma: no cover
             html_slots: tuple[str, ...] = (self.layout.html(parts, "head"),)
         else:
             html_slots = html.slotted.slots(parts)
-        text = self._text_bodies.get(id(prepared))
+        text_key = (id(prepared), url is not None)
+        text = self._text_bodies.get(text_key)
         if text is None:
-            text = self._text_bodies[id(prepared)] = ChunkedBody(("", ""), text_tail(parts))
-        return Filled(text, (text_head(parts),)), Filled(html.body, html_slots)
+            pieces, rest = _split_slot(("", ""), text_tail(marked))
+            text = self._text_bodies[text_key] = ChunkedBody(pieces, rest)
+        text_slots: tuple[str, ...] = (text_head(parts),)
+        if url is not None:
+            html_slots += (html_escape(url, quote=True),)
+            text_slots += (url,)
+        return Filled(text, text_slots), Filled(html.body, html_slots)
 
     def _large_print(
         self,
@@ -430,7 +461,7 @@ class Renderer:
     ) -> RenderResult:
         prepared = self._prepare(topic, plan, "print", False)
         parts = self._fill(prepared, member, values, "print")
-        text, html = self._bodies(prepared, parts)
+        text, html = self._bodies(prepared, parts, self.unsubscribe_url(key))
         envelope = self._envelope(key, self._email_to(member), parts.subject, plan, topic)
         raw = self.mime.alternative(text=text, html=html, **envelope)
         return self._result(
@@ -468,6 +499,42 @@ class Renderer:
             return "gtts"
         return "espeak"
 
+    def transcript_html(
+        self,
+        topic: Topic,
+        member: Member,
+        values: dict[str, Any],
+        plan: LanguagePlan,
+        key: DeliveryKey,
+    ) -> str:
+        """The HTML an audio message carries as its transcript (TS-6), for its longest
+        spoken variant, without synthesising speech (client-support checks of every render)."""
+        segments = self.spoken_variants(topic, member, values, plan)[0]
+        printed = self._fill(self._prepare(topic, plan, "print", False), member, values, "print")
+        return self.layout.html(self._transcript(printed, segments, plan, key))
+
+    def _transcript(
+        self, printed: Parts, segments: tuple[str, ...], plan: LanguagePlan, key: DeliveryKey
+    ) -> Parts:
+        """The large-print parts of an audio message's transcript: the spoken sentences, and
+        the unsubscribe link when links are on (CP-3)."""
+        attached = plan.translator.gettext(strings.AUDIO_ATTACHED)
+        transcript = replace(
+            printed,
+            greeting="",
+            paragraphs=(attached, *segments),
+            html=None,
+            facts=(),
+            action="",
+            thanks="",
+            change_line="",  # spoken, so it is among the transcript's sentences
+        )
+        url = self.unsubscribe_url(key)
+        if url is not None:
+            label = plan.translator.gettext(strings.STOP_ONLINE)
+            transcript = replace(transcript, stop_url=url, stop_label=label)
+        return transcript
+
     async def _audio(
         self,
         topic: Topic,
@@ -502,17 +569,7 @@ class Renderer:
             return self._large_print(topic, member, values, plan, key, notes)
         if audio.fell_back:
             notes.append(f"speech fell back to {audio.engine}:{audio.voice}")
-        attached = plan.translator.gettext(strings.AUDIO_ATTACHED)
-        transcript = replace(
-            printed,
-            greeting="",
-            paragraphs=(attached, *segments),
-            html=None,
-            facts=(),
-            action="",
-            thanks="",
-            change_line="",  # spoken, so it is among the transcript's sentences
-        )
+        transcript = self._transcript(printed, segments, plan, key)
         html = self.layout.html(transcript)
         text = text_part(transcript)
         envelope = self._envelope(key, self._email_to(member), printed.subject, plan, topic)

@@ -35,6 +35,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
+from commhub.content.pinned import PinnedContent
 from commhub.domain import (
     AuditEntry,
     Campaign,
@@ -153,6 +154,8 @@ class NewCampaign:
     request_hash: str | None = None  # fingerprint of the body, to tell a replay from a conflict
     created_by: str | None = None
     meta: dict[str, Any] = field(default_factory=dict)
+    content: PinnedContent | None = None  # the template and catalogs it renders from
+    ignore_quiet_hours: bool = False  # send at any hour (urgent, or the README walk-through)
 
 
 class Store(Protocol):
@@ -263,6 +266,9 @@ class Store(Protocol):
         """Campaigns newest first (created_at, then id), with counts by state; only those
         whose derived status is `status` / of `template` when given. `after` is the id of the
         last campaign of the previous page (NotFound if unknown)."""
+
+    async def pinned_content(self, content_hash: str) -> PinnedContent | None:
+        """The content pinned under this hash (manifest and files), or None if unknown."""
 
     async def campaign_counts(self, campaign_id: str) -> CampaignCounts:
         """Counts of the campaign's deliveries. `by_state` names every state (0 included);

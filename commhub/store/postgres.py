@@ -18,6 +18,7 @@ from typing import Any
 
 import asyncpg
 
+from commhub.content.pinned import PinnedContent
 from commhub.domain import (
     AuditEntry,
     Campaign,
@@ -108,7 +109,7 @@ _CAMPAIGN_SELECT = (
     "SELECT c.id, c.name, c.template, c.status, c.created_at, c.send_at, c.total,"
     f" (SELECT {OPEN_RANK_SQL} FROM deliveries WHERE campaign_id = c.id"
     f" AND state = ANY({_OPEN_SQL})) AS rank, c.paused_at, c.finished_at, c.cancelled_at,"
-    " c.content_hash FROM campaigns c"
+    " c.content_hash, c.ignore_quiet_hours FROM campaigns c"
 )
 
 _MEMBER_SELECT = (
@@ -141,7 +142,8 @@ WITH picked AS MATERIALIZED (
         updated_at = $3
     FROM campaigns c
     WHERE c.id = d.campaign_id AND d.id = ANY(ARRAY(SELECT id FROM picked))
-    RETURNING d.id, d.campaign_id, c.template, d.attempts, d.data, d.state, d.member_id
+    RETURNING d.id, d.campaign_id, c.template, d.attempts, d.data, d.state, d.member_id,
+              c.ignore_quiet_hours
 ), ev AS (
     INSERT INTO delivery_events (delivery_id, state, at, reason)
     SELECT u.id, u.state, $3,
@@ -150,7 +152,8 @@ WITH picked AS MATERIALIZED (
                 ELSE '{_CLAIM_T.reason}' END
     FROM upd u JOIN picked p ON p.id = u.id
 )
-SELECT u.id, u.campaign_id, u.template, u.attempts, u.data, u.state, {_MEMBER_SELECT}
+SELECT u.id, u.campaign_id, u.template, u.attempts, u.data, u.state, u.ignore_quiet_hours,
+       {_MEMBER_SELECT}
 FROM upd u JOIN members m ON m.member_id = u.member_id
 ORDER BY u.id
 """
@@ -408,6 +411,7 @@ def _campaign(row: Any) -> Campaign:
         paused_at=row["paused_at"],
         finished_at=row["cancelled_at"] if row["status"] == "cancelled" else row["finished_at"],
         content_hash=row["content_hash"],
+        ignore_quiet_hours=row["ignore_quiet_hours"],
     )
 
 
@@ -421,6 +425,8 @@ class PostgresStore:
         self._pool: asyncpg.Pool | None = None
         self._opening: asyncio.Lock | None = None
         self._closed = False
+        # Content hashes (sets and files) this store has committed: not sent again.
+        self._known_content: set[str] = set()
 
     # -- plumbing --------------------------------------------------------------------------
     async def _get_pool(self) -> Any:
@@ -752,10 +758,14 @@ class PostgresStore:
             unknown = unknown_members_error(member_ids, set(prefs))
             if unknown is not None:
                 raise unknown
+            content = new.content
+            if content is not None:
+                await self._store_content(conn, content, now)
             await conn.execute(
                 "INSERT INTO campaigns (id, name, template, send_at, status, created_at,"
-                " idempotency_key, request_hash, total, created_by, meta)"
-                " VALUES ($1, $2, $3, $4, 'active', $5, $6, $7, $8, $9, $10)",
+                " idempotency_key, request_hash, total, created_by, meta, content_hash,"
+                " ignore_quiet_hours)"
+                " VALUES ($1, $2, $3, $4, 'active', $5, $6, $7, $8, $9, $10, $11, $12)",
                 campaign_id,
                 new.name,
                 new.template,
@@ -766,6 +776,8 @@ class PostgresStore:
                 len(member_ids),
                 new.created_by,
                 dumps(new.meta),
+                None if content is None else content.hash,
+                new.ignore_quiet_hours,
             )
             if member_ids:
                 records = [
@@ -795,6 +807,8 @@ class PostgresStore:
                         "updated_at",
                     ],
                 )
+        if new.content is not None:
+            self._known_content.update([new.content.hash, *new.content.blob_hashes()])
         return Campaign(
             id=campaign_id,
             name=new.name,
@@ -803,7 +817,52 @@ class PostgresStore:
             created_at=now,
             send_at=send_at,
             total=len(member_ids),
+            content_hash=None if new.content is None else new.content.hash,
+            ignore_quiet_hours=new.ignore_quiet_hours,
         )
+
+    async def _store_content(self, conn: Any, content: PinnedContent, now: datetime) -> None:
+        """Store the content set and its files, each once (files this store already wrote
+        are not sent again: a campaign of unchanged content sends only its hashes)."""
+        if content.hash in self._known_content:
+            return
+        missing = [h for h in content.blob_hashes() if h not in self._known_content]
+        present = {
+            r[0]
+            for r in await conn.fetch(
+                "SELECT hash FROM content_blobs WHERE hash = ANY($1::text[])", missing
+            )
+        }
+        fresh = [h for h in missing if h not in present]
+        if fresh:
+            await conn.execute(
+                "INSERT INTO content_blobs (hash, body) SELECT * FROM unnest($1::text[],"
+                " $2::bytea[]) ON CONFLICT DO NOTHING",
+                fresh,
+                [content.blobs[h] for h in fresh],
+            )
+        await conn.execute(
+            "INSERT INTO content_sets (hash, manifest, created_at) VALUES ($1, $2, $3)"
+            " ON CONFLICT DO NOTHING",
+            content.hash,
+            json.dumps(content.manifest),
+            now,
+        )
+
+    async def pinned_content(self, content_hash: str) -> PinnedContent | None:
+        """The content pinned under this hash, or None (see base)."""
+        async with self._conn() as conn:
+            manifest = await conn.fetchval(
+                "SELECT manifest FROM content_sets WHERE hash = $1", content_hash
+            )
+            if manifest is None:
+                return None
+            pinned = PinnedContent(content_hash, json.loads(manifest))
+            rows = await conn.fetch(
+                "SELECT hash, body FROM content_blobs WHERE hash = ANY($1::text[])",
+                pinned.blob_hashes(),
+            )
+        return PinnedContent(content_hash, pinned.manifest, {r[0]: bytes(r[1]) for r in rows})
 
     async def get_campaign(self, campaign_id: str) -> Campaign | None:
         """The campaign with its status derived now (see base)."""
@@ -1033,6 +1092,7 @@ class PostgresStore:
                 attempts=r["attempts"] - 1,
                 data=json.loads(r["data"]) if r["data"] is not None else {},
                 member=_member(r),
+                quiet_hours=not r["ignore_quiet_hours"],
             )
             for r in rows
             if r["state"] == State.RENDERING

@@ -21,6 +21,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, NamedTuple, TypeVar
 
+from commhub.content.pinned import PinnedContent
 from commhub.domain import (
     AuditEntry,
     Campaign,
@@ -85,8 +86,8 @@ _OPEN_IN = ", ".join(f"'{s}'" for s in OPEN_STATES)
 _CAMPAIGN_SELECT = (
     "SELECT c.id, c.name, c.template, c.status, c.created_at, c.send_at, c.total,"
     f" (SELECT {OPEN_RANK_SQL} FROM deliveries WHERE campaign_id = c.id"
-    f" AND state IN ({_OPEN_IN})), c.paused_at, c.finished_at, c.cancelled_at, c.content_hash"
-    " FROM campaigns c"
+    f" AND state IN ({_OPEN_IN})), c.paused_at, c.finished_at, c.cancelled_at, c.content_hash,"
+    " c.ignore_quiet_hours FROM campaigns c"
 )
 # Where claims, cancels and give-backs take a delivery (and the reason they record).
 _CLAIM = DELIVERY_TRANSITIONS[State.QUEUED, Event.CLAIM]
@@ -748,10 +749,21 @@ class SqliteStore:
                     existing = self._get_campaign(conn, row[0])
                     assert existing is not None
                     return existing, False
+            content = new.content
+            if content is not None:
+                conn.executemany(
+                    "INSERT INTO content_blobs (hash, body) VALUES (?, ?) ON CONFLICT DO NOTHING",
+                    content.blobs.items(),
+                )
+                conn.execute(
+                    "INSERT INTO content_sets (hash, manifest, created_at) VALUES (?, ?, ?)"
+                    " ON CONFLICT DO NOTHING",
+                    (content.hash, json.dumps(content.manifest), now),
+                )
             conn.execute(
                 "INSERT INTO campaigns (id, name, template, send_at, status, created_at,"
-                " idempotency_key, request_hash, total, created_by, meta)"
-                " VALUES (?, ?, ?, ?, 'active', ?, ?, ?, ?, ?, ?)",
+                " idempotency_key, request_hash, total, created_by, meta, content_hash,"
+                " ignore_quiet_hours) VALUES (?, ?, ?, ?, 'active', ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     campaign_id,
                     new.name,
@@ -763,6 +775,8 @@ class SqliteStore:
                     len(member_ids),
                     new.created_by,
                     json.dumps(new.meta),
+                    None if content is None else content.hash,
+                    new.ignore_quiet_hours,
                 ),
             )
             # The member's language and format at enqueue time go on the delivery, so counts
@@ -790,6 +804,8 @@ class SqliteStore:
             created_at=_dt(now),
             send_at=None if send_at is None else _dt(send_at),
             total=len(member_ids),
+            content_hash=None if new.content is None else new.content.hash,
+            ignore_quiet_hours=new.ignore_quiet_hours,
         )
         return campaign, True
 
@@ -849,6 +865,7 @@ class SqliteStore:
             paused_at=_opt_dt(row[8]),
             finished_at=_opt_dt(finished),
             content_hash=row[11],
+            ignore_quiet_hours=bool(row[12]),
         )
 
     async def list_campaigns(
@@ -905,6 +922,28 @@ class SqliteStore:
             ):
                 counts[campaign_id][state] = n
         return [CampaignSummary(c, counts[c.id]) for c in picked]
+
+    async def pinned_content(self, content_hash: str) -> PinnedContent | None:
+        """The content pinned under this hash, or None (see base)."""
+
+        def read(conn: sqlite3.Connection) -> PinnedContent | None:
+            row = conn.execute(
+                "SELECT manifest FROM content_sets WHERE hash = ?", (content_hash,)
+            ).fetchone()
+            if row is None:
+                return None
+            pinned = PinnedContent(content_hash, json.loads(row[0]))
+            wanted = pinned.blob_hashes()
+            blobs = {
+                h: bytes(b)
+                for h, b in conn.execute(
+                    f"SELECT hash, body FROM content_blobs WHERE hash IN ({_marks(len(wanted))})",
+                    wanted,
+                )
+            }
+            return PinnedContent(content_hash, pinned.manifest, blobs)
+
+        return await self._run(read)
 
     async def campaign_counts(self, campaign_id: str) -> CampaignCounts:
         """Counts per state, language and format (see base)."""
@@ -1080,6 +1119,7 @@ class SqliteStore:
         with cls._write(conn):
             rows = conn.execute(
                 "SELECT d.id, d.campaign_id, c.template, d.attempts, d.data, c.status, d.state,"
+                " c.ignore_quiet_hours,"
                 f" {', '.join('m.' + col.strip() for col in _MEMBER_COLUMNS.split(','))}"
                 " FROM deliveries d JOIN campaigns c ON c.id = d.campaign_id"
                 " JOIN members m ON m.member_id = d.member_id"
@@ -1103,7 +1143,8 @@ class SqliteStore:
                         template=r[2],
                         attempts=r[3],
                         data=json.loads(r[4]) if r[4] is not None else {},
-                        member=_member(r[7:]),
+                        member=_member(r[8:]),
+                        quiet_hours=not r[7],
                     )
                 )
             lease = (

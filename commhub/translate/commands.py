@@ -41,7 +41,12 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
                 print(f"{r.path}: {state}, {len(r.added)} new, {len(r.obsolete)} obsolete")
         return 0
     if action == "status":
-        statuses = status(i18n_dir, topics_dir, extra_languages=settings.language.footer_languages)
+        statuses = status(
+            i18n_dir,
+            topics_dir,
+            extra_languages=settings.language.footer_languages,
+            require=settings.language.require,
+        )
         print(format_status(statuses), end="")
         return 0
     if action == "draft":

@@ -146,6 +146,8 @@ def build_template(topics: dict[str, Topic], extra_msgids: Iterable[str] = ()) -
     for msgid in strings.LANGUAGE_ACCESS:
         where = f"language access, {names.get(msgid, '')}: {purposes.get(msgid, '')}"
         _add_shared(catalog, msgid, where)
+    for msgid in strings.UNSUBSCRIBE_PAGE:
+        _add_shared(catalog, msgid, "the unsubscribe page a message's link opens (large print)")
     for msgid in extra_msgids:
         catalog.add(msgid, auto_comments=_comment("extra string", msgid), flags=_flags(msgid))
     return catalog

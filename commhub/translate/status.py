@@ -3,7 +3,8 @@
 A topic is ready in a language when every one of its strings and every shared string a
 message uses is reviewed there (the readiness `plan_language` applies when sending). The LA-3
 footer line is listed separately: a language without a reviewed footer line is left out of
-every message's language-assistance footer.
+every message's language-assistance footer. Certified strings (approved by a qualified
+translator) are counted apart, with who certified them and when.
 """
 
 from __future__ import annotations
@@ -35,6 +36,8 @@ class LanguageStatus:
     not_ready_topics: tuple[str, ...]
     footer_reviewed: bool  # LANGUAGE_HELP reviewed: the language appears in the LA-3 footer
     problems: tuple[str, ...] = ()  # translated entries that cannot be used, and why
+    certified: int = 0  # of `reviewed`, approved by a qualified translator
+    certified_by: tuple[tuple[str, str, int], ...] = ()  # (name, YYYY-MM-DD, strings)
 
     @property
     def all_ready(self) -> bool:
@@ -48,10 +51,17 @@ def all_msgids(topic_msgids: Iterable[Sequence[str]]) -> list[str]:
 
 
 def status(
-    i18n_dir: Path, topics_dir: Path, *, extra_languages: Iterable[str] = ()
+    i18n_dir: Path,
+    topics_dir: Path,
+    *,
+    extra_languages: Iterable[str] = (),
+    require: str = "reviewed",
 ) -> list[LanguageStatus]:
-    """English, every language with a catalog, and `extra_languages` (e.g. the LA-3 footer list)."""
-    catalogs = Catalogs.load(i18n_dir)
+    """English, every language with a catalog, and `extra_languages` (e.g. the LA-3 footer list).
+
+    A topic is ready where every string is at the `require` level (`language.require`).
+    """
+    catalogs = Catalogs.load(i18n_dir, require=require)
     topics = load_topics(topics_dir)
     topic_ids = {name: [*t.msgids(), *strings.SHARED] for name, t in topics.items()}
     every = all_msgids(topic_ids.values())
@@ -80,8 +90,13 @@ def status(
                 machine_drafts=drafts,
                 ready_topics=tuple(ready),
                 not_ready_topics=tuple(n for n in topic_ids if n not in ready),
-                footer_reviewed=catalogs.review_state(lang, strings.LANGUAGE_HELP) == "reviewed",
+                footer_reviewed=catalogs.sendable(lang, strings.LANGUAGE_HELP),
                 problems=tuple(catalogs.problems(lang)) if lang != ENGLISH else (),
+                certified=r.certified,
+                certified_by=tuple(
+                    (record.name, record.on.isoformat(), n)
+                    for record, n in catalogs.certifications(lang, every)
+                ),
             )
         )
     return out
@@ -95,6 +110,7 @@ def format_status(statuses: Sequence[LanguageStatus]) -> str:
         "total",
         "translated",
         "reviewed",
+        "certified",
         "fuzzy",
         "missing",
         "footer",
@@ -113,6 +129,7 @@ def format_status(statuses: Sequence[LanguageStatus]) -> str:
             str(s.total),
             str(s.translated),
             str(s.reviewed),
+            str(s.certified),
             str(s.fuzzy),
             str(s.missing),
             "reviewed" if s.footer_reviewed else "NOT reviewed",
@@ -121,7 +138,7 @@ def format_status(statuses: Sequence[LanguageStatus]) -> str:
         for s in statuses
     ]
     widths = [max(len(r[i]) for r in [head, *rows]) for i in range(len(head))]
-    numeric = range(2, 7)
+    numeric = range(2, 8)
 
     def line(cells: Sequence[str]) -> str:
         return "  ".join(
@@ -135,6 +152,8 @@ def format_status(statuses: Sequence[LanguageStatus]) -> str:
     for s in statuses:
         if s.not_ready_topics:
             lines.append(f"{s.lang}: not ready: {', '.join(s.not_ready_topics)}")
+        for name, on, n in s.certified_by:
+            lines.append(f"{s.lang}: {n} strings certified by {name} on {on}")
         if s.machine_drafts:
             lines.append(f"{s.lang}: {s.machine_drafts} machine drafts (review, then clear fuzzy)")
         if not s.footer_reviewed:

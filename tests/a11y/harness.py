@@ -107,6 +107,29 @@ class A11yBrowser:
 
         return await asyncio.wrap_future(self._submit(on_page()))
 
+    async def run_site(self, origin: str, fn: Callable[[Any], Awaitable[T]]) -> T:
+        """Run `fn(page)` on a fresh page that may reach `origin` (a local app under test) and
+        nothing else. The page's CSP is bypassed so that axe-core can be injected."""
+
+        async def route(r: Any) -> None:
+            if r.request.url.startswith(origin):
+                await r.continue_()
+            else:
+                await r.abort()
+
+        async def on_page() -> T:
+            context = await self._browser.new_context(
+                viewport={"width": 1280, "height": 900}, bypass_csp=True
+            )
+            try:
+                await context.route("**/*", route)
+                page = await context.new_page()
+                return await fn(page)
+            finally:
+                await context.close()
+
+        return await asyncio.wrap_future(self._submit(on_page()))
+
     async def inject_axe(self, page: Any) -> None:
         await page.add_script_tag(content=self._axe)
 
@@ -138,10 +161,16 @@ def browser() -> Iterator[A11yBrowser]:
         b.close()
 
 
-async def axe_violations(browser: A11yBrowser, html: str) -> list[dict[str, Any]]:
-    """axe-core's violations for `html`: [{id, impact, help, nodes: [{target, html, summary}]}]."""
+async def axe_violations(
+    browser: A11yBrowser, html: str, color_scheme: str = "light"
+) -> list[dict[str, Any]]:
+    """axe-core's violations for `html`: [{id, impact, help, nodes: [{target, html, summary}]}].
+
+    `color_scheme="dark"` emulates `prefers-color-scheme: dark` (a reader's dark mode).
+    """
 
     async def audit(page: Any) -> list[dict[str, Any]]:
+        await page.emulate_media(color_scheme=color_scheme)
         await page.set_content(html, wait_until="load")
         await browser.inject_axe(page)
         result: list[dict[str, Any]] = await page.evaluate(

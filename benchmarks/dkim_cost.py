@@ -1,0 +1,91 @@
+"""What DKIM signing costs a campaign: the hub end to end with and without [dkim].
+
+    .venv/bin/python -m benchmarks.dkim_cost [--n 20000] [--rounds 2] [--ed25519]
+
+One `commhub worker` process on SQLite sends N large-print emails over SMTP to `smtp-sink`
+(as benchmarks.campaign_throughput does), with the consent headers on in both runs
+(List-Unsubscribe links and VERP envelope senders: `[unsubscribe] secret`, `[bounces]
+domain`), alternately without and with DKIM (RSA-2048, and a second Ed25519 signature with
+`--ed25519`), so a busy shared machine slows both alike. The target: signing costs at most
+15% of the rate. The worker signs each batch in a thread (commhub.worker), so on a machine
+with a spare core most of the RSA work runs beside the event loop.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import subprocess
+from pathlib import Path
+from typing import Any
+
+from benchmarks.campaign_throughput import hub_rate
+from benchmarks.common import header, machine, workdir
+from benchmarks.smtp_raw import smtp_sink
+
+CONSENT = {
+    "unsubscribe": {"secret": "benchmark-secret-" + "x" * 32},
+    "bounces": {"domain": "bounces.evergreen-health.example"},
+}
+
+
+def make_keys(folder: Path) -> tuple[Path, Path]:
+    rsa, ed = folder / "rsa.pem", folder / "ed25519.pem"
+    subprocess.run(
+        ["openssl", "genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048", "-out", str(rsa)],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    subprocess.run(
+        ["openssl", "genpkey", "-algorithm", "ed25519", "-out", str(ed)],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    return rsa, ed
+
+
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n", type=int, default=20_000)
+    parser.add_argument("--rounds", type=int, default=2, help="pairs of runs (without, with)")
+    parser.add_argument("--ed25519", action="store_true", help="also an ed25519-sha256 signature")
+    args = parser.parse_args(argv)
+    header(f"DKIM cost: {args.n:,} large-print emails, 1 worker process, SQLite; {machine()}")
+    workers = {"batch_size": 64, "concurrency": 16, "poll_seconds": 0.05}
+    without: list[float] = []
+    signed: list[float] = []
+    cpu_without: list[float] = []
+    cpu_signed: list[float] = []
+    with smtp_sink() as smtp, workdir("dkim-keys") as folder:
+        rsa, ed = make_keys(folder)
+        dkim: dict[str, Any] = {
+            "domain": "evergreen-health.example",
+            "selector": "rsa2026",
+            "private_key_file": str(rsa),
+        }
+        if args.ed25519:
+            dkim.update(ed25519_selector="ed2026", ed25519_private_key_file=str(ed))
+        for i in range(args.rounds):
+            plain = hub_rate("sqlite", 1, args.n, smtp, 8, workers, CONSENT)
+            with_dkim = hub_rate("sqlite", 1, args.n, smtp, 8, workers, {**CONSENT, "dkim": dkim})
+            without.append(plain["rate"])
+            signed.append(with_dkim["rate"])
+            cpu_without.append(plain["cpu_ms"])
+            cpu_signed.append(with_dkim["cpu_ms"])
+            print(
+                f"round {i + 1}: without DKIM {plain['rate']:,.0f} messages/s "
+                f"({plain['cpu_ms']:.2f} ms CPU/message); with DKIM {with_dkim['rate']:,.0f}/s "
+                f"({with_dkim['cpu_ms']:.2f} ms)",
+                flush=True,
+            )
+    a, b = statistics.median(without), statistics.median(signed)
+    cost = 1 - b / a
+    kind = "RSA-2048 + Ed25519" if args.ed25519 else "RSA-2048"
+    print(
+        f"median: without {a:,.0f} messages/s, with DKIM ({kind}) {b:,.0f} messages/s: "
+        f"{cost:.1%} slower (target: at most 15%); worker CPU/message "
+        f"{statistics.median(cpu_without):.2f} -> {statistics.median(cpu_signed):.2f} ms"
+    )
+    return {"without": a, "with": b, "cost": cost}
+
+
+if __name__ == "__main__":
+    main()
