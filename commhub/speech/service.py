@@ -132,6 +132,21 @@ class SpeechService:
                         f"voices/{language}.toml: {ev.engine}.voice: {ev.voice!r} does not load"
                     )
 
+    def warm_up(self) -> None:
+        """Start loading the neural voices in the background (a first audio message or
+        preview otherwise waits ~1.5 s for its voice); returns at once."""
+        voices = {
+            ev.voice
+            for entry in self.book.languages.values()
+            for ev in entry.engines
+            if ev.engine == PIPER and self._installed(ev)
+        }
+        engine = self.engines.get(PIPER)
+        if not isinstance(engine, PiperEngine):
+            return
+        for voice in sorted(voices):
+            synthesis_pool().submit(_load_quietly, engine, voice)
+
     def voice_for(self, language: str) -> VoiceChoice | None:
         """The voices that would speak `language` with the current settings and the engines
         installed (a Piper voice whose package is missing is skipped), or None."""
@@ -341,6 +356,13 @@ class SpeechService:
     def cache_size(self) -> int:
         """Entries in the cache now."""
         return len(self._cache)
+
+
+def _load_quietly(engine: PiperEngine, voice: str) -> None:
+    try:
+        engine.load(voice)
+    except SpeechError as exc:  # the first message that needs it reports it (and falls back)
+        log.warning("piper voice %s did not load: %s", voice, exc)
 
 
 def _joined_seconds(pieces: list[Pcm]) -> float:
