@@ -14,7 +14,7 @@ Why it looks the way it does:
 - Piper speaks about 200 words a minute at its natural length: `rate_wpm` from the voice
   file becomes the length scale `natural_wpm / rate_wpm` (TS-1);
 - Piper splits text into sentences itself and butts their audio together with no pause:
-  we join them with a short pause (0.3 s; between the message's lines it is 0.55 s);
+  we join them with the same pause as between the message's lines;
 - a phone number written for speech (TS-2: `1, 8 0 0, 5 5 5, 0 1 0 0`) runs its digits
   together in this voice ("one" was heard as "want"); spoken as `1. 8, 0, 0. 5, 5, 5.
   0, 1, 0, 0.` every digit gets its own beat and every group a full stop. Only the audio
@@ -64,9 +64,10 @@ PACKAGED_VOICES: dict[str, PackagedVoice] = {
 
 # Digit groups as speakable() writes them: single digits separated by spaces, groups by ", ".
 _DIGIT_GROUPS = re.compile(r"(?<![\w,])\d(?: \d)*(?:, \d(?: \d)*)+(?![\w])|(?<!\w)\d(?: \d)+(?!\w)")
-# Between the sentences Piper finds inside one line (a phone number's digit groups): shorter
-# than between the message's sentences, still a clear break; the number is said 3 times.
-_INNER_PAUSE_S = 0.3
+# Between the sentences Piper finds inside one line (a phone number's digit groups): the same
+# pause as between lines. With 0.3 s the listener got 1-2 digits wrong per topic, with 0.55 s
+# none (tests/test_speech_listening.py, 2026-12-02).
+_INNER_PAUSE_S = joining.SENTENCE_PAUSE_S
 _VOLUME = 0.89  # Piper normalises each sentence to full scale; leave ~1 dB for the encoder
 _LOAD_LOCK = threading.Lock()
 _loaded: dict[str, Any] = {}  # voice name -> piper.PiperVoice, one per process
