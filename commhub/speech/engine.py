@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
 from commhub.errors import SpeechError
+from commhub.speech import mp3
 
 
 @dataclass(frozen=True)
@@ -65,3 +66,24 @@ class PcmEngine(SpeechEngine, Protocol):
     def synthesize_pcm(self, text: str, voice: str, rate_wpm: int) -> Pcm:
         """Speak `text` in `voice` as PCM, blocking."""
         ...
+
+
+class Mp3FromPcm:
+    """What the offline engines share: a checked bitrate, and `synthesize` as their
+    `synthesize_pcm` encoded with LAME."""
+
+    name: str
+
+    def __init__(self, bitrate_kbps: int = 48) -> None:
+        if bitrate_kbps not in mp3.ALLOWED_BITRATES:
+            raise ValueError(f"bitrate must be one of {mp3.ALLOWED_BITRATES}")
+        self.bitrate_kbps = bitrate_kbps
+
+    def synthesize_pcm(self, text: str, voice: str, rate_wpm: int) -> Pcm:
+        raise NotImplementedError
+
+    def synthesize(self, text: str, voice: str, rate_wpm: int) -> Speech:
+        """Speak `text` and encode it; raises UnknownVoice or SpeechError."""
+        pcm = self.synthesize_pcm(text, voice, rate_wpm)
+        audio = mp3.encode_pcm(pcm.samples, self.bitrate_kbps, pcm.sample_rate)
+        return Speech(audio, self.name, voice, pcm.duration_s)

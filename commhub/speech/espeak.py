@@ -12,8 +12,7 @@ import threading
 from typing import Any
 
 from commhub.errors import SpeechError
-from commhub.speech import mp3
-from commhub.speech.engine import Pcm, Speech, UnknownVoice
+from commhub.speech.engine import Mp3FromPcm, Pcm, UnknownVoice
 
 ENGINE_NAME = "espeak-ng"
 
@@ -166,15 +165,10 @@ def sample_rate() -> int:
         return _lib().sample_rate
 
 
-class EspeakEngine:
+class EspeakEngine(Mp3FromPcm):
     """The offline engine: espeak-ng speech encoded to MP3 with LAME."""
 
     name = ENGINE_NAME
-
-    def __init__(self, bitrate_kbps: int = 48) -> None:
-        if bitrate_kbps not in mp3.ALLOWED_BITRATES:
-            raise ValueError(f"bitrate must be one of {mp3.ALLOWED_BITRATES}")
-        self.bitrate_kbps = bitrate_kbps
 
     def has_voice(self, voice: str) -> bool:
         """Whether espeak-ng loads `voice`."""
@@ -186,9 +180,3 @@ class EspeakEngine:
         if not pcm:
             raise SpeechError("espeak-ng produced no audio")
         return Pcm(pcm, sample_rate())
-
-    def synthesize(self, text: str, voice: str, rate_wpm: int) -> Speech:
-        """Speak `text` and encode it; raises UnknownVoice or SpeechError."""
-        pcm = self.synthesize_pcm(text, voice, rate_wpm)
-        audio = mp3.encode_pcm(pcm.samples, self.bitrate_kbps, pcm.sample_rate)
-        return Speech(audio, ENGINE_NAME, voice, pcm.duration_s)

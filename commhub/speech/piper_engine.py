@@ -33,8 +33,8 @@ from pathlib import Path
 from typing import Any
 
 from commhub.errors import SpeechError
-from commhub.speech import joining, mp3
-from commhub.speech.engine import Pcm, Speech, UnknownVoice
+from commhub.speech import joining
+from commhub.speech.engine import Mp3FromPcm, Pcm, UnknownVoice
 
 ENGINE_NAME = "piper"
 
@@ -130,15 +130,10 @@ def _load(voice: str) -> Any:
         return loaded
 
 
-class PiperEngine:
+class PiperEngine(Mp3FromPcm):
     """The neural offline engine: Piper speech as PCM, or encoded to MP3 with LAME."""
 
     name = ENGINE_NAME
-
-    def __init__(self, bitrate_kbps: int = 48) -> None:
-        if bitrate_kbps not in mp3.ALLOWED_BITRATES:
-            raise ValueError(f"bitrate must be one of {mp3.ALLOWED_BITRATES}")
-        self.bitrate_kbps = bitrate_kbps
 
     def has_voice(self, voice: str) -> bool:
         """Whether the voice's package and piper-tts are installed (does not load it)."""
@@ -168,9 +163,3 @@ class PiperEngine:
         if not pieces:
             raise SpeechError("piper produced no audio")
         return joining.join(pieces, pause_s=_INNER_PAUSE_S, lead_in_s=0.0, tail_s=0.0)
-
-    def synthesize(self, text: str, voice: str, rate_wpm: int) -> Speech:
-        """Speak `text` and encode it; raises UnknownVoice or SpeechError."""
-        pcm = self.synthesize_pcm(text, voice, rate_wpm)
-        audio = mp3.encode_pcm(pcm.samples, self.bitrate_kbps, pcm.sample_rate)
-        return Speech(audio, ENGINE_NAME, voice, pcm.duration_s)

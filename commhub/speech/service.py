@@ -23,7 +23,7 @@ import logging
 import os
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Coroutine, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -250,20 +250,17 @@ class SpeechService:
         spoken, rate = self._spoken(ev, text)
         key: _CacheKey = (ev.engine, ev.voice, rate, spoken)
         cached = self._cache.get(key)
-        if cached is not None:
-            self._cache.move_to_end(key)
-            self.stats.hits += 1
-            return cached
-        future = self._inflight.get(key)
-        if future is not None:
-            self.stats.hits += 1
-        else:
-            self.stats.misses += 1
-            future = asyncio.ensure_future(self._run(key, language))
-            self._inflight[key] = future
-            future.add_done_callback(lambda f: self._finish(key, f))
-        # shield: one caller being cancelled must not cancel the synthesis others wait for.
-        return await asyncio.shield(future)
+        if cached is None:
+            future, started = _join_or_start(
+                self._inflight, key, lambda: self._run(key, language), self._finish
+            )
+            self.stats.misses += started
+            self.stats.hits += not started
+            # shield: one caller being cancelled must not cancel what others wait for.
+            return await asyncio.shield(future)
+        self._cache.move_to_end(key)
+        self.stats.hits += 1
+        return cached
 
     async def _in_pool(self, fn: Callable[..., _T], *args: object) -> _T:
         loop = asyncio.get_running_loop()
@@ -311,18 +308,18 @@ class SpeechService:
 
     async def _sentence(self, key: SentenceKey, rate: int) -> Pcm:
         cached = self.sentences.get(key)
-        if cached is not None:
-            self.stats.sentence_hits += 1
-            return cached
-        future = self._sentences_inflight.get(key)
-        if future is not None:
-            self.stats.sentence_hits += 1
-        else:
-            self.stats.sentence_misses += 1
-            future = asyncio.ensure_future(self._synthesize_sentence(key, rate))
-            self._sentences_inflight[key] = future
-            future.add_done_callback(lambda f: self._sentence_done(key, f))
-        return await asyncio.shield(future)
+        if cached is None:
+            future, started = _join_or_start(
+                self._sentences_inflight,
+                key,
+                lambda: self._synthesize_sentence(key, rate),
+                self._sentence_done,
+            )
+            self.stats.sentence_misses += started
+            self.stats.sentence_hits += not started
+            return await asyncio.shield(future)
+        self.stats.sentence_hits += 1
+        return cached
 
     async def _synthesize_sentence(self, key: SentenceKey, rate: int) -> Pcm:
         engine_name, voice, _, text = key
@@ -356,6 +353,26 @@ class SpeechService:
     def cache_size(self) -> int:
         """Entries in the cache now."""
         return len(self._cache)
+
+
+_K = TypeVar("_K")
+
+
+def _join_or_start(
+    inflight: dict[_K, asyncio.Future[_T]],
+    key: _K,
+    start: Callable[[], Coroutine[object, object, _T]],
+    done: Callable[[_K, asyncio.Future[_T]], None],
+) -> tuple[asyncio.Future[_T], bool]:
+    """The work in flight for `key`, or new work started (True) with `done` called when it
+    ends: concurrent identical requests share one synthesis."""
+    future = inflight.get(key)
+    if future is not None:
+        return future, False
+    future = asyncio.ensure_future(start())
+    inflight[key] = future
+    future.add_done_callback(lambda f: done(key, f))
+    return future, True
 
 
 def _load_quietly(engine: PiperEngine, voice: str) -> None:
