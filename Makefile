@@ -2,15 +2,22 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
+# `make run` installs only what the hub needs to run (runtime dependencies); the test and
+# translation extras (playwright, onnx, argostranslate, ...) come with `make test`/`setup`.
+RUN_STAMP := $(VENV)/.installed-run
 STAMP := $(VENV)/.installed
 
 .PHONY: run test lint bench smtp-sink setup clean
 
+$(RUN_STAMP): pyproject.toml
+	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --disable-pip-version-check -e .
+	touch $(RUN_STAMP)
+
 $(STAMP): pyproject.toml
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e '.[test,translate]'
-	touch $(STAMP)
+	$(BIN)/pip install -q --disable-pip-version-check -e '.[test,translate]'
+	touch $(STAMP) $(RUN_STAMP)
 
 tests/a11y/node_modules: tests/a11y/package.json
 	npm ci --prefix tests/a11y --no-audit --no-fund --silent || npm install --prefix tests/a11y --no-audit --no-fund --silent
@@ -19,7 +26,7 @@ tests/a11y/node_modules: tests/a11y/package.json
 setup: $(STAMP)
 
 ## Start the hub (HTTP API + workers) on SQLite + a Maildir outbox under ./var/
-run: $(STAMP)
+run: $(RUN_STAMP)
 	$(BIN)/commhub migrate
 	$(BIN)/commhub serve
 

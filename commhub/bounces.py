@@ -297,6 +297,8 @@ async def bounce_listener(intake: BounceIntake, listen: str) -> Any:
 
     host, _, port = listen.rpartition(":")
     loop = asyncio.get_running_loop()
+    # aiosmtpd logs every command at INFO (addresses included): ids and states only here.
+    logging.getLogger("mail.log").setLevel(logging.WARNING)
     controller = Controller(
         _SmtpHandler(intake, loop),
         hostname=host.strip("[]"),

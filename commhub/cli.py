@@ -76,6 +76,11 @@ def _parser() -> argparse.ArgumentParser:
         act = cp_sub.add_parser(str(event), help=_CAMPAIGN_HELP[event])
         act.add_argument("id")
 
+    ob = sub.add_parser("outbox", help="read the Maildir outbox")
+    ob_sub = ob.add_subparsers(dest="outbox_command", required=True, metavar="ACTION")
+    show = ob_sub.add_parser("show", help="a message decoded: headers, text, parts")
+    show.add_argument("file", nargs="?", type=Path, help="a message file (default: the newest)")
+
     au = sub.add_parser("audit", help="the audit log: who did what and when")
     au.add_argument("--since", help="RFC 3339 time, e.g. 2026-12-01T00:00:00Z")
     au.add_argument("--actor", help="a token id (tok_...) or cli")
@@ -164,6 +169,13 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
     if cmd == "migrate":
         version = _run(service.migrate(settings))
         print(f"schema version {version}")
+        return 0
+    if cmd == "outbox":
+        from commhub import outbox_show
+
+        folder = settings.path(settings.transports.outbox.path)
+        path = args.file or outbox_show.newest(folder)
+        print(outbox_show.show_file(path))
         return 0
     if cmd in ("token", "campaign", "audit"):
         return _run(service.with_store(settings, lambda store: _staff(store, args)))

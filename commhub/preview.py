@@ -108,6 +108,9 @@ def _checks(
         t.sample if data is None else data,
         catalogs=renderer.catalogs,
         plan=renderer.settings.plan,
+        # CP-3 in email: the change-or-stop link, when unsubscribe links are on (a preview
+        # is delivery 0 of no campaign).
+        link=renderer.unsubscribe_url((message.delivery_id, "")),
     )
     if message.format is Format.RELAY_TEXT:
         # TT-7's 600 characters yield where the facts alone are longer (CP-1; noted).

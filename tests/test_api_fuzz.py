@@ -19,9 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from commhub.domain import MEMBER_FIELDS
-from tests.smtp_server import free_port
-from tests.test_api_schema import _commhub, _config
-from tests.test_serve import _serve, _stop, _wait_listening
+from tests.serve_process import serve_process
 
 EXAMPLES = 60
 FUZZ = settings(
@@ -56,19 +54,9 @@ class Server:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    tmp = tmp_path_factory.mktemp("fuzz")
-    port = free_port()
-    config = _config(tmp, port)
-    _commhub(config, "migrate")
-    token = _commhub(config, "token", "create", "--role", "admin").strip().splitlines()[-1]
-    log = tmp / "serve.log"
-    proc = _serve(config, log)
-    try:
-        _wait_listening(proc, log)
-        yield Server(port, token)
-    finally:
-        _stop([proc])
-    assert "Traceback" not in log.read_text(encoding="utf-8", errors="replace")
+    with serve_process(tmp_path_factory.mktemp("fuzz")) as hub:
+        yield Server(hub.port, hub.token)
+    assert "Traceback" not in hub.log.read_text(encoding="utf-8", errors="replace")
 
 
 # Any code point, lone surrogates included (JSON carries them as \ud800 escapes).

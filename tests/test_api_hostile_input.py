@@ -123,6 +123,14 @@ async def test_csv_with_bare_cr_line_ends_is_read(api: Api) -> None:
     assert await api.store.existing_member_ids(["R0", "R1", "R2"]) == {"R0", "R1", "R2"}
 
 
+async def test_csv_cells_of_spaces_are_absent_values(api: Api) -> None:
+    text = f"{CSV_HEADER},family_name,phone\nW1,Ana,es,large_print_email,w1@example.org,  , \n"
+    status, out = await send(api, "POST", "/v1/members/import", text, "text/csv")
+    assert (status, out) == (200, {"imported": 1})
+    stored = await api.store.get_member("W1")
+    assert stored is not None and (stored.family_name, stored.phone) == ("", None)
+
+
 async def test_csv_campaign_with_bare_cr_line_ends_is_read(api: Api) -> None:
     ids = await api.add_members(2, "K")
     rows = ["member_id,refill_date,pharmacy_name,refills_left"] + [

@@ -18,10 +18,8 @@ from aiohttp import web
 from commhub.api import create_app
 from commhub.api.protocol import ApiRunner
 from commhub.domain import Role
-from tests.smtp_server import free_port
+from tests.serve_process import serve_process
 from tests.test_api_harness import ClientFactory, open_api
-from tests.test_api_schema import _commhub, _config
-from tests.test_serve import _serve, _stop, _wait_listening
 
 BAD_BYTES = [b"\x01", b"\x7f", b"\x00"]
 
@@ -71,20 +69,12 @@ async def test_a_control_byte_in_authorization_leaks_no_token_in_process(
 def test_a_control_byte_in_authorization_leaks_no_token_from_commhub_serve(
     tmp_path: Path,
 ) -> None:
-    port = free_port()
-    config = _config(tmp_path, port)
-    _commhub(config, "migrate")
-    token = _commhub(config, "token", "create", "--role", "admin").strip().splitlines()[-1]
-    log = tmp_path / "serve.log"
-    server = _serve(config, log)
-    try:
-        _wait_listening(server, log)
-        answers = [raw_request(port, token, bad) for bad in BAD_BYTES]
-    finally:
-        _stop([server])
+    with serve_process(tmp_path) as hub:
+        token = hub.token
+        answers = [raw_request(hub.port, token, bad) for bad in BAD_BYTES]
     for answer in answers:
         assert answer.split(b" ")[1] == b"400", answer
         assert token.encode() not in answer
-    output = log.read_bytes()
+    output = hub.log.read_bytes()
     assert token.encode() not in output
     assert token[:12].encode() not in output  # not even a part of it

@@ -14,8 +14,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.smtp_server import free_port
-from tests.test_serve import _serve, _stop, _wait_listening
+from tests.serve_process import serve_process
 
 HERE = Path(__file__).parent
 SCHEMATHESIS = Path(sys.executable).parent / "schemathesis"
@@ -23,46 +22,17 @@ EXAMPLES_PER_OPERATION = 50
 SEED = 20261202  # reproducible in CI; change it to explore other inputs
 
 
-def _config(tmp_path: Path, port: int) -> Path:
-    path = tmp_path / "config.toml"
-    path.write_text(
-        f'[server]\nhost = "127.0.0.1"\nport = {port}\n'
-        f'[database]\nurl = "sqlite:///{tmp_path / "hub.db"}"\n'
-        f'[transports.outbox]\npath = "{tmp_path / "outbox"}"\n',
-        encoding="utf-8",
-    )
-    return path
-
-
-def _commhub(config: Path, *args: str) -> str:
-    done = subprocess.run(
-        [sys.executable, "-m", "commhub", "--config", str(config), *args],
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=60,
-    )
-    return done.stdout
-
-
 def test_the_server_agrees_with_its_openapi_document(tmp_path: Path) -> None:
-    port = free_port()
-    config = _config(tmp_path, port)
-    _commhub(config, "migrate")
-    token = _commhub(config, "token", "create", "--role", "admin").strip().splitlines()[-1]
-    log = tmp_path / "serve.log"
-    server = _serve(config, log)
-    try:
-        _wait_listening(server, log)
+    with serve_process(tmp_path) as hub:
         run = subprocess.run(
             [
                 str(SCHEMATHESIS),
                 "--config-file",
                 str(HERE / "schemathesis.toml"),
                 "run",
-                f"http://127.0.0.1:{port}/v1/openapi.json",
+                f"http://127.0.0.1:{hub.port}/v1/openapi.json",
                 "--header",
-                f"Authorization: Bearer {token}",
+                f"Authorization: Bearer {hub.token}",
                 "--checks",
                 "all",
                 "--max-examples",
@@ -82,8 +52,6 @@ def test_the_server_agrees_with_its_openapi_document(tmp_path: Path) -> None:
             cwd=tmp_path,
             timeout=300,
         )
-    finally:
-        _stop([server])
     report = run.stdout + run.stderr
     assert run.returncode == 0, report
     # Every operation of the document was exercised, none skipped for want of a schema.
@@ -91,3 +59,4 @@ def test_the_server_agrees_with_its_openapi_document(tmp_path: Path) -> None:
     tested = re.search(r"Tested: (\d+)", report)
     assert selected and tested, report
     assert int(tested[1]) == int(selected[1]) == int(selected[2]) >= 12, report
+    print(report.split("Test cases:")[-1].strip().splitlines()[0])  # "N generated, ..." (-s)

@@ -323,3 +323,67 @@ async def test_a_broken_link_says_so(env: HubEnv, browser: A11yBrowser) -> None:
     page = await resp.text()
     assert "not valid" in page
     assert await axe_violations(browser, page) == []
+
+
+class _Remote:
+    """The recipients' mail server behind Postfix: a user who does not exist, a full
+    mailbox, and everyone else accepted."""
+
+    async def handle_RCPT(self, server, session, envelope, address, options):  # type: ignore[no-untyped-def]
+        if address.startswith("m-gone@"):
+            return f"550 5.1.1 <{address}>: Recipient address rejected: User unknown"
+        if address.startswith("m-full@"):
+            return "452 4.2.2 Mailbox full"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):  # type: ignore[no-untyped-def]
+        return "250 2.0.0 delivered"
+
+
+async def test_real_postfix_dsns_mark_deliveries_bounced(tmp_path: Path) -> None:
+    """Debian's Postfix relays the hub's mail, meets a 550 and a 452 at the recipients'
+    server, and sends its own DSNs to the VERP addresses, routed to the bounce listener."""
+    from aiosmtpd.controller import Controller
+
+    from tests.postfix_mta import BOUNCE_DOMAIN, REMOTE_DOMAIN, missing_reason, postfix
+
+    reason = missing_reason()
+    if reason is not None:
+        pytest.skip(reason)
+    remote = Controller(_Remote(), hostname="127.0.0.1", port=free_port(), ready_timeout=5.0)
+    remote.start()
+    listen_port = free_port()
+    try:
+        with postfix(remote.port, listen_port) as mta_port:
+            config = write_config(
+                tmp_path,
+                f"sqlite:///{tmp_path / 'hub.db'}",
+                mta_port,
+                unsubscribe={"secret": SECRET},
+                bounces={"domain": BOUNCE_DOMAIN, "listen": f"127.0.0.1:{listen_port}"},
+            )
+            async for env in hub_env(config):
+                for m in ("M-gone", "M-full", "M-ok"):
+                    await env.add_member(m, email=f"{m.lower()}@{REMOTE_DOMAIN}")
+                stop = asyncio.Event()
+                async with bounce_intake(env.hub, stop):
+                    cid = await sent_campaign(env, ["M-gone", "M-full", "M-ok"])
+                    for _ in range(200):
+                        if (await fresh_counts(env, cid)).get("bounced") == 2:
+                            break
+                        await asyncio.sleep(0.05)
+                    stop.set()
+                rows = await deliveries(env, cid)
+                assert await fresh_counts(env, cid) == {"bounced": 2, "sent": 1}, [
+                    r["last_error"] for r in rows.values()
+                ]
+                assert str(rows["M-gone"]["last_error"]).startswith("hard bounce 5.1.1")
+                assert str(rows["M-full"]["last_error"]).startswith("soft bounce 4.2.2")
+                assert "@" not in str(rows["M-gone"]["last_error"])
+                # The hard bounce stops later campaigns; one soft bounce does not.
+                again = await sent_campaign(env, ["M-gone", "M-full", "M-ok"])
+                states = {m: r["state"] for m, r in (await deliveries(env, again)).items()}
+                assert states == {"M-gone": "skipped", "M-full": "sent", "M-ok": "sent"}
+    finally:
+        remote.stop()

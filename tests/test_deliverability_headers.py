@@ -23,6 +23,7 @@ from commhub.domain import Format, Member
 from commhub.render.dkim import DkimSigner, body_hash, relaxed_body
 from commhub.render.pipeline import Renderer
 from commhub.settings import DkimSettings, Settings, load
+from tests.a11y.harness import A11yBrowser, axe_violations, browser, describe  # noqa: F401
 from tests.hub_harness import HubEnv, hub_env, write_config
 from tests.smtp_server import SmtpTestServer
 
@@ -299,3 +300,68 @@ def test_change_or_stop_sentence_links_to_the_unsubscribe_page(
         assert html_text.index(change) < html_text.index(link)  # right after the sentence
         if lang != "en":
             assert label != strings.STOP_ONLINE  # translated
+
+
+@pytest.mark.real
+@pytest.mark.parametrize("lang", ["en", "ar"])
+async def test_email_with_the_unsubscribe_link_is_axe_clean(
+    configured: Settings,
+    browser: A11yBrowser,  # noqa: F811
+    lang: str,
+) -> None:
+    result = renderer(configured).render_sync(
+        "refill_reminder", member(lang=lang), REFILL, 5, "cmp_a"
+    )
+    assert result.html is not None and "/u/" in result.html
+    violations = await axe_violations(browser, result.html)
+    assert violations == [], describe(violations)
+
+
+@pytest.mark.real
+async def test_a_signing_failure_fails_its_messages_not_the_worker(
+    tmp_path: Path, smtp_server: SmtpTestServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    from commhub.worker import Worker
+
+    config = write_config(tmp_path, f"sqlite:///{tmp_path / 'hub.db'}", smtp_server.port)
+    async for env in hub_env(config):
+        await env.add_member("M-1")
+        cid = await env.campaign("refill_reminder", [{"member_id": "M-1", "data": REFILL}])
+
+        def broken(messages: list[object]) -> list[object]:
+            raise RuntimeError("a bug")
+
+        hub = env.hub
+        worker = Worker(
+            hub.settings,
+            hub.store,
+            hub.renderer.render,
+            hub.transports,
+            sign=broken,  # type: ignore[arg-type]
+        )
+        assert await env.drain(cid, worker) == {"failed": 1}
+        _, body = await env.call("GET", f"/v1/campaigns/{cid}/deliveries")
+        assert body["deliveries"][0]["last_error"] == "dkim: internal error (RuntimeError)"
+    assert smtp_server.messages == []  # nothing unsigned went out
+
+
+@pytest.mark.real
+async def test_audio_email_carries_the_unsubscribe_headers_and_link(configured: Settings) -> None:
+    """Audio emails (real espeak-ng) get List-Unsubscribe and the transcript's link too."""
+    from commhub.speech.service import SpeechService
+
+    speech = SpeechService(configured.speech, configured.voices_dir)
+    r = Renderer(
+        configured,
+        load_topics(configured.templates_dir / "topics"),
+        Catalogs.load(configured.templates_dir / "i18n"),
+        speech,
+        templates_dir=configured.templates_dir,
+    )
+    result = await r.render("refill_reminder", member(Format.AUDIO), REFILL, 21, "cmp_au")
+    msg = email.message_from_bytes(result.message.raw, policy=email.policy.default)
+    link = msg["List-Unsubscribe"].split(",")[0].strip(" <>")
+    assert link.startswith("https://hub.example.org/u/")
+    assert msg["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    assert result.html is not None and f'href="{link}"' in result.html
+    assert link in result.text

@@ -8,7 +8,9 @@ says: the new state and its history row, or a TransitionError with nothing store
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
@@ -261,3 +263,16 @@ async def test_an_expired_lease_in_a_paused_campaign_is_still_taken_over(store: 
     assert (await store.delivery_history(d.id))[-1].reason == DELIVERY_TRANSITIONS[
         State.RENDERING, Event.TAKE_OVER
     ].reason
+
+
+def test_the_readme_diagram_is_the_delivery_table() -> None:
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    blocks = re.findall(r"```mermaid\n(.*?)```", readme, re.S)
+    (diagram,) = [b for b in blocks if "campaign created" in b]
+    drawn = {
+        (a, b, event.strip())
+        for a, b, events in re.findall(r"^    ([a-z_]+) --> ([a-z_]+): (.+)$", diagram, re.M)
+        for event in events.split(",")
+    }
+    table = {(str(s), str(t.to), str(e)) for (s, e), t in DELIVERY_TRANSITIONS.items()}
+    assert drawn == table

@@ -127,3 +127,47 @@ async def test_unwritable_folder_is_transient(tmp_path: Path) -> None:
         await transport.start()
     with pytest.raises(TransientError, match="outbox"):
         await transport.send(make_message(1))
+
+
+async def test_files_end_in_eml_and_older_commhub_names_still_count(tmp_path: Path) -> None:
+    transport = await started(tmp_path)
+    first, legacy = make_message(1), make_message(2)
+    await transport.send(first)
+    new = tmp_path / "var" / "outbox" / "new"
+    assert [p.name for p in new.iterdir()] == [file_name(first.message_id)]
+    assert file_name(first.message_id).endswith(".eml")
+    # A file written under the name used before: a retry writes no second copy.
+    old_name = file_name(legacy.message_id).removesuffix(".eml") + ".commhub"
+    (new / old_name).write_bytes(legacy.raw)
+    await transport.send(legacy)
+    await transport.close()
+    assert sorted(p.name for p in new.iterdir()) == sorted([file_name(first.message_id), old_name])
+    from commhub.transports.outbox import remove_messages
+
+    assert remove_messages(tmp_path / "var" / "outbox", [legacy.message_id]) == 1
+
+
+def test_outbox_show_decodes_the_newest_message(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from commhub.cli import main
+    from commhub.preview import main as preview_main
+
+    config = tmp_path / "config.toml"
+    config.write_text('[transports.outbox]\npath = "outbox"\n', encoding="utf-8")
+    assert main(["--config", str(config), "outbox", "show"]) == 2
+    assert "holds no messages yet" in capsys.readouterr().err
+    # A real rendered message (base64 bodies) placed in the outbox as the transport would.
+    out = tmp_path / "pv"
+    assert preview_main(["refill_reminder", "--lang", "es", "--out", str(out),
+                         "--config", str(config)]) in (0, 1)  # fmt: skip
+    (eml,) = out.glob("*.eml")
+    (tmp_path / "outbox" / "new").mkdir(parents=True)
+    (tmp_path / "outbox" / "new" / eml.name).write_bytes(eml.read_bytes())
+    capsys.readouterr()
+    assert main(["--config", str(config), "outbox", "show"]) == 0
+    shown = capsys.readouterr().out
+    assert "Subject: Es hora de resurtir su receta" in shown
+    assert "Content-Language: es" in shown
+    assert "Puede resurtir su receta" in shown  # the body, decoded
+    assert "[text/html, " in shown

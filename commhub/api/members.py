@@ -127,7 +127,10 @@ class MemberImport:
                     line, "row", f"has {len(row)} fields; the header has {len(self.header)}"
                 )
                 continue
-            body: dict[str, Any] = {k: v for k, v in zip(self.header, row, strict=True) if v}
+            # A blank cell is an absent value (CSV exports pad cells with spaces).
+            body: dict[str, Any] = {
+                k: v for k, v in zip(self.header, row, strict=True) if v and not v.isspace()
+            }
             if "opted_out" in body:
                 body["opted_out"] = csv_opted_out(body["opted_out"])
             self._check(line, body.get("member_id", ""), body)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Collection
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from aiohttp import web
@@ -29,7 +29,7 @@ from commhub.api.campaigns import (
     MAX_DELIVERIES_PAGE,
 )
 from commhub.api.deps import DEPS
-from commhub.content.variables import TYPES
+from commhub.content.variables import TYPES, VarSpec
 from commhub.domain import (
     MAX_OPTED_OUT,
     MEMBER_ID_PATTERN,
@@ -115,6 +115,27 @@ def _member_input(topics: list[str]) -> dict[str, Any]:
     }
 
 
+def _data(variables: Mapping[str, VarSpec]) -> dict[str, Any]:
+    """A template's data: one value per variable (an optional one may be null or "")."""
+    props = {
+        name: spec.schema() if spec.required else {"anyOf": [spec.schema(), {"enum": [None, ""]}]}
+        for name, spec in variables.items()
+    }
+    return {
+        "type": "object",
+        "additionalProperties": False,
+        "properties": props,
+        "required": [name for name, spec in variables.items() if spec.required],
+    }
+
+
+def _per_template(
+    templates: Mapping[str, Mapping[str, VarSpec]], build: Callable[[str], dict[str, Any]]
+) -> dict[str, Any]:
+    """A request whose data depends on its template: one variant per template."""
+    return {"oneOf": [build(name) for name in sorted(templates)]}
+
+
 def _member_output(topics: list[str]) -> dict[str, Any]:
     """A stored member as the API returns it: every field present, absent ones null."""
     props: dict[str, Any] = {"member_id": {"type": "string"}}
@@ -134,11 +155,11 @@ def _campaign_id() -> dict[str, Any]:
     return {"name": "campaign_id", "in": "path", "required": True, "schema": {"type": "string"}}
 
 
-def _schemas(topics: list[str]) -> dict[str, Any]:
+def _schemas(templates: Mapping[str, Mapping[str, VarSpec]]) -> dict[str, Any]:
+    topics = sorted(templates)
     formats = [f.value for f in Format]
     states = [s.value for s in State]
     languages = sorted(LANGUAGES)
-    template = {"type": "string", "enum": topics, "description": "a template (topic) name"}
     count_map = {"type": "object", "additionalProperties": {"type": "integer"}}
     return {
         "Error": {
@@ -230,42 +251,42 @@ def _schemas(topics: list[str]) -> dict[str, Any]:
                 "languages": {"type": "object", "additionalProperties": _ref("LanguageState")},
             },
         },
-        "CampaignRequest": {
-            "type": "object",
-            "required": ["template", "name", "recipients"],
-            "additionalProperties": False,
-            "properties": {
-                "template": template,
-                "name": CAMPAIGN_NAME.schema(),
-                "send_at": {
-                    "type": ["string", "null"],
-                    "pattern": f"^$|{TIME_PATTERN}",
-                    "description": "RFC 3339 with a zone; deliveries wait until then",
-                },
-                "ignore_quiet_hours": {
-                    "type": "boolean",
-                    "default": False,
-                    "description": "send at any hour in the member's time zone (urgent"
-                    " notices; the README walk-through)",
-                },
-                "recipients": {
-                    "type": "array",
-                    "minItems": 1,
-                    "items": {
-                        "type": "object",
-                        "required": ["member_id"],
-                        "additionalProperties": False,
-                        "properties": {
-                            "member_id": _member_id_schema(),
-                            "data": {
-                                "type": "object",
-                                "description": "one value per template variable",
+        "CampaignRequest": _per_template(
+            templates,
+            lambda t: {
+                "type": "object",
+                "required": ["template", "name", "recipients"],
+                "additionalProperties": False,
+                "properties": {
+                    "template": {"const": t, "description": "the template (topic)"},
+                    "name": CAMPAIGN_NAME.schema(),
+                    "send_at": {
+                        "type": ["string", "null"],
+                        "pattern": f"^$|{TIME_PATTERN}",
+                        "description": "RFC 3339 with a zone; deliveries wait until then",
+                    },
+                    "ignore_quiet_hours": {
+                        "type": "boolean",
+                        "default": False,
+                        "description": "send at any hour in the member's time zone (urgent"
+                        " notices; the README walk-through)",
+                    },
+                    "recipients": {
+                        "type": "array",
+                        "minItems": 1,
+                        "items": {
+                            "type": "object",
+                            "required": ["member_id"],
+                            "additionalProperties": False,
+                            "properties": {
+                                "member_id": _member_id_schema(),
+                                "data": _ref(f"Data_{t}"),
                             },
                         },
                     },
                 },
             },
-        },
+        ),
         "Campaign": {
             "type": "object",
             "properties": {
@@ -329,20 +350,24 @@ def _schemas(topics: list[str]) -> dict[str, Any]:
                 },
             },
         },
-        "PreviewRequest": {
-            "type": "object",
-            "required": ["template"],
-            "additionalProperties": False,
-            "properties": {
-                "template": template,
-                "language": {"type": "string", "enum": languages, "default": "en"},
-                "format": {"type": "string", "enum": formats, "default": "large_print_email"},
-                "data": {
-                    "type": ["object", "null"],
-                    "description": "default: the template's sample",
+        "PreviewRequest": _per_template(
+            templates,
+            lambda t: {
+                "type": "object",
+                "required": ["template"],
+                "additionalProperties": False,
+                "properties": {
+                    "template": {"const": t, "description": "the template (topic)"},
+                    "language": {"type": "string", "enum": languages, "default": "en"},
+                    "format": {"type": "string", "enum": formats, "default": "large_print_email"},
+                    "data": {
+                        "anyOf": [{"type": "null"}, _ref(f"Data_{t}")],
+                        "description": "default: the template's sample",
+                    },
                 },
             },
-        },
+        ),
+        **{f"Data_{t}": _data(variables) for t, variables in templates.items()},
         "Preview": {
             "type": "object",
             "properties": {
@@ -406,8 +431,10 @@ def _op(
     return op
 
 
-def build_document(topics: Collection[str]) -> dict[str, Any]:
-    """The whole OpenAPI 3.1 document for a server with these topics (templates)."""
+def build_document(templates: Mapping[str, Mapping[str, VarSpec]]) -> dict[str, Any]:
+    """The whole OpenAPI 3.1 document for a server with these templates (topic name: its
+    variables)."""
+    topics = sorted(templates)
     auth_errors = (401, 403)
     members = "outreach, admin"
     readers = "outreach, qa, admin"
@@ -768,19 +795,20 @@ def build_document(topics: Collection[str]) -> dict[str, Any]:
         "paths": paths,
         "components": {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
-            "schemas": _schemas(sorted(topics)),
+            "schemas": _schemas(templates),
             "responses": _error_responses(),
         },
     }
 
 
 @functools.cache
-def _encoded(topics: tuple[str, ...]) -> bytes:
-    return json.dumps(build_document(topics)).encode()
+def _encoded(templates: tuple[tuple[str, tuple[tuple[str, VarSpec], ...]], ...]) -> bytes:
+    return json.dumps(build_document({t: dict(v) for t, v in templates})).encode()
 
 
 @allow(Role.OUTREACH, Role.QA)
 async def openapi_json(request: web.Request) -> web.Response:
-    """The document for this server's topics (built once per set of topics)."""
-    body = _encoded(tuple(sorted(request.app[DEPS].topics)))
-    return web.Response(body=body, content_type="application/json")
+    """The document for this server's templates (built once per set of templates)."""
+    topics = request.app[DEPS].topics
+    key = tuple((t.name, tuple(t.variables.items())) for t in topics.values())
+    return web.Response(body=_encoded(key), content_type="application/json")

@@ -12,12 +12,24 @@ from datetime import date, time
 from decimal import Decimal, InvalidOperation
 from typing import Any, Literal, get_args
 
-from commhub.fields import FORBIDDEN_REASON, has_forbidden
+from commhub.fields import WS_CLASS, check_text, free_text_pattern
 
 VarType = Literal["text", "date", "time", "phone", "money", "integer"]
 TYPES: tuple[str, ...] = get_args(VarType)
-_PHONE_DIGITS = re.compile(r"\d")
-_PHONE_SHAPE = re.compile(r"^\+?[0-9][0-9 ().-]{6,24}$")
+_PHONE_DIGITS = re.compile(r"[0-9]")
+# The shapes each type accepts (white space around is ignored), in the regex syntax Python
+# and ECMA-262 share: `parse` checks them and `schema` documents them.
+PHONE_SHAPE = "\\+?[0-9][0-9 ().-]{6,24}"
+DATE_SHAPE = "[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])"
+TIME_SHAPE = "([01]?[0-9]|2[0-3]):[0-5][0-9]"
+MONEY_SHAPE = "\\$?[0-9]{1,6}(\\.[0-9]{1,2})?"
+_PHONE_SHAPE = re.compile(PHONE_SHAPE)
+_DATE_SHAPE = re.compile(DATE_SHAPE)
+_TIME_SHAPE = re.compile(TIME_SHAPE)
+
+
+def _shape(core: str) -> dict[str, Any]:
+    return {"type": "string", "pattern": f"^[{WS_CLASS}]*(?:{core})[{WS_CLASS}]*$"}
 
 
 @dataclass(frozen=True)
@@ -28,7 +40,7 @@ class Phone:
 
     @classmethod
     def parse(cls, text: str) -> Phone:
-        if not _PHONE_SHAPE.match(text):
+        if not _PHONE_SHAPE.fullmatch(text):
             raise ValueError("must be a phone number like 1-800-555-0100")
         digits = "".join(_PHONE_DIGITS.findall(text))
         if len(digits) == 10:
@@ -69,28 +81,25 @@ class VarSpec:
         if kind == "text":
             if not isinstance(raw, str):
                 raise ValueError("must be text")
+            reason = check_text(raw, self.max_length)
+            if reason is not None:
+                raise ValueError(reason)
             value = raw.strip()
             if not value:
                 raise ValueError("must not be empty")
-            if len(value) > self.max_length:
-                raise ValueError(f"must be at most {self.max_length} characters")
-            if has_forbidden(value):
-                raise ValueError(FORBIDDEN_REASON)
             return value
         if kind == "date":
-            if not isinstance(raw, str):
+            if not isinstance(raw, str) or not _DATE_SHAPE.fullmatch(raw.strip()):
                 raise ValueError("must be a date like 2026-12-03")
             try:
                 return date.fromisoformat(raw.strip())
             except ValueError:
                 raise ValueError("must be a date like 2026-12-03") from None
         if kind == "time":
-            if not isinstance(raw, str) or not re.fullmatch(r"\d{1,2}:\d{2}", raw.strip()):
+            if not isinstance(raw, str) or not _TIME_SHAPE.fullmatch(raw.strip()):
                 raise ValueError("must be a 24-hour time like 14:30")
-            try:
-                return time.fromisoformat(raw.strip().zfill(5))
-            except ValueError:
-                raise ValueError("must be a 24-hour time like 14:30") from None
+            hour, minute = raw.strip().split(":")
+            return time(int(hour), int(minute))
         if kind == "phone":
             if not isinstance(raw, str):
                 raise ValueError("must be a phone number like 1-800-555-0100")
@@ -109,7 +118,7 @@ class VarSpec:
                 raise ValueError("must have at most 2 decimal places")
             return Money(amount.quantize(Decimal("0.01")))
         if kind == "integer":
-            if from_csv and isinstance(raw, str) and re.fullmatch(r"-?\d{1,9}", raw.strip()):
+            if from_csv and isinstance(raw, str) and re.fullmatch(r"-?[0-9]{1,9}", raw.strip()):
                 raw = int(raw.strip())
             if isinstance(raw, bool) or not isinstance(raw, int):
                 raise ValueError("must be a whole number")
@@ -119,6 +128,31 @@ class VarSpec:
                 raise ValueError(f"must be at most {self.max}")
             return raw
         raise ValueError(f"unknown variable type {kind!r}")  # pragma: no cover
+
+    def schema(self) -> dict[str, Any]:
+        """The JSON Schema of this variable's value in a request (what `parse` accepts,
+        but for the checks a pattern cannot make: a phone number's digit count, the days
+        of a month, an amount's decimal places)."""
+        out: dict[str, Any]
+        if self.type == "text":
+            out = {"type": "string", "maxLength": self.max_length, "pattern": free_text_pattern()}
+        elif self.type == "date":
+            out = _shape(DATE_SHAPE)
+        elif self.type == "time":
+            out = _shape(TIME_SHAPE)
+        elif self.type == "phone":
+            out = _shape(PHONE_SHAPE)
+        elif self.type == "money":
+            number = {"type": "number", "minimum": 0, "exclusiveMaximum": 1_000_000}
+            out = {"anyOf": [_shape(MONEY_SHAPE), number]}
+        else:
+            out = {"type": "integer"}
+            if self.min is not None:
+                out["minimum"] = self.min
+            if self.max is not None:
+                out["maximum"] = self.max
+        out["description"] = f"{self.type}: {self.description}".rstrip(": ")
+        return out
 
 
 def to_json(value: Any) -> Any:

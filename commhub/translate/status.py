@@ -45,9 +45,12 @@ class LanguageStatus:
 
 
 def all_msgids(topic_msgids: Iterable[Sequence[str]]) -> list[str]:
-    """Every distinct msgid: the topics', the shared and the language-access strings."""
+    """Every distinct msgid: the topics', the shared and the language-access strings, and
+    the unsubscribe page's."""
     ids = [m for msgids in topic_msgids for m in msgids]
-    return list(dict.fromkeys([*ids, *strings.SHARED, *strings.LANGUAGE_ACCESS]))
+    return list(
+        dict.fromkeys([*ids, *strings.SHARED, *strings.LANGUAGE_ACCESS, *strings.UNSUBSCRIBE_PAGE])
+    )
 
 
 def status(

@@ -32,7 +32,10 @@ from commhub.settings import OutboxSettings
 _THREAD_THRESHOLD = 64 * 1024  # bytes; larger writes would stall the loop for ~0.3 ms+
 
 
-_SUFFIX = ".commhub"
+# `.eml`: any mail viewer (and `commhub outbox show`) opens the file. Files written before
+# were named `.commhub`; they are still found (no second copy on retry) and erased.
+_SUFFIX = ".eml"
+_SUFFIXES = (_SUFFIX, ".commhub")
 OUTBOX = "outbox"  # the transport's name in [delivery]
 
 
@@ -55,7 +58,20 @@ def writable(folder: Path) -> bool:
 
 def file_name(message_id: str) -> str:
     """The Maildir file name of a message: the same for every attempt of one delivery."""
-    return hashlib.sha256(message_id.encode("utf-8")).hexdigest()[:32] + _SUFFIX
+    return _digest(message_id) + _SUFFIX
+
+
+def _digest(message_id: str) -> str:
+    return hashlib.sha256(message_id.encode("utf-8")).hexdigest()[:32]
+
+
+def _digest_of(entry_name: str) -> str | None:
+    """The Message-ID digest in a Maildir entry's name (any suffix, flags or tmp prefix)."""
+    for suffix in _SUFFIXES:
+        end = entry_name.find(suffix)
+        if end >= 32:
+            return entry_name[end - 32 : end]
+    return None
 
 
 def remove_messages(folder: Path, message_ids: Iterable[str]) -> int:
@@ -64,7 +80,7 @@ def remove_messages(folder: Path, message_ids: Iterable[str]) -> int:
 
     Erasing a member calls it: the outbox is a copy of their messages the hub controls.
     """
-    names = {file_name(m) for m in message_ids}
+    digests = {_digest(m) for m in message_ids}
     removed = 0
     for sub in ("new", "cur", "tmp"):
         try:
@@ -73,8 +89,7 @@ def remove_messages(folder: Path, message_ids: Iterable[str]) -> int:
             continue
         for entry in entries:
             # new/<name>, cur/<name>:2,<flags>, tmp/<host>.<pid>.<n>.<name>
-            end = entry.name.find(_SUFFIX) + len(_SUFFIX)
-            if entry.name[max(end - len(_SUFFIX) - 32, 0) : end] in names:
+            if _digest_of(entry.name) in digests:
                 Path(entry.path).unlink(missing_ok=True)
                 removed += 1
     return removed
@@ -140,10 +155,14 @@ class OutboxTransport:
     def _exists(self, name: str) -> bool:
         # A client that read the message moved it to cur/ with an info suffix (":2,<flags>");
         # the usual ones are checked by name, which costs a few stat calls, not a listing.
-        if os.path.exists(self._new / name):
-            return True
+        # Files written under the older `.commhub` name count too.
         cur = self._cur
-        return any(os.path.exists(cur / (name + suffix)) for suffix in ("", ":2,", ":2,S", ":2,RS"))
+        for stem in (name, name[: -len(_SUFFIX)] + _SUFFIXES[1]):
+            if os.path.exists(self._new / stem):
+                return True
+            if any(os.path.exists(cur / (stem + info)) for info in ("", ":2,", ":2,S", ":2,RS")):
+                return True
+        return False
 
     async def close(self) -> None:
         """Nothing to close: every send finished its file before returning."""

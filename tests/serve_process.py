@@ -1,0 +1,57 @@
+"""`commhub serve` as a user runs it, for tests that talk to it over a real socket.
+
+with serve_process(tmp_path) as hub:      # SQLite file and outbox under tmp_path
+    hub.port, hub.token, hub.log          # an admin token made by `commhub token create`
+"""
+
+from __future__ import annotations
+
+import contextlib
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from tests.smtp_server import free_port
+from tests.test_serve import _serve, _stop, _wait_listening
+
+
+@dataclass(frozen=True)
+class ServeProcess:
+    port: int
+    token: str
+    log: Path  # the server's stdout and stderr
+
+
+def _commhub(config: Path, *args: str) -> str:
+    done = subprocess.run(
+        [sys.executable, "-m", "commhub", "--config", str(config), *args],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
+    return done.stdout
+
+
+@contextlib.contextmanager
+def serve_process(folder: Path) -> Iterator[ServeProcess]:
+    """A migrated SQLite hub served on a free port until the block ends."""
+    port = free_port()
+    config = folder / "config.toml"
+    config.write_text(
+        f'[server]\nhost = "127.0.0.1"\nport = {port}\n'
+        f'[database]\nurl = "sqlite:///{folder / "hub.db"}"\n'
+        f'[transports.outbox]\npath = "{folder / "outbox"}"\n',
+        encoding="utf-8",
+    )
+    _commhub(config, "migrate")
+    token = _commhub(config, "token", "create", "--role", "admin").strip().splitlines()[-1]
+    log = folder / "serve.log"
+    server = _serve(config, log)
+    try:
+        _wait_listening(server, log)
+        yield ServeProcess(port, token, log)
+    finally:
+        _stop([server])
