@@ -21,7 +21,7 @@ from benchmarks.common import machine
 BENCHES: dict[str, tuple[Callable[[list[str]], Any], list[str], list[str]]] = {
     # name: (main, full-size arguments, --quick arguments)
     "campaign": (campaign_throughput.main, [], ["--n", "2000"]),
-    "audio": (audio_throughput.main, [], ["--n", "50"]),
+    "audio": (audio_throughput.main, [], ["--n", "50", "--n-neural", "20"]),
     "intake": (intake.main, [], ["--n", "10000"]),
     "import": (member_import.main, ["--stores", "sqlite", "postgres"], ["--rows", "100000"]),
     "api": (api_latency.main, [], ["--n", "5000", "--seconds", "3"]),

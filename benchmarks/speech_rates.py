@@ -5,7 +5,9 @@
 For each voice file with an espeak-ng voice: the duration of a fixed message in that
 language at the file's rate, as words per minute (characters per minute for Chinese and
 Japanese, which have no spaces). Then the time to synthesize and encode a ~60-word English
-message (median of several runs). Results are printed; nothing is asserted.
+message (median of several runs). Then the same for each Piper (neural) voice file: words
+a minute as a member hears it (sentences joined with the speech service's pauses) and the
+CPU a message costs. Results are printed; nothing is asserted.
 """
 
 from __future__ import annotations
@@ -19,9 +21,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from commhub.speech import espeak, mp3  # noqa: E402
+from commhub.speech import espeak, joining, mp3  # noqa: E402
+from commhub.speech.piper_engine import PiperEngine  # noqa: E402
 from commhub.speech.spoken import count_words, speakable  # noqa: E402
-from commhub.speech.voices import ESPEAK, VoiceBook  # noqa: E402
+from commhub.speech.voices import ESPEAK, PIPER, VoiceBook  # noqa: E402
 
 # The same short refill reminder in each language (our own translations).
 SAMPLES = {
@@ -108,7 +111,8 @@ def main() -> None:
             f"{tag:8} {ev.voice:8} {rate:4} {units:5} {secs:6.2f} {units / secs * 60:6.1f} {unit}"
         )
 
-    rate = book.languages["en"].engines[-1].rate_wpm or args.default_rate
+    rate = next(v for v in book.languages["en"].engines if v.engine == ESPEAK).rate_wpm
+    rate = rate or args.default_rate
     print(f"\nEnglish at rate {rate}:")
     for text in ENGLISH:
         secs = len(espeak.synthesize_pcm(text, "en-us", rate)) / 2 / espeak.sample_rate()
@@ -134,6 +138,44 @@ def main() -> None:
         f"\n{words}-word English message: {secs:.1f} s of speech ({words / secs * 60:.0f} wpm); "
         f"synthesize {s:.0f} ms + encode (48 kbps, q7) {e:.0f} ms = {s + e:.0f} ms (median of 7)"
     )
+    neural(book, args.rate, args.default_rate)
+
+
+def neural(book: VoiceBook, override: int | None, default_rate: int) -> None:
+    """Piper voices: rate as heard (joined with the service's pauses) and CPU per message."""
+    engine = PiperEngine()
+    for tag in sorted(book.languages):
+        ev = next((v for v in book.languages[tag].engines if v.engine == PIPER), None)
+        if ev is None or not engine.has_voice(ev.voice):
+            continue
+        rate = override or ev.rate_wpm or default_rate
+        engine.load(ev.voice)
+        print(f"\nPiper {ev.voice} ({tag}) at rate {rate}, sentences joined as the service does:")
+        texts = ENGLISH if tag == "en" else [SAMPLES[tag]]
+        for text in texts:
+            sentences = [s.strip() + "." for s in text.split(".") if s.strip()]
+            pcm = joining.join([engine.synthesize_pcm(s, ev.voice, rate) for s in sentences])
+            words = count_words(text)
+            print(
+                f"  {words:3} words {pcm.duration_s:6.2f} s {words / pcm.duration_s * 60:6.1f} wpm"
+            )
+        if tag != "en":
+            continue
+        spoken = speakable(SIXTY_WORDS, "espeak").replace(". ", ".\n").split("\n")
+        wall, cpu = [], []
+        for _ in range(3):
+            t0, c0 = time.perf_counter(), time.process_time()
+            pieces = [engine.synthesize_pcm(s, ev.voice, rate) for s in spoken]
+            joined = joining.join(pieces)
+            mp3.encode_pcm(joined.samples, 48, joined.sample_rate)
+            wall.append(time.perf_counter() - t0)
+            cpu.append(time.process_time() - c0)
+        w, c = statistics.median(wall), statistics.median(cpu)
+        print(
+            f"  {count_words(SIXTY_WORDS)}-word message, {joined.duration_s:.1f} s of speech: "
+            f"{w * 1000:.0f} ms wall, {c * 1000:.0f} ms CPU (one thread; median of 3) = "
+            f"{c / joined.duration_s * 1000:.0f} ms CPU per second of speech"
+        )
 
 
 if __name__ == "__main__":

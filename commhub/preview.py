@@ -278,6 +278,9 @@ def main(
         return 2
     for path in preview.files:
         print(f"wrote {path}", file=out)
+    audio = preview.result.audio
+    if audio is not None:
+        print(f"voice: {audio.engine}:{audio.voice} ({audio.duration_s:.1f} s)", file=out)
     for note in preview.notes:
         print(f"note: {note}", file=out)
     if preview.violations:

@@ -112,6 +112,7 @@ async def open_hub(settings: Settings, *, with_transports: bool = True) -> Async
     # Readiness (GET /v1/templates) and rendering follow `language.require`.
     catalogs = catalogs.requiring(settings.language.require)
     speech = SpeechService(settings.speech, settings.voices_dir)
+    speech.warm_up()  # in the background: serving starts at once
     renderer = Renderer(settings, topics, catalogs, speech, templates_dir=settings.templates_dir)
     signer = DkimSigner.from_settings(settings.dkim, settings.root)
     store = open_store(settings.database_url)

@@ -73,7 +73,8 @@ async def test_templates_list_variables_sample_formats_and_language_readiness(ap
     assert fr["formats"] == {"large_print_email": False, "audio": False, "relay_text": False}
     # The voice named is the one the speech service would use for that language.
     assert refill["languages"]["es"]["voice"] == api.deps.voices.describe("es")  # type: ignore[union-attr]
-    assert refill["languages"]["es"]["voice"] is not None
+    assert refill["languages"]["es"]["voice"] == "espeak-ng:es-419"
+    assert refill["languages"]["en"]["voice"] == "piper:en_US-joe-medium"
 
 
 async def preview(api: Api, role: Role = Role.QA, **body: Any) -> tuple[int, Any]:
@@ -106,7 +107,7 @@ async def test_preview_audio_returns_a_playable_mp3(api: Api) -> None:
     mp3 = base64.b64decode(out["audio_mp3_base64"])
     info = MP3(io.BytesIO(mp3)).info
     assert info.length > 2 and info.channels == 1
-    assert out["voice"] and out["voice"].startswith("espeak-ng:")
+    assert out["voice"] == "piper:en_US-joe-medium"  # the neural English voice
     assert out["spoken_text"]
 
 

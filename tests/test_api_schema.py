@@ -41,6 +41,10 @@ def test_the_server_agrees_with_its_openapi_document(tmp_path: Path) -> None:
                 str(SEED),
                 "--workers",
                 "2",
+                # An English audio preview is spoken by the neural voice: seconds of CPU on a
+                # fresh server, more on a busy 2-core host (schemathesis's default is 10 s).
+                "--request-timeout",
+                "60",
                 "--no-color",
             ],
             capture_output=True,

@@ -79,3 +79,12 @@ def test_main_prints_the_files_and_exit_codes(tmp_path: Path) -> None:
     assert code == 2 and "effective_date" in err.getvalue()
     code = main(["no_such_topic", "--out", str(tmp_path)], settings=settings(), stderr=err)
     assert code == 2 and "unknown template" in err.getvalue()
+
+
+@pytest.mark.real
+def test_main_names_the_voice_of_an_audio_preview(tmp_path: Path) -> None:
+    out, err = io.StringIO(), io.StringIO()
+    argv = ["screening_reminder", "--lang", "en", "--format", "audio", "--out", str(tmp_path)]
+    code = main(argv, settings=settings(), stdout=out, stderr=err)
+    assert code == 0, out.getvalue() + err.getvalue()
+    assert "voice: piper:en_US-joe-medium (" in out.getvalue()

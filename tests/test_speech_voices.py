@@ -24,12 +24,18 @@ def test_every_supported_language_has_a_voice_file(book: VoiceBook) -> None:
 
 def test_offline_voices_are_the_languages_own(book: VoiceBook) -> None:
     described = {tag: book.describe(tag) for tag in LANGUAGES}
-    assert described["en"] == "espeak-ng:en-us"
+    assert described["en"] == "piper:en_US-joe-medium"  # the neural voice, when installed
     assert described["es"] == "espeak-ng:es-419"
     assert described["zh-Hans"] == "espeak-ng:cmn"
     assert described["zh-Hant"] == "espeak-ng:yue"
     assert described["pt"] == "espeak-ng:pt-br"
     # No offline voice: reported as None, never someone else's voice.
+    english = book.voice_for("en", gtts_enabled=False)
+    assert english is not None
+    assert [v.describe() for v in english.candidates] == [
+        "piper:en_US-joe-medium",
+        "espeak-ng:en-us",
+    ]
     for tag in ("tl", "so", "ja"):
         assert described[tag] is None
         assert book.voice_for(tag, gtts_enabled=False) is None
@@ -67,7 +73,7 @@ def write(tmp_path: Path, name: str, text: str) -> Path:
         ),
         (
             'language = "es"\niso639_2 = "spa"\nengines = ["festival"]\n',
-            r"es\.toml: engines\[0\]: must be one of 'espeak-ng', 'gtts', not 'festival'",
+            r"es\.toml: engines\[0\]: must be one of 'piper', 'espeak-ng', 'gtts', not 'festival'",
         ),
         ('language = "es"\niso639_2 = "es"\nengines = []\n', r"es\.toml: iso639_2"),
         (

@@ -551,11 +551,11 @@ class Renderer:
             if self.speech is None:
                 raise NoVoice(plan.lang, "no speech service is configured")
             # TS-8: measured, not estimated; a shorter variant when the voice runs long.
-            for segments in variants:
-                audio = await self.speech.speak(speech_text(segments), plan.lang, printed.subject)
-                if audio.duration_s <= MAX_SECONDS:
-                    break
-            else:
+            index, audio = await self.speech.speak_fitting(
+                [speech_text(v) for v in variants], plan.lang, printed.subject, MAX_SECONDS
+            )
+            segments = variants[index]
+            if audio.duration_s > MAX_SECONDS:
                 notes.append(
                     f"audio is {audio.duration_s:.0f} s: its facts alone exceed the "
                     f"~{MAX_SECONDS:.0f} s goal (CP-1 wins over TS-8)"

@@ -2,7 +2,10 @@
 
 SpeechService(settings.speech, settings.root / "voices")
     .speak(text, lang, title) -> SpokenAudio   (NoVoice when the language has none)
-    .describe(lang) -> "espeak-ng:es-419" | None
+    .speak_fitting(texts, lang, title, max_seconds) -> (index, SpokenAudio)
+    .describe(lang) -> "piper:en_US-joe-medium" | "espeak-ng:es-419" | None
+
+Engines: Piper (neural, from an installed voice package), espeak-ng, gTTS (online, opt-in).
 """
 
 from commhub.speech.engine import Speech, SpeechEngine, UnknownVoice

@@ -1,8 +1,12 @@
-"""The speech engine interface and its one result type.
+"""The speech engine interface and its result types.
 
-An engine turns text into an MP3 in one voice. Engines are blocking (a C library or an
-HTTP request): callers run them in a thread (`asyncio.to_thread`), never on the event loop.
+An engine turns text into an MP3 in one voice. Engines are blocking (a C library, a neural
+network or an HTTP request): callers run them in a thread, never on the event loop.
 Failures are raised as `commhub.errors.SpeechError`, never as library exceptions.
+
+Offline engines also give raw PCM (`PcmEngine`): the speech service then speaks a message
+sentence by sentence, caches the audio of sentences every member hears, and joins them
+itself (commhub/speech/joining.py) before encoding one MP3.
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
 from commhub.errors import SpeechError
+from commhub.speech import mp3
 
 
 @dataclass(frozen=True)
@@ -18,7 +23,7 @@ class Speech:
     """A synthesized MP3 (untagged) and what made it."""
 
     mp3: bytes
-    engine: str  # "espeak-ng" | "gtts"
+    engine: str  # "piper" | "espeak-ng" | "gtts"
     voice: str  # the engine's own voice name, e.g. "es-419" or "es"
     duration_s: float
 
@@ -40,3 +45,45 @@ class SpeechEngine(Protocol):
     def synthesize(self, text: str, voice: str, rate_wpm: int) -> Speech:
         """Speak `text` in `voice`, blocking; `rate_wpm` is a hint some engines ignore."""
         ...
+
+
+@dataclass(frozen=True)
+class Pcm:
+    """Raw speech: 16-bit little-endian mono samples at `sample_rate` Hz."""
+
+    samples: bytes
+    sample_rate: int
+
+    @property
+    def duration_s(self) -> float:
+        return len(self.samples) / 2 / self.sample_rate
+
+
+@runtime_checkable
+class PcmEngine(SpeechEngine, Protocol):
+    """An engine that can hand back raw PCM (so sentences can be cached and joined)."""
+
+    def synthesize_pcm(self, text: str, voice: str, rate_wpm: int) -> Pcm:
+        """Speak `text` in `voice` as PCM, blocking."""
+        ...
+
+
+class Mp3FromPcm:
+    """What the offline engines share: a checked bitrate, and `synthesize` as their
+    `synthesize_pcm` encoded with LAME."""
+
+    name: str
+
+    def __init__(self, bitrate_kbps: int = 48) -> None:
+        if bitrate_kbps not in mp3.ALLOWED_BITRATES:
+            raise ValueError(f"bitrate must be one of {mp3.ALLOWED_BITRATES}")
+        self.bitrate_kbps = bitrate_kbps
+
+    def synthesize_pcm(self, text: str, voice: str, rate_wpm: int) -> Pcm:
+        raise NotImplementedError
+
+    def synthesize(self, text: str, voice: str, rate_wpm: int) -> Speech:
+        """Speak `text` and encode it; raises UnknownVoice or SpeechError."""
+        pcm = self.synthesize_pcm(text, voice, rate_wpm)
+        audio = mp3.encode_pcm(pcm.samples, self.bitrate_kbps, pcm.sample_rate)
+        return Speech(audio, self.name, voice, pcm.duration_s)

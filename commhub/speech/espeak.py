@@ -12,8 +12,7 @@ import threading
 from typing import Any
 
 from commhub.errors import SpeechError
-from commhub.speech import mp3
-from commhub.speech.engine import Speech, UnknownVoice
+from commhub.speech.engine import Mp3FromPcm, Pcm, UnknownVoice
 
 ENGINE_NAME = "espeak-ng"
 
@@ -166,25 +165,18 @@ def sample_rate() -> int:
         return _lib().sample_rate
 
 
-class EspeakEngine:
+class EspeakEngine(Mp3FromPcm):
     """The offline engine: espeak-ng speech encoded to MP3 with LAME."""
 
     name = ENGINE_NAME
-
-    def __init__(self, bitrate_kbps: int = 48) -> None:
-        if bitrate_kbps not in mp3.ALLOWED_BITRATES:
-            raise ValueError(f"bitrate must be one of {mp3.ALLOWED_BITRATES}")
-        self.bitrate_kbps = bitrate_kbps
 
     def has_voice(self, voice: str) -> bool:
         """Whether espeak-ng loads `voice`."""
         return has_voice(voice)
 
-    def synthesize(self, text: str, voice: str, rate_wpm: int) -> Speech:
-        """Speak `text` and encode it; raises UnknownVoice or SpeechError."""
+    def synthesize_pcm(self, text: str, voice: str, rate_wpm: int) -> Pcm:
+        """Speak `text` as PCM; raises UnknownVoice or SpeechError."""
         pcm = synthesize_pcm(text, voice, rate_wpm)
-        rate = sample_rate()
         if not pcm:
             raise SpeechError("espeak-ng produced no audio")
-        audio = mp3.encode_pcm(pcm, self.bitrate_kbps, rate)
-        return Speech(audio, ENGINE_NAME, voice, len(pcm) / 2 / rate)
+        return Pcm(pcm, sample_rate())

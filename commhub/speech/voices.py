@@ -4,7 +4,8 @@ One file per language, named for its tag (`voices/es.toml`, `voices/zh-Hant.toml
 
     language = "es"
     iso639_2 = "spa"                  # ID3 TLAN
-    engines = ["gtts", "espeak-ng"]   # preference order; gtts only when the plan enables it
+    engines = ["gtts", "espeak-ng"]   # preference order; gtts only when the plan enables it,
+                                      # piper only when its voice package is installed
     [espeak-ng]
     voice = "es-419"
     rate_wpm = 140                    # optional; else speech.rate_wpm
@@ -31,7 +32,8 @@ from commhub.typed_config import convert
 
 ESPEAK = "espeak-ng"
 GTTS = "gtts"
-ENGINES = (ESPEAK, GTTS)
+PIPER = "piper"
+ENGINES = (PIPER, ESPEAK, GTTS)
 
 
 @dataclass(frozen=True)
@@ -123,7 +125,8 @@ class _EngineFile(msgspec.Struct, forbid_unknown_fields=True):
 class _VoiceFile(msgspec.Struct, forbid_unknown_fields=True, rename={"espeak_ng": ESPEAK}):
     language: Annotated[str, Meta(pattern=r"\S")]
     iso639_2: Annotated[str, Meta(pattern=r"^[a-z]{3}$")]  # ID3 TLAN: three lowercase letters
-    engines: list[Literal["espeak-ng", "gtts"]]  # preference order
+    engines: list[Literal["piper", "espeak-ng", "gtts"]]  # preference order
+    piper: _EngineFile | None = None  # used only when its voice package is installed
     espeak_ng: _EngineFile | None = None
     gtts: _EngineFile | None = None
     notes: str = ""
@@ -141,7 +144,7 @@ def _parse(path: Path) -> LanguageVoices:
         raise ConfigError(f"{path}: language: {f.language!r} does not match the file name")
     if len(set(f.engines)) != len(f.engines):
         raise ConfigError(f"{path}: engines: lists an engine twice")
-    tables: dict[str, _EngineFile | None] = {ESPEAK: f.espeak_ng, GTTS: f.gtts}
+    tables: dict[str, _EngineFile | None] = {PIPER: f.piper, ESPEAK: f.espeak_ng, GTTS: f.gtts}
     voices: list[EngineVoice] = []
     for name in f.engines:
         table = tables[name]
