@@ -62,8 +62,8 @@ def iso(value: datetime | None) -> str | None:
     return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
-def campaign_json(c: Campaign, counts: CampaignCounts) -> dict[str, Any]:
-    """What the API says about a campaign: status and counts per state, language, format."""
+def _campaign_head(c: Campaign) -> dict[str, Any]:
+    """The fields a campaign shows both alone and in the list: id, name, status, times."""
     return {
         "id": c.id,
         "name": c.name,
@@ -73,6 +73,13 @@ def campaign_json(c: Campaign, counts: CampaignCounts) -> dict[str, Any]:
         "send_at": iso(c.send_at),
         "paused_at": iso(c.paused_at),
         "finished_at": iso(c.finished_at),
+    }
+
+
+def campaign_json(c: Campaign, counts: CampaignCounts) -> dict[str, Any]:
+    """What the API says about a campaign: status and counts per state, language, format."""
+    return {
+        **_campaign_head(c),
         "content_hash": c.content_hash,
         "ignore_quiet_hours": c.ignore_quiet_hours,
         "total": counts.total,
@@ -450,14 +457,7 @@ def summary_json(summary: CampaignSummary) -> dict[str, Any]:
     """A campaign in the list: id, name, template, status, times and counts by state."""
     c = summary.campaign
     return {
-        "id": c.id,
-        "name": c.name,
-        "template": c.template,
-        "status": c.status,
-        "created_at": iso(c.created_at),
-        "send_at": iso(c.send_at),
-        "paused_at": iso(c.paused_at),
-        "finished_at": iso(c.finished_at),
+        **_campaign_head(c),
         "total": c.total,
         "by_state": summary.by_state,
     }
