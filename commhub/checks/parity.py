@@ -34,6 +34,7 @@ from commhub.content import strings
 from commhub.content.i18n import Catalogs
 from commhub.content.topics import Topic
 from commhub.content.variables import Money
+from commhub.render.message_parts import MEMBER_SERVICES, says
 from commhub.render.relay_text import to_tty
 from commhub.render.romanize import can_romanize, romanize
 from commhub.render.values import Kind, write_values
@@ -42,7 +43,6 @@ from commhub.settings import PlanSettings
 if TYPE_CHECKING:  # the renderer imports nothing from checks; only types flow this way
     from commhub.render.pipeline import RenderResult
 
-MEMBER_SERVICES = "member_services"
 # Bidi isolates and marks (added around values in print) and spaces Babel writes.
 _INVISIBLE = dict.fromkeys(map(ord, "\u2066\u2067\u2068\u2069\u200e\u200f\u202a\u202b\u202c"))
 _SPACE = re.compile(r"\s+")
@@ -55,15 +55,6 @@ def _norm(text: str) -> str:
     (a wrapped relay line) one space, case folded."""
     text = unicodedata.normalize("NFC", text).translate(_INVISIBLE)
     return _SPACE.sub(" ", text).casefold().strip()
-
-
-def _says(text: str, value: str) -> bool:
-    """`value` is in `text`; a number only as a whole number (2 is not found in 2026)."""
-    if not value:
-        return True
-    if value.isdigit():
-        return re.search(rf"(?<!\d){value}(?!\d)", text) is not None
-    return value in text
 
 
 def _has_number(text: str, number: str) -> bool:
@@ -90,7 +81,7 @@ class _Artefact:
         return _norm(to_tty(value) if self.tty else value)
 
     def says(self, value: str) -> bool:
-        return _says(self.text, self.spell(value))
+        return says(self.text, self.spell(value))
 
 
 def _email_parts(raw: bytes) -> list[tuple[str, str]]:

@@ -405,7 +405,8 @@ def prepare(
     )
 
 
-# CP-3 names Member Services: the line that changes a member's language, format or consent.
+# The [plan.phones] key of Member Services: the line for interpreters (LA-3 lines and taglines)
+# and for changing a member's language, format or consent (CP-3), whatever the topic's line.
 MEMBER_SERVICES = "member_services"
 
 

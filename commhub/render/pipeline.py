@@ -44,7 +44,7 @@ from commhub.render.large_print import (
     text_part,
     text_tail,
 )
-from commhub.render.message_parts import Parts, Passage, Prepared, prepare
+from commhub.render.message_parts import MEMBER_SERVICES, Parts, Passage, Prepared, prepare
 from commhub.render.mime import Envelope, MimeBuilder, header_safe
 from commhub.render.relay_text import MAX_TOTAL as RELAY_MAX_TOTAL
 from commhub.render.relay_text import relay_text, romanized, to_tty
@@ -60,8 +60,6 @@ log = logging.getLogger(__name__)
 
 TTY_HEADER = "X-Commhub-TTY-Encodable"
 PREVIEW_EMAIL = "member@example.org"
-# The LA-3 notice and taglines give the general number (interpreters), not the topic's line.
-HELP_LINE = "member_services"
 # (delivery id, campaign id): what a message's Message-ID and MIME boundaries derive from.
 DeliveryKey = tuple[int, str]
 
@@ -206,7 +204,7 @@ class Renderer:
         if prepared is not None:
             return prepared
         # Language help is always Member Services (interpreters), never the topic's line.
-        number = self._help_number(topic, HELP_LINE)
+        number = self._help_number(topic, MEMBER_SERVICES)
         notices: list[Passage] = []
         if plan.fallback:
             tagline = fallback_tagline(self.catalogs, plan.member_lang, number)

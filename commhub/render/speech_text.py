@@ -8,11 +8,9 @@ goes in the email that carries the audio. The same text is the transcript (TS-6)
 
 from __future__ import annotations
 
-import re
-
 from commhub.content import strings
 from commhub.render.message_parts import Parts, Prepared, fill_template, says
-from commhub.speech.spoken import count_words, speakable
+from commhub.speech.spoken import cjk_characters, count_words, speakable
 
 _TERMINALS = frozenset(".!?。！？…:;؟")
 # About a minute (TS-8). Measured with espeak-ng at 145 wpm: pauses at commas and sentence
@@ -21,7 +19,6 @@ MAX_WORDS = 105
 # Word counts mislead across languages (a Korean or Arabic word is longer to say): the audio
 # renderer measures the synthesized length and takes the next shorter variant above this.
 MAX_SECONDS = 65.0
-_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff]")
 
 
 def _sentence(text: str, lang: str) -> str:
@@ -94,7 +91,7 @@ def _spoken_words(sentences: list[str], lang: str) -> float:
     character as a word, as before, made every CJK message "too long" and cut its facts)."""
     words = sum(count_words(speakable(s, "espeak")) for s in sentences)
     if lang.startswith(("zh", "ja")):
-        cjk = sum(len(_CJK.findall(s)) for s in sentences)
+        cjk = sum(cjk_characters(s) for s in sentences)
         return words - cjk / 2
     return words
 

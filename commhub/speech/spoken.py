@@ -44,6 +44,11 @@ def speakable(text: str, style: SpeechStyle) -> str:
     return _N11.sub(lambda m: " ".join(m.group(1)), text)
 
 
+def cjk_characters(text: str) -> int:
+    """Han and kana characters: Chinese and Japanese words are about two of them."""
+    return len(_CJK.findall(text))
+
+
 def count_words(text: str) -> int:
     """Words for a speech-rate estimate: space-separated tokens with a letter or digit.
 
