@@ -29,6 +29,7 @@ from typing import Any
 from commhub import delivery_tokens
 from commhub.audit import Actor, record_audit
 from commhub.delivery_tokens import DeliveryTokens, Purpose
+from commhub.redact import redact
 from commhub.settings import BounceSettings
 from commhub.store.base import Bounce, Store
 
@@ -39,7 +40,6 @@ COMPLAINT = Actor("bounces", "complaint report")
 _VERP = re.compile(r"bounces\+([a-z2-7]{31})@", re.IGNORECASE)
 _MESSAGE_ID = re.compile(r"<delivery-(\d+)\.(cmp_[0-9a-f]+)@[^>\s]+>")
 _STATUS = re.compile(r"\b([245])\.(\d{1,3})\.(\d{1,3})\b")
-_ADDRESS = re.compile(r"<?[^\s<>@;]+@[^\s<>;]+>?")
 
 
 @dataclass(frozen=True)
@@ -52,11 +52,6 @@ class Report:
     recipient: str | None = None
     token: str | None = None  # the VERP token, when the report came to a VERP address
     message_ref: tuple[int, str] | None = None  # (delivery id, campaign id) from Message-ID
-
-
-def scrub(text: str) -> str:
-    """A diagnostic without addresses (servers like to echo the recipient back)."""
-    return _ADDRESS.sub("<address>", " ".join(text.split()))[:200]
 
 
 def _address(value: str | None) -> str | None:
@@ -168,11 +163,15 @@ def _verdict(
     status = status_match.group(0) if status_match else "5.0.0"
     kind = "soft" if status.startswith("4") else "hard"
     _, _, diagnostic_text = diagnostic.partition(";")
+    recipient = _address(fields.get("final-recipient") or fields.get("original-recipient"))
+    # Servers echo the recipient back, sometimes its local part alone: the one scrubber
+    # the SMTP errors and the logs use takes both out (and phone numbers, tokens).
+    text = " ".join((diagnostic_text or diagnostic).split())
     return Report(
         kind=kind,
         status=status,
-        diagnostic=scrub(diagnostic_text or diagnostic),
-        recipient=_address(fields.get("final-recipient") or fields.get("original-recipient")),
+        diagnostic=redact(text, [recipient] if recipient else ())[:200],
+        recipient=recipient,
         token=token,
         message_ref=ref,
     )

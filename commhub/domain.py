@@ -59,9 +59,7 @@ EMAIL_PATTERN = (
     f'[^@<>(),;:"\\[\\]\\\\{FORBIDDEN_CLASS}{WS_CLASS}]+'
     "@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+"
 )
-EMAIL_RE = re.compile(f"^{EMAIL_PATTERN}$")
 PHONE_PATTERN = "\\+?[0-9][0-9 ()./-]{6,24}"
-PHONE_RE = re.compile(f"^{PHONE_PATTERN}$")
 # Most topics one member may list in `opted_out` (repeats included): a bound, not a need.
 MAX_OPTED_OUT = 100
 _TIMEZONES: frozenset[str] | None = None

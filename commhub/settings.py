@@ -2,7 +2,7 @@
 
 Everything else in commhub receives these objects, never raw dicts. An invalid value stops
 start-up with a ConfigError naming the key, what is allowed and the value given
-(``workers.lease_seconds: expected `float` > 0.0, not -5``).
+(``workers.lease_seconds: expected `float` >= 1.0, not -5``).
 
 To add a setting: add a field to the section's dataclass below, with its default, a type that
 says what is allowed and a comment saying why, then document it in config.toml (and README.md

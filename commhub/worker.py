@@ -154,6 +154,12 @@ class OutcomeRecorder:
         if self._task is None or self._task.done():
             self._task = asyncio.create_task(self._flush())
 
+    def abandon(self) -> None:
+        """Stop trying to record what is still pending (the worker is stopping)."""
+        if self._task is not None:
+            self._task.cancel()
+            self._task = None
+
     async def drain(self) -> None:
         """Until everything added is recorded; a failure that is not an outage is raised."""
         while self._task is not None:
@@ -244,8 +250,13 @@ class Worker:
             for lane in lanes:
                 lane.cancel()
             await asyncio.gather(*lanes, return_exceptions=True)
-            with contextlib.suppress(Exception):  # recorded if the store answers
-                await self.recorder.drain()
+            # Recorded if the store answers within a lease; after that the outcomes' leases
+            # expire anyway, and stopping must not hang on an unreachable store.
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(
+                    self.recorder.drain(), timeout=self.settings.workers.lease_seconds
+                )
+            self.recorder.abandon()
             if self._held:
                 await self.store.release(self.id, sorted(self._held), self._clock())
                 self._held.clear()

@@ -17,6 +17,16 @@ REQUIRE_REAL = os.environ.get("COMMHUB_REQUIRE_REAL") == "1"
 
 
 @pytest.hookimpl(hookwrapper=True)
+def pytest_make_collect_report(collector: pytest.Collector) -> Generator[None, None, None]:
+    """A module skipped while it is collected (`importorskip`, a module-level skip) fails
+    too: the per-test hook below never sees it."""
+    outcome = yield
+    report = outcome.get_result()
+    if REQUIRE_REAL and report.skipped:
+        report.outcome = "failed"
+
+
+@pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(
     item: pytest.Item, call: pytest.CallInfo[None]
 ) -> Generator[None, None, None]:

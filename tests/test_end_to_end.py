@@ -6,6 +6,7 @@ real aiosmtpd SMTP server; assertions are on what the server actually received.
 
 from __future__ import annotations
 
+import asyncio
 import email
 import email.policy
 import inspect
@@ -330,3 +331,34 @@ async def test_a_render_bug_fails_one_delivery_and_speech_outages_retry(
     assert await env.drain(cid, worker) == {"failed": 1, "sent": 2}
     _, body = await env.call("GET", f"/v1/campaigns/{cid}/deliveries?state=failed")
     assert body["deliveries"][0]["last_error"] == "render: internal error (KeyError)"
+
+
+async def test_a_worker_stops_within_a_lease_while_the_store_is_away(env: HubEnv) -> None:
+    """Outcomes are kept while the store does not answer, but stopping does not wait for it
+    forever: after a lease the outcomes' leases have expired anyway (docs/duplicates.md)."""
+    from dataclasses import replace
+
+    from commhub.errors import StoreUnavailable
+
+    class Away:
+        def __init__(self, store: Any) -> None:
+            self._store = store
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(self._store, name)
+
+        async def record(self, *args: Any, **kwargs: Any) -> None:
+            raise StoreUnavailable("connection refused")
+
+        async def ping(self) -> bool:
+            return False
+
+    s = env.settings
+    settings = replace(s, workers=replace(s.workers, lease_seconds=1.0))
+    worker = Worker(settings, Away(env.hub.store), env.hub.renderer.render, env.hub.transports)  # type: ignore[arg-type]
+    stop = asyncio.Event()
+    stop.set()
+    worker.recorder.add([object()])  # type: ignore[list-item]  # an outcome the store never takes
+    started = time.monotonic()
+    await asyncio.wait_for(worker.run(stop), timeout=10)
+    assert time.monotonic() - started < 5

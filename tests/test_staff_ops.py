@@ -270,3 +270,24 @@ async def test_audit_records_who_did_what_without_member_data(
 
     code, out = await cli(config, capsys, "audit", "--actor", "cli")
     assert code == 0 and "campaign.release" in out and "error: Conflict" in out
+
+
+async def test_a_change_whose_audit_entry_fails_is_still_answered_as_done(
+    env: HubEnv, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The member is stored before the audit write; if that write fails the client must not
+    get a 5xx (it would retry and, without an Idempotency-Key, create twice)."""
+    store = env.hub.store
+    token, _ = await issue_token(store, Role.OUTREACH, "outreach desk")
+
+    async def broken(entry: object) -> None:
+        raise RuntimeError("audit table unavailable")
+
+    monkeypatch.setattr(store, "add_audit", broken)
+    member = {"given_name": "Ada", "language": "en", "format": "large_print_email",
+              "email": "ada@example.org"}  # fmt: skip
+    r = await env.client.put(
+        "/v1/members/A-1", json=member, headers={"Authorization": f"Bearer {token}"}
+    )
+    assert r.status == 201
+    assert (await store.get_member("A-1")) is not None

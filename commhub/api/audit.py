@@ -10,6 +10,7 @@ random requests must not be able to fill the log.
 
 from __future__ import annotations
 
+import contextlib
 import re
 from datetime import UTC, datetime
 from typing import Any, Final
@@ -63,9 +64,12 @@ async def audit_middleware(request: web.Request, handler: Handler) -> web.Stream
     if actor is not None:
         status = response.status
         outcome = OK if status < 400 else error_outcome(status, _CODES.get(status, "error"))
-        await record_audit(
-            request.app[DEPS].store, actor, action, _object_id(request, response), outcome
-        )
+        # The change is made: a failed audit write (logged by record_audit) must not turn it
+        # into an error the client would retry, creating it twice.
+        with contextlib.suppress(Exception):
+            await record_audit(
+                request.app[DEPS].store, actor, action, _object_id(request, response), outcome
+            )
     return response
 
 

@@ -225,12 +225,20 @@ class SpeechService:
         last = len(texts) - 1
         engine = self.engines.get(ev.engine)
         if max_seconds is not None and last and isinstance(engine, PcmEngine):
-            for index, text in enumerate(texts[:last]):
-                pieces = await self._pieces(ev, language, text)
-                seconds = await self._in_pool(_joined_seconds, pieces)
-                if seconds <= max_seconds:
-                    return index, await self._synthesize(ev, language, text)
-            return last, await self._synthesize(ev, language, texts[last])
+            # Each candidate is measured from its sentences' audio; a sentence is looked up
+            # once per message (the variants share most of them: looking one up again would
+            # count as a second use and keep a member's name in the protected segment), and
+            # the candidate chosen is encoded from the pieces already measured.
+            memo: dict[str, Pcm] = {}
+            for index, text in enumerate(texts):
+                cached = self._cached(ev, text)
+                if cached is not None and (cached.duration_s <= max_seconds or index == last):
+                    return index, cached
+                if cached is not None:
+                    continue
+                pieces = await self._pieces(ev, language, text, memo)
+                if index == last or await self._in_pool(_joined_seconds, pieces) <= max_seconds:
+                    return index, await self._synthesize(ev, language, text, pieces)
         for index, text in enumerate(texts):
             speech = await self._synthesize(ev, language, text)
             if max_seconds is None or speech.duration_s <= max_seconds or index == last:
@@ -242,17 +250,32 @@ class SpeechService:
         style: SpeechStyle = "gtts" if ev.engine == GTTS else "espeak"
         return ev.apply_rules(speakable(text, style)), ev.rate_wpm or self.settings.rate_wpm
 
-    async def _pieces(self, ev: EngineVoice, language: str, text: str) -> list[Pcm]:
+    async def _pieces(
+        self, ev: EngineVoice, language: str, text: str, memo: dict[str, Pcm]
+    ) -> list[Pcm]:
         spoken, rate = self._spoken(ev, text)
-        return await self._sentences_of(ev.engine, ev.voice, rate, language, spoken)
+        return await self._sentences_of(ev.engine, ev.voice, rate, language, spoken, memo)
 
-    async def _synthesize(self, ev: EngineVoice, language: str, text: str) -> Speech:
+    def _cached(self, ev: EngineVoice, text: str) -> Speech | None:
+        """The message cache's audio of `text`, counted as a hit, or None."""
+        spoken, rate = self._spoken(ev, text)
+        key: _CacheKey = (ev.engine, ev.voice, rate, spoken)
+        cached = self._cache.get(key)
+        if cached is not None:
+            self._cache.move_to_end(key)
+            self.stats.hits += 1
+        return cached
+
+    async def _synthesize(
+        self, ev: EngineVoice, language: str, text: str, pieces: list[Pcm] | None = None
+    ) -> Speech:
+        """`text` spoken and encoded (`pieces`: its sentences' audio, already fetched)."""
         spoken, rate = self._spoken(ev, text)
         key: _CacheKey = (ev.engine, ev.voice, rate, spoken)
         cached = self._cache.get(key)
         if cached is None:
             future, started = _join_or_start(
-                self._inflight, key, lambda: self._run(key, language), self._finish
+                self._inflight, key, lambda: self._run(key, language, pieces), self._finish
             )
             self.stats.misses += started
             self.stats.hits += not started
@@ -266,13 +289,17 @@ class SpeechService:
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(synthesis_pool(), functools.partial(fn, *args))
 
-    async def _run(self, key: _CacheKey, language: str) -> Speech:
+    async def _run(self, key: _CacheKey, language: str, pieces: list[Pcm] | None) -> Speech:
         engine_name, voice, rate, spoken = key
         engine = self.engines.get(engine_name)
         if engine is None:
             raise SpeechError(f"speech engine {engine_name!r} is not available")
         if isinstance(engine, PcmEngine):
-            return await self._speak_sentences(engine, voice, rate, language, spoken)
+            if pieces is None:
+                pieces = await self._sentences_of(engine.name, voice, rate, language, spoken, {})
+            bitrate = self.settings.mp3_bitrate_kbps
+            audio, duration = await self._in_pool(_join_and_encode, pieces, bitrate)
+            return Speech(audio, engine.name, voice, duration)
         self.stats.syntheses += 1
         call = self._in_pool(engine.synthesize, spoken, voice, rate)
         if engine_name != GTTS:
@@ -284,27 +311,20 @@ class SpeechService:
         except TimeoutError:
             raise SpeechError(f"gTTS took longer than {limit:g} s") from None
 
-    async def _speak_sentences(
-        self, engine: PcmEngine, voice: str, rate: int, language: str, spoken: str
-    ) -> Speech:
-        """Each line of `spoken` from the sentence cache or the engine, joined, encoded."""
-        pieces = await self._sentences_of(engine.name, voice, rate, language, spoken)
-        bitrate = self.settings.mp3_bitrate_kbps
-        audio, duration = await self._in_pool(_join_and_encode, pieces, bitrate)
-        return Speech(audio, engine.name, voice, duration)
-
     async def _sentences_of(
-        self, engine: str, voice: str, rate: int, language: str, spoken: str
+        self, engine: str, voice: str, rate: int, language: str, spoken: str, memo: dict[str, Pcm]
     ) -> list[Pcm]:
-        """The audio of each line of `spoken`, from the sentence cache or the engine."""
+        """The audio of each line of `spoken`: from `memo` (this message's lines already
+        fetched), else the sentence cache or the engine."""
         lines = [line.strip() for line in spoken.split("\n") if line.strip()]
         if not lines:
             raise SpeechError("nothing to speak: the text is empty")
-        return list(
-            await asyncio.gather(
-                *(self._sentence((engine, voice, language, line), rate) for line in lines)
-            )
+        new = [line for line in dict.fromkeys(lines) if line not in memo]
+        fetched = await asyncio.gather(
+            *(self._sentence((engine, voice, language, line), rate) for line in new)
         )
+        memo.update(zip(new, fetched, strict=True))
+        return [memo[line] for line in lines]
 
     async def _sentence(self, key: SentenceKey, rate: int) -> Pcm:
         cached = self.sentences.get(key)
