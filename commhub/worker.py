@@ -427,11 +427,7 @@ class Worker:
             return DeliveryOutcome(d.id, State.SKIPPED, "member erased")
         if member.is_opted_out(d.template):
             return DeliveryOutcome(d.id, State.SKIPPED, "member opted out")
-        if member.format is Format.RELAY_TEXT:
-            has_address = bool(member.relay_address or member.email)
-        else:
-            has_address = bool(member.email)
-        if not has_address:
+        if not member.address:
             return DeliveryOutcome(d.id, State.SKIPPED, "no address for the member's format")
         if member.undeliverable and member.address in member.undeliverable:
             # A hard bounce (or soft ones in a row) marked it: until the address changes.
