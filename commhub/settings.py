@@ -84,7 +84,8 @@ class DeliverySettings:
 class WorkerSettings:
     concurrency: AtLeastOne = 16  # messages in flight per worker process
     batch_size: AtLeastOne = 64  # deliveries claimed per round trip to the store
-    # A lease shorter than a send would let a second worker take (and send) it again.
+    # How long a dead worker's deliveries wait before another takes them over; a live worker
+    # renews the leases of what it works on every third of this, however slow its sends.
     lease_seconds: Annotated[float, Meta(ge=1)] = 60.0
     poll_seconds: Seconds = 0.5
     max_attempts: AtLeastOne = 8

@@ -3,7 +3,8 @@
 The hot path per message is claim (batched) → render → build MIME → send → record (as each
 send ends, grouped with the others that ended meanwhile: `OutcomeRecorder`).
 Several lanes run the loop concurrently so the store round trips of one lane overlap the
-sends of another. A worker that dies leaves leases that expire; other workers take them over.
+sends of another. A worker renews the leases of the batches it works on (a slow send is not
+taken over); one that dies leaves leases that expire, and other workers take them over.
 The retry decision reads only the error *type* (TransientError vs PermanentError).
 """
 
@@ -16,6 +17,7 @@ import random
 import socket
 import time as _time
 import uuid
+from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -236,6 +238,11 @@ class Worker:
         self._rng = random.Random()
         self._held: set[int] = set()  # ids leased and not yet recorded (for release on stop)
         self.recorder = OutcomeRecorder(self)
+        # Ids of the batches being worked on now (a Counter: after a lease expired in an
+        # outage, two lanes may hold the same id), and the task that renews their leases.
+        self._working: Counter[int] = Counter()
+        self._renewer: asyncio.Task[None] | None = None
+        self._renewing_now = False
 
     # -- running --------------------------------------------------------------------------
     async def run(self, stop: asyncio.Event) -> None:
@@ -257,6 +264,10 @@ class Worker:
                     self.recorder.drain(), timeout=self.settings.workers.lease_seconds
                 )
             self.recorder.abandon()
+            if self._renewer is not None:  # the lanes' rounds have ended: nothing to renew
+                self._renewer.cancel()
+                await asyncio.gather(self._renewer, return_exceptions=True)
+                self._renewer = None
             if self._held:
                 await self.store.release(self.id, sorted(self._held), self._clock())
                 self._held.clear()
@@ -284,7 +295,16 @@ class Worker:
         Returns how many deliveries were claimed. Marking the batch `sending` (one store
         round trip) before the first byte goes out tells staff, after a crash, which
         deliveries may have reached the member; the retry then carries the same Message-ID.
+        The batch's leases are renewed while it is worked on (`_renew_leases`).
         """
+        working: list[int] = []
+        try:
+            return await self._round(working)
+        finally:
+            self._stop_renewing(working)
+
+    async def _round(self, working: list[int]) -> int:
+        """`run_once`; the ids it claims go into `working`, renewed until it returns."""
         w = self.settings.workers
         # Outcomes kept through a store outage go first: claiming first could take back
         # their own expired leases and send those messages again.
@@ -293,6 +313,8 @@ class Worker:
         if not batch:
             return 0
         self._held.update(d.id for d in batch)
+        working.extend(d.id for d in batch)
+        self._start_renewing(working)
         prepared = await self._prepare_batch(batch, w.concurrency)
         outcomes = [p for p in prepared if isinstance(p, DeliveryOutcome)]
         self.recorder.add(outcomes)
@@ -314,6 +336,53 @@ class Worker:
             for outcome, seconds in sent:
                 self._on_outcome(outcome, seconds)
         return len(batch)
+
+    # -- leases ---------------------------------------------------------------------------
+    def _start_renewing(self, ids: list[int]) -> None:
+        self._working.update(ids)
+        if self._renewer is None or self._renewer.done():
+            self._renewer = asyncio.create_task(self._renew_leases(), name="worker-leases")
+
+    def _stop_renewing(self, ids: list[int]) -> None:
+        """These ids are done with (recorded, or left to expire after a failed round); when
+        no batch is left, the renewing task stops (if it is not renewing just now: it then
+        stops by itself, rather than be cut off in the middle of a store call)."""
+        self._working.subtract(ids)
+        self._working = +self._working  # drops the ids no batch holds any more
+        if not self._working and self._renewer is not None and not self._renewing_now:
+            self._renewer.cancel()
+            self._renewer = None
+
+    async def _renew_leases(self) -> None:
+        """While batches are being worked on, extend their leases every third of a lease,
+        all of them in one store call: a batch that takes longer than a lease (a slow SMTP
+        server, slow speech) is never taken over, and sent again, by another worker.
+
+        The store extends only what this worker still holds (never another's). A renewal
+        that fails (the store is away) is logged and the work goes on, as without renewal:
+        the next one, a third of a lease later, may still come in time.
+        """
+        lease = self.settings.workers.lease_seconds
+        interval = lease / 3
+        while self._working:
+            await asyncio.sleep(interval)
+            ids = sorted(self._working)
+            if not ids:
+                break
+            self._renewing_now = True
+            try:
+                # Bounded: a renewal that comes after the next one is due is of no use.
+                await asyncio.wait_for(
+                    self.store.renew_leases(self.id, ids, lease, self._clock()), timeout=interval
+                )
+            except Exception as exc:
+                log.warning(  # type only: a driver's message can quote a row
+                    "worker %s: lease renewal failed (%s); working on",
+                    self.id,
+                    type(exc).__name__,
+                )
+            finally:
+                self._renewing_now = False
 
     async def _prepare_batch(
         self, batch: list[ClaimedDelivery], concurrency: int

@@ -576,6 +576,47 @@ async def test_a_claim_closes_an_expired_lease_of_a_cancelled_campaign(store: St
     assert (last.state, last.reason) == ("cancelled", "campaign cancelled")
 
 
+async def test_a_renewed_lease_is_not_taken_over_and_renewal_never_steals(store: Store) -> None:  # noqa: F811
+    campaign_id = await campaign_of(store, 4)
+    a, b, done = await claim(store, "w1", limit=3)
+    (other,) = await claim(store, "w2")
+    await record(store, "w1", [DeliveryOutcome(a.id, State.SENDING, message_id="<a@x>")])
+    await record(store, "w1", [DeliveryOutcome(done.id, State.SENT)])
+    before = {r.id: r for r in await store.list_deliveries(campaign_id)}
+    history = {i: await store.delivery_history(i) for i in before}
+    # w1 asks for all four: only the two it still holds are extended (not w2's, not the
+    # one already recorded `sent`), from `now`, not from the old expiry.
+    renew_at = NOW + timedelta(seconds=LEASE - 1)
+    ids = [a.id, b.id, done.id, other.id]
+    assert await store.renew_leases("w1", ids, LEASE, renew_at) == sorted([a.id, b.id])
+    # Renewal is no state change: state, updated_at and history stay as they were.
+    after = {r.id: r for r in await store.list_deliveries(campaign_id)}
+    assert after == before
+    assert {i: await store.delivery_history(i) for i in before} == history
+    # Past the first lease: w2's delivery is due (its lease was left alone), w1's are not.
+    past_first = NOW + timedelta(seconds=LEASE + 1)
+    assert [c.id for c in await claim(store, "w3", at=past_first)] == [other.id]
+    assert await store.queue_depth(past_first) == 3  # leased: work not finished
+    # Past the renewed lease they are taken over, and w1 cannot renew them back.
+    past_renewed = renew_at + timedelta(seconds=LEASE + 1)
+    assert sorted(c.id for c in await claim(store, "w3", at=past_renewed)) == sorted([a.id, b.id])
+    assert await store.renew_leases("w1", ids, LEASE, past_renewed) == []
+    assert await store.renew_leases("w1", [], LEASE, past_renewed) == []
+    rows = {r.id: r for r in await store.list_deliveries(campaign_id)}
+    assert rows[a.id].message_id == "<a@x>" and rows[a.id].state == "rendering"
+
+
+async def test_an_expired_lease_nobody_took_is_still_renewed(store: Store) -> None:  # noqa: F811
+    """A worker whose renewal came late (the store was away) keeps what nobody took."""
+    await campaign_of(store, 1)
+    (got,) = await claim(store, "w1")
+    late = NOW + timedelta(seconds=LEASE + 5)
+    assert await store.renew_leases("w1", [got.id], LEASE, late) == [got.id]
+    assert await claim(store, "w2", at=late + timedelta(seconds=LEASE - 1)) == []
+    (taken,) = await claim(store, "w2", at=late + timedelta(seconds=LEASE + 1))
+    assert taken.id == got.id
+
+
 async def test_batches_larger_than_a_statement_are_recorded_whole(store: Store) -> None:  # noqa: F811
     # More deliveries than one SQLite statement takes parameters for: split, none lost.
     n = 1_100

@@ -15,6 +15,8 @@ The life of a delivery, as the store sees it:
   campaign are never claimed.
 - `claim` leases due deliveries to one worker (`lease_owner`, `lease_expires_at`), moves them
   to `rendering` and counts an attempt. Two claimers never get the same delivery.
+- `renew_leases` extends the leases a worker still holds while it works (a slow send must
+  not be taken over and sent again by another worker).
 - `record` stores what happened; `release` gives unstarted work back.
 
 `attempts` means sending tries made (the worker gives up after `workers.max_attempts`
@@ -345,6 +347,17 @@ class Store(Protocol):
         """Give leased deliveries back (graceful shutdown): they become `queued` and due at once,
         and the claim's attempt is not counted. Deliveries not leased by `worker_id` are
         ignored."""
+
+    async def renew_leases(
+        self, worker_id: str, delivery_ids: Sequence[int], lease_seconds: float, now: datetime
+    ) -> list[int]:
+        """Extend to `now + lease_seconds` the leases of these deliveries that `worker_id`
+        still holds (`rendering`/`sending`, `lease_owner` = it), in one round trip; return
+        their ids, ascending. Never takes a delivery over: one another worker claimed, or
+        one recorded meanwhile, is left alone. A lease that expired but was not claimed by
+        anyone is still this worker's and is extended. Neither the state nor `updated_at`
+        changes, and no history row is written. The PostgreSQL store skips a row another
+        transaction is changing at that moment (the caller's next renewal takes it)."""
 
     async def queue_depth(self, now: datetime) -> int:
         """Deliveries due or leased: work not finished."""

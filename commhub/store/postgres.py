@@ -286,6 +286,20 @@ SELECT id, state, $3,
 FROM upd
 """
 
+# Rows another transaction holds are skipped, not waited for: a `record` of the same worker
+# may hold them in another order (waiting could deadlock, and PostgreSQL would then abort
+# one of the two); such a row is renewed by the next call, a third of a lease later.
+_RENEW = """
+WITH mine AS (
+    SELECT id FROM deliveries
+    WHERE id = ANY($2::bigint[]) AND lease_owner = $1 AND state IN ('rendering', 'sending')
+    FOR UPDATE SKIP LOCKED
+)
+UPDATE deliveries d SET lease_expires_at = $3, due_at = $3
+FROM mine WHERE d.id = mine.id
+RETURNING d.id
+"""
+
 _CANCEL = f"""
 WITH upd AS (
     UPDATE deliveries SET state = '{_CANCEL_T.to}', due_at = NULL, retry_at = NULL,
@@ -1183,6 +1197,18 @@ class PostgresStore:
             return
         async with self._conn() as conn:
             await conn.execute(_RELEASE, worker_id, list(delivery_ids), utc(now))
+
+    async def renew_leases(
+        self, worker_id: str, delivery_ids: Sequence[int], lease_seconds: float, now: datetime
+    ) -> list[int]:
+        """Extend the leases `worker_id` still holds among these to `now + lease_seconds`;
+        return their ids (see base)."""
+        if not delivery_ids:
+            return []
+        expires = utc(now) + timedelta(seconds=lease_seconds)
+        async with self._conn() as conn:
+            rows = await conn.fetch(_RENEW, worker_id, list(delivery_ids), expires)
+        return sorted(r["id"] for r in rows)
 
     async def queue_depth(self, now: datetime) -> int:
         """Deliveries due now or leased: work not finished."""

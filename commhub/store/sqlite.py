@@ -1266,6 +1266,36 @@ class SqliteStore:
                 ((i, str(t.to), now, t.reason) for i, t, _ in moves),
             )
 
+    async def renew_leases(
+        self, worker_id: str, delivery_ids: Sequence[int], lease_seconds: float, now: datetime
+    ) -> list[int]:
+        """Extend the leases `worker_id` still holds among these to `now + lease_seconds`;
+        return their ids (see base)."""
+        if not delivery_ids:
+            return []
+        expires = _us(now) + int(lease_seconds * 1_000_000)
+        return await self._run(self._renew_leases, worker_id, list(delivery_ids), expires)
+
+    @classmethod
+    def _renew_leases(
+        cls, conn: sqlite3.Connection, worker_id: str, delivery_ids: list[int], expires: int
+    ) -> list[int]:
+        renewed: list[int] = []
+        with cls._write(conn):
+            for chunk in _chunks(delivery_ids):
+                # A leased delivery is due (to be taken over) when its lease expires: both move.
+                # updated_at stays: staff read it as the time of the last state change.
+                renewed.extend(
+                    r[0]
+                    for r in conn.execute(
+                        "UPDATE deliveries SET lease_expires_at = ?, due_at = ?"
+                        " WHERE lease_owner = ? AND state IN ('rendering', 'sending')"
+                        f" AND id IN ({_marks(len(chunk))}) RETURNING id",
+                        (expires, expires, worker_id, *chunk),
+                    )
+                )
+        return sorted(renewed)
+
     async def queue_depth(self, now: datetime) -> int:
         """Deliveries due now or leased: work not finished."""
         now_us = _us(now)
