@@ -327,8 +327,9 @@ class ClaimedDelivery:
     data: dict[str, Any]
     member: Member | None  # None when the member was erased
     quiet_hours: bool = True  # False when its campaign may be sent at any hour
-    # Why the previous attempt did not finish (a retry after "maybe sent" is the last one).
-    last_error: str | None = None
+    # An earlier attempt may have delivered the message (the server had all of it and gave
+    # no answer): a second such attempt is the last one (commhub.worker decides).
+    maybe_sent: bool = False
 
 
 @dataclass(frozen=True)
@@ -343,6 +344,9 @@ class DeliveryOutcome:
     format: Format | None = None
     language_fallback: bool = False
     message_id: str | None = None
+    # This attempt may have delivered the message: the store keeps the mark for good
+    # (ClaimedDelivery.maybe_sent), whatever happens to the delivery afterwards.
+    maybe_sent: bool = False
 
 
 @dataclass(frozen=True)

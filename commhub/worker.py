@@ -120,8 +120,9 @@ def hold_reason(hold: PolicyHold) -> str:
     return f"{hold.reason}; to send it: {clears}, then release the campaign ({RELEASE_HOW})"
 
 
-# The reason of a delivery whose message may have been delivered (no answer after it was
-# sent in full): its next attempt is the last one, whatever workers.max_attempts says.
+# How the reason of an attempt that may have delivered its message begins (it went out in
+# full and no answer came). Only for staff to read: the worker decides on the delivery's
+# stored mark (ClaimedDelivery.maybe_sent), never on this text.
 MAYBE_SENT = "maybe sent"
 
 
@@ -533,39 +534,45 @@ class Worker:
             await transport.send(message)
         except PermanentError as exc:
             return self._outcome(d, State.FAILED, f"{transport.name}: {exc}", result)
-        except MaybeSentError as exc:
-            return self._maybe_sent(d, f"{transport.name}: {exc}", result)
-        except TransientError as exc:
-            return self._retry_or_fail(d, self._clock(), f"{transport.name}: {exc}", result)
+        except TransientError as exc:  # MaybeSentError included
+            maybe = isinstance(exc, MaybeSentError)
+            reason = f"{transport.name}: {exc}"
+            return self._retry_or_fail(d, self._clock(), reason, result, maybe_sent=maybe)
         return self._outcome(d, State.SENT, None, result)
 
-    def _maybe_sent(self, d: ClaimedDelivery, reason: str, result: RenderResult) -> DeliveryOutcome:
-        """The message may have been delivered: one more try (same Message-ID, so a receiver
-        can drop the copy), never `max_attempts` of them. A second "maybe" ends it."""
-        w = self.settings.workers
-        again = d.last_error is not None and d.last_error.startswith(MAYBE_SENT)
-        if again or d.attempts + 1 >= w.max_attempts:
-            return self._outcome(
-                d, State.FAILED, f"{MAYBE_SENT}, not tried again: {reason}", result
-            )
-        delay = backoff_seconds(
-            d.attempts + 1, w.backoff_base_seconds, w.backoff_max_seconds, self._rng
-        )
-        retry_at = self._clock() + timedelta(seconds=delay)
-        return self._outcome(d, State.RETRY_WAIT, f"{MAYBE_SENT}: {reason}", result, retry_at)
-
     def _retry_or_fail(
-        self, d: ClaimedDelivery, now: datetime, reason: str, result: RenderResult | None
+        self,
+        d: ClaimedDelivery,
+        now: datetime,
+        reason: str,
+        result: RenderResult | None,
+        *,
+        maybe_sent: bool = False,
     ) -> DeliveryOutcome:
+        """After a transient failure: another try later (backoff with jitter), or the end.
+
+        An ordinary failure is retried until `workers.max_attempts`. One that may have
+        delivered the message (`maybe_sent`: it went out in full, no answer came) is marked
+        for good and retried once, carefully (same Message-ID, so a receiver can drop the
+        copy): a second "maybe" ends it, whatever `max_attempts` says. Ordinary failures in
+        between are retried as usual: nothing of those reached the server.
+        """
         attempts = d.attempts + 1
         w = self.settings.workers
+        if maybe_sent and (d.maybe_sent or attempts >= w.max_attempts):
+            ended = f"{MAYBE_SENT}, not tried again: {reason}"
+            return self._outcome(d, State.FAILED, ended, result, maybe_sent=True)
         if attempts >= w.max_attempts:
-            return self._outcome(
-                d, State.FAILED, f"gave up after {attempts} attempts: {reason}", result
-            )
+            ended = f"gave up after {attempts} attempts: {reason}"
+            return self._outcome(d, State.FAILED, ended, result)
         delay = backoff_seconds(attempts, w.backoff_base_seconds, w.backoff_max_seconds, self._rng)
         return self._outcome(
-            d, State.RETRY_WAIT, reason, result, retry_at=now + timedelta(seconds=delay)
+            d,
+            State.RETRY_WAIT,
+            f"{MAYBE_SENT}: {reason}" if maybe_sent else reason,
+            result,
+            retry_at=now + timedelta(seconds=delay),
+            maybe_sent=maybe_sent,
         )
 
     @staticmethod
@@ -575,9 +582,11 @@ class Worker:
         reason: str | None,
         result: RenderResult | None,
         retry_at: datetime | None = None,
+        *,
+        maybe_sent: bool = False,
     ) -> DeliveryOutcome:
         if result is None:
-            return DeliveryOutcome(d.id, state, reason, retry_at=retry_at)
+            return DeliveryOutcome(d.id, state, reason, retry_at=retry_at, maybe_sent=maybe_sent)
         return DeliveryOutcome(
             d.id,
             state,
@@ -587,4 +596,5 @@ class Worker:
             format=result.message.format,
             language_fallback=result.fallback,
             message_id=result.message.message_id,
+            maybe_sent=maybe_sent,
         )

@@ -617,6 +617,37 @@ async def test_an_expired_lease_nobody_took_is_still_renewed(store: Store) -> No
     assert taken.id == got.id
 
 
+async def test_the_maybe_sent_mark_outlives_retries_and_take_overs(store: Store) -> None:  # noqa: F811
+    await campaign_of(store, 2)
+    a, b = await claim(store, "w1")
+    assert not a.maybe_sent and not b.maybe_sent
+    maybe = "maybe sent: smtp: no answer"
+    await record(
+        store,
+        "w1",
+        [
+            DeliveryOutcome(a.id, State.RETRY_WAIT, reason=maybe, retry_at=NOW, maybe_sent=True),
+            # Several outcomes for one delivery in one call (applied in order).
+            DeliveryOutcome(b.id, State.SENDING, message_id="<b@x>"),
+            DeliveryOutcome(b.id, State.RETRY_WAIT, reason=maybe, retry_at=NOW, maybe_sent=True),
+        ],
+    )
+    got = {c.id: c for c in await claim(store, "w1")}
+    assert got[a.id].maybe_sent and got[b.id].maybe_sent
+    # The worker dies; the take-over rewrites last_error, the mark stays.
+    (taken, _) = await claim(store, "w2", at=NOW + timedelta(seconds=LEASE + 1))
+    assert taken.maybe_sent
+    rows = {r.id: r for r in await store.list_deliveries(taken.campaign_id)}
+    assert rows[taken.id].last_error == "lease expired; taken over"
+    # An ordinary failure afterwards does not clear it either.
+    later = NOW + timedelta(seconds=LEASE + 1)
+    await record(
+        store, "w2", [DeliveryOutcome(taken.id, State.RETRY_WAIT, reason="451", retry_at=later)]
+    )
+    again = [c for c in await claim(store, "w3", at=later) if c.id == taken.id]
+    assert again and again[0].maybe_sent
+
+
 async def test_batches_larger_than_a_statement_are_recorded_whole(store: Store) -> None:  # noqa: F811
     # More deliveries than one SQLite statement takes parameters for: split, none lost.
     n = 1_100

@@ -1,4 +1,4 @@
-"""A slow SMTP server and the worker: leases renewed.
+"""A slow SMTP server and the worker: leases renewed, "maybe sent" retried once.
 
 Real components: a SQLite file and a PostgreSQL schema (tests/store_fixtures.py), a real
 aiosmtpd server on 127.0.0.1 that takes each message and answers late, real workers.
@@ -7,6 +7,8 @@ aiosmtpd server on 127.0.0.1 that takes each message and answers late, real work
   with its own store connection and SMTP pool (as two processes would have), share the
   campaign. Without renewal the second worker takes every lease over while the first is
   still waiting for the server, and every member gets two copies.
+- "Maybe sent": no answer after the message went out in full gets one careful retry; the
+  mark is kept by the store, so an ordinary failure in between does not reset it.
 """
 
 from __future__ import annotations
@@ -17,14 +19,17 @@ import logging
 import time
 from collections import Counter
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from commhub.domain import Format
 from commhub.errors import StoreUnavailable
 from commhub.store.factory import open_store
 from commhub.transports.factory import build_transports
+from commhub.transports.smtp import SmtpTransport
 from commhub.worker import Worker
 from tests.hub_harness import HubEnv, hub_env, write_config
 from tests.smtp_server import SmtpTestServer
@@ -164,3 +169,42 @@ async def test_a_failing_renewal_is_logged_and_the_work_goes_on(
     await asyncio.sleep(LEASE)
     assert len(calls) <= elapsed / (LEASE / 3) + 1
 
+
+async def test_maybe_sent_twice_ends_the_delivery_even_with_a_failure_in_between(
+    env: HubEnv, smtp_server: SmtpTestServer
+) -> None:
+    """maybe sent → an ordinary refusal (451 at RCPT: nothing reached the server) → maybe
+    sent again: failed after two copies, not retried up to max_attempts (5) as when the
+    worker read the mark back from the last error (the 451 had replaced it)."""
+    (member,) = await import_members(env, 1)
+    cid = await env.campaign("refill_reminder", [{"member_id": member, "data": REFILL}])
+    smtp = replace(env.settings.transports.smtp, timeout_seconds=0.3)
+    transport = SmtpTransport(smtp)
+    worker = Worker(
+        env.settings, env.hub.store, env.hub.renderer.render, dict.fromkeys(Format, transport)
+    )
+
+    async def attempt() -> list[dict[str, Any]]:
+        deadline = time.monotonic() + 10
+        while await worker.run_once() == 0:  # waits out the retry's backoff (< 0.2 s)
+            assert time.monotonic() < deadline
+            await asyncio.sleep(0.05)
+        _, body = await env.call("GET", f"/v1/campaigns/{cid}/deliveries")
+        return [{k: d[k] for k in ("state", "attempts", "last_error")} for d in body["deliveries"]]
+
+    try:
+        smtp_server.handler.data_delay = 1.0  # the answer comes after the timeout
+        (row,) = await attempt()
+        assert (row["state"], row["last_error"][:11]) == ("retry_wait", "maybe sent:")
+        smtp_server.handler.data_delay = 0.0
+        smtp_server.script("451 4.3.0 try again", stage="rcpt")
+        (row,) = await attempt()
+        assert (row["state"], row["last_error"]) == ("retry_wait", "smtp: smtp 451 4.3.0 try again")
+        smtp_server.handler.data_delay = 1.0
+        (row,) = await attempt()
+        assert row["state"] == "failed" and row["attempts"] == 3
+        assert row["last_error"].startswith("maybe sent, not tried again: smtp: no answer")
+    finally:
+        await transport.close()
+    assert len(copies(smtp_server)) == 1
+    assert len(smtp_server.messages) == 2  # the two "maybe" attempts; the 451 sent nothing

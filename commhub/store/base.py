@@ -336,7 +336,8 @@ class Store(Protocol):
         `rendering`/`sending` keep the lease (progress); any other state clears it. `retry_wait`
         and `held` become due at `retry_at` (`held` without it waits for staff; `retry_wait`
         without it is due at once). `reason` becomes `last_error` when given; `language`,
-        `format`, `language_fallback` and `message_id` are stored when given. A non-final
+        `format`, `language_fallback` and `message_id` are stored when given; `maybe_sent`
+        sets the delivery's mark, which nothing clears (the next claims return it). A non-final
         outcome for a cancelled campaign is recorded as `cancelled`.
 
         An outcome `held` uncounts the claim's attempt (nothing was sent: quiet hours or a

@@ -153,7 +153,7 @@ WITH picked AS MATERIALIZED (
     FROM campaigns c
     WHERE c.id = d.campaign_id AND d.id = ANY(ARRAY(SELECT id FROM picked))
     RETURNING d.id, d.campaign_id, c.template, d.attempts, d.data, d.state, d.member_id,
-              c.ignore_quiet_hours, d.last_error
+              c.ignore_quiet_hours, d.maybe_sent
 ), ev AS (
     INSERT INTO delivery_events (delivery_id, state, at, reason)
     SELECT u.id, u.state, $3,
@@ -163,7 +163,7 @@ WITH picked AS MATERIALIZED (
     FROM upd u JOIN picked p ON p.id = u.id
 )
 SELECT u.id, u.campaign_id, u.template, u.attempts, u.data, u.state, u.ignore_quiet_hours,
-       u.last_error,
+       u.maybe_sent,
        {_MEMBER_SELECT}
 FROM upd u JOIN members m ON m.member_id = u.member_id
 ORDER BY u.id
@@ -175,8 +175,8 @@ ORDER BY u.id
 _RECORD = f"""
 WITH input AS (
     SELECT * FROM unnest($2::bigint[], $3::text[], $4::text[], $5::timestamptz[],
-                         $6::text[], $7::text[], $8::boolean[], $9::text[])
-        AS i(id, event, reason, retry_at, language, format, fallback, message_id)
+                         $6::text[], $7::text[], $8::boolean[], $9::text[], $11::boolean[])
+        AS i(id, event, reason, retry_at, language, format, fallback, message_id, maybe_sent)
 ), cur AS (
     SELECT d.id, d.state AS old_state, c.status = 'cancelled' AS cancelled,
            c.paused_at IS NOT NULL AS paused
@@ -221,6 +221,7 @@ WITH input AS (
         language_fallback = CASE WHEN x.language IS NULL THEN d.language_fallback
                                  ELSE x.fallback END,
         message_id = coalesce(x.message_id, d.message_id),
+        maybe_sent = d.maybe_sent OR x.maybe_sent,
         updated_at = $10
     FROM calc x
     WHERE d.id = x.id AND NOT EXISTS (SELECT 1 FROM bad)
@@ -257,11 +258,13 @@ UPDATE deliveries d SET
     language_fallback = CASE WHEN x.language IS NULL THEN d.language_fallback
                              ELSE x.fallback END,
     message_id = coalesce(x.message_id, d.message_id),
+    maybe_sent = d.maybe_sent OR x.maybe_sent,
     updated_at = $11
 FROM unnest($1::bigint[], $2::text[], $3::text[], $4::int[], $5::timestamptz[],
-            $6::text[], $7::text[], $8::boolean[], $9::text[], $10::timestamptz[])
+            $6::text[], $7::text[], $8::boolean[], $9::text[], $10::timestamptz[],
+            $12::boolean[])
     AS x(id, state, last_error, uncount, retry_at, language, format, fallback, message_id,
-         due_at)
+         due_at, maybe_sent)
 WHERE d.id = x.id
 """
 
@@ -1120,7 +1123,7 @@ class PostgresStore:
                 data=json.loads(r["data"]) if r["data"] is not None else {},
                 member=_member(r),
                 quiet_hours=not r["ignore_quiet_hours"],
-                last_error=r["last_error"],
+                maybe_sent=r["maybe_sent"],
             )
             for r in rows
             if r["state"] == State.RENDERING
@@ -1147,6 +1150,7 @@ class PostgresStore:
             [o.language_fallback for o in outcomes],
             [o.message_id for o in outcomes],
             now,
+            [o.maybe_sent for o in outcomes],
         )
         async with self._conn() as conn:
             bad = await conn.fetch(_RECORD, *args)
@@ -1182,6 +1186,7 @@ class PostgresStore:
                 [p.message_id for _, p in items],
                 [None if paused[i] else _due_after(p, now) for i, p in items],
                 now,
+                [p.maybe_sent for _, p in items],
             )
             history = [(i, state, reason) for i, p in items for state, reason in p.history]
             if history:

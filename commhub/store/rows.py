@@ -98,6 +98,7 @@ class PlannedDelivery:
     format: str | None = None
     language_fallback: bool = False
     message_id: str | None = None
+    maybe_sent: bool = False  # True: set the mark (it is never cleared)
     history: list[tuple[str, str | None]] = field(default_factory=list)
 
 
@@ -132,6 +133,7 @@ def plan_record(
             p.format = str(o.format)
         if o.message_id is not None:
             p.message_id = o.message_id
+        p.maybe_sent = p.maybe_sent or o.maybe_sent
     return planned
 
 

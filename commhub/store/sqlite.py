@@ -273,6 +273,7 @@ class _RecordGroup(NamedTuple):
     format: str | None
     language_fallback: bool
     paused: bool
+    maybe_sent: bool
 
     def assignments(self, now: int) -> tuple[str, list[Any]]:
         """The `SET` clause and its parameters.
@@ -300,6 +301,8 @@ class _RecordGroup(NamedTuple):
         if self.format is not None:
             sets.append("format = ?")
             params.append(self.format)
+        if self.maybe_sent:
+            sets.append("maybe_sent = 1")
         return ", ".join(sets), params
 
     def _due(self, now: int) -> int | None:
@@ -1119,7 +1122,7 @@ class SqliteStore:
         with cls._write(conn):
             rows = conn.execute(
                 "SELECT d.id, d.campaign_id, c.template, d.attempts, d.data, c.status, d.state,"
-                " c.ignore_quiet_hours, d.last_error,"
+                " c.ignore_quiet_hours, d.maybe_sent,"
                 f" {', '.join('m.' + col.strip() for col in _MEMBER_COLUMNS.split(','))}"
                 " FROM deliveries d JOIN campaigns c ON c.id = d.campaign_id"
                 " JOIN members m ON m.member_id = d.member_id"
@@ -1145,7 +1148,7 @@ class SqliteStore:
                         data=json.loads(r[4]) if r[4] is not None else {},
                         member=_member(r[9:]),
                         quiet_hours=not r[7],
-                        last_error=r[8],
+                        maybe_sent=bool(r[8]),
                     )
                 )
             lease = (
@@ -1207,6 +1210,7 @@ class SqliteStore:
                     p.format,
                     p.language is not None and p.language_fallback,
                     ours[delivery_id][2],
+                    p.maybe_sent,
                 )
                 groups.setdefault(key, []).append(delivery_id)
                 # Set once, on `sending`: the same id comes again with `sent` or a retry.
