@@ -231,6 +231,11 @@ class SmtpSettings:
     pool_size: AtLeastOne = 8
     rate_limit_per_second: SecondsOrZero = 0.0  # 0 = unlimited
     timeout_seconds: Seconds = 30.0
+    # How long the answer to a message's final dot may take (never less than timeout_seconds).
+    # The server has the whole message then, so giving up sends it a second copy on the retry
+    # ("maybe sent"); RFC 5321 4.5.3.2.6 asks for 10 minutes. The lease is renewed meanwhile;
+    # a graceful stop waits for sends in flight, up to this long.
+    final_reply_timeout_seconds: Seconds = 120.0
     # The EHLO name ("" = this host's fully qualified name): receivers check it against
     # the sending address's reverse DNS.
     helo_name: Annotated[str, Meta(pattern=r"^[A-Za-z0-9.\[\]:-]*$")] = ""

@@ -202,9 +202,12 @@ async def test_silent_server_times_out_as_transient() -> None:
 async def test_no_answer_after_data_is_maybe_sent_not_an_ordinary_timeout(
     server: SmtpTestServer,
 ) -> None:
-    """The server has the whole message but answers after the timeout: "maybe sent"."""
+    """The server has the whole message but answers after the final reply's timeout:
+    "maybe sent"."""
     server.handler.data_delay = 1.0
-    transport = SmtpTransport(settings_for(server, timeout_seconds=0.3))
+    transport = SmtpTransport(
+        settings_for(server, timeout_seconds=0.3, final_reply_timeout_seconds=0.3)
+    )
     try:
         with pytest.raises(MaybeSentError, match="may have been delivered"):
             await transport.send(make_message(1))
@@ -216,6 +219,24 @@ async def test_no_answer_after_data_is_maybe_sent_not_an_ordinary_timeout(
     finally:
         await transport.close()
     assert len(server.wait_for(1)) == 1  # the first one did arrive
+
+
+async def test_the_answer_after_the_message_may_take_longer_than_other_commands(
+    server: SmtpTestServer,
+) -> None:
+    """A server slow to answer the final dot (it has the message) is waited for up to
+    final_reply_timeout_seconds: one copy, no "maybe sent" and no second copy."""
+    server.handler.data_delay = 1.0
+    transport = SmtpTransport(
+        settings_for(server, timeout_seconds=0.3, final_reply_timeout_seconds=5.0)
+    )
+    try:
+        start = time.monotonic()
+        await transport.send(make_message(1))
+        assert time.monotonic() - start >= 1.0
+    finally:
+        await transport.close()
+    assert len(server.messages) == 1
 
 
 async def test_rate_limit_spaces_sends(server: SmtpTestServer) -> None:

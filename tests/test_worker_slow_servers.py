@@ -178,7 +178,9 @@ async def test_maybe_sent_twice_ends_the_delivery_even_with_a_failure_in_between
     worker read the mark back from the last error (the 451 had replaced it)."""
     (member,) = await import_members(env, 1)
     cid = await env.campaign("refill_reminder", [{"member_id": member, "data": REFILL}])
-    smtp = replace(env.settings.transports.smtp, timeout_seconds=0.3)
+    smtp = replace(
+        env.settings.transports.smtp, timeout_seconds=0.3, final_reply_timeout_seconds=0.3
+    )
     transport = SmtpTransport(smtp)
     worker = Worker(
         env.settings, env.hub.store, env.hub.renderer.render, dict.fromkeys(Format, transport)
@@ -193,7 +195,7 @@ async def test_maybe_sent_twice_ends_the_delivery_even_with_a_failure_in_between
         return [{k: d[k] for k in ("state", "attempts", "last_error")} for d in body["deliveries"]]
 
     try:
-        smtp_server.handler.data_delay = 1.0  # the answer comes after the timeout
+        smtp_server.handler.data_delay = 1.0  # the answer comes after final_reply_timeout
         (row,) = await attempt()
         assert (row["state"], row["last_error"][:11]) == ("retry_wait", "maybe sent:")
         smtp_server.handler.data_delay = 0.0

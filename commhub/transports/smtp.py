@@ -271,6 +271,9 @@ class SmtpTransport:
             else None
         )
         self.pool = AdaptivePool(settings.pool_size)
+        self._final_reply_timeout = max(
+            settings.timeout_seconds, settings.final_reply_timeout_seconds
+        )
         self._clients: list[aiosmtplib.SMTP] = []
         self._free: list[aiosmtplib.SMTP] = []  # not lent out; connected ones are reused first
         self._busy = 0
@@ -483,7 +486,7 @@ class SmtpTransport:
                     refused.append(exc)
             if len(refused) == len(message.recipients):
                 raise aiosmtplib.SMTPRecipientsRefused(refused)
-            await self._data(client, payload)
+            await self._data(client, payload, self._final_reply_timeout)
         except (aiosmtplib.SMTPResponseException, aiosmtplib.SMTPRecipientsRefused):
             # Reset the envelope for the connection's next message; a failing RSET would
             # only hide the error that matters.
@@ -492,8 +495,9 @@ class SmtpTransport:
             raise
 
     @staticmethod
-    async def _data(client: aiosmtplib.SMTP, payload: bytes) -> None:
-        """DATA, the payload, the `.` line (aiosmtplib's data command without its passes)."""
+    async def _data(client: aiosmtplib.SMTP, payload: bytes, final_reply_timeout: float) -> None:
+        """DATA, the payload, the `.` line (aiosmtplib's data command without its passes);
+        the answer to the `.` may take `final_reply_timeout` seconds."""
         protocol = client.protocol
         if protocol is None:
             raise aiosmtplib.SMTPServerDisconnected("Connection lost")
@@ -510,11 +514,12 @@ class SmtpTransport:
             client.close()  # the reply stream is out of step: never reuse the connection
             raise
         try:
-            done = await protocol.read_response(timeout=client.timeout)
-        except (aiosmtplib.SMTPServerDisconnected, aiosmtplib.SMTPTimeoutError) as exc:
             # The whole message and its final dot are out: the server may be delivering it
             # (RFC 5321 4.5.3.2.6: a timeout here "would typically result in delivery of
-            # multiple copies"). Not an ordinary failure: the worker retries it once only.
+            # multiple copies"), so it gets longer than the other commands to answer.
+            done = await protocol.read_response(timeout=final_reply_timeout)
+        except (aiosmtplib.SMTPServerDisconnected, aiosmtplib.SMTPTimeoutError) as exc:
+            # Not an ordinary failure: the worker retries it once only.
             client.close()
             raise _NoAnswerAfterData(type(exc).__name__) from None
         if done.code != 250:
