@@ -38,7 +38,7 @@ from commhub.speech.espeak import EspeakEngine
 from commhub.speech.gtts_engine import GTTSEngine
 from commhub.speech.piper_engine import PiperEngine
 from commhub.speech.sentence_cache import SentenceCache, SentenceKey
-from commhub.speech.spoken import SpeechStyle, speakable
+from commhub.speech.spoken import speakable
 from commhub.speech.voices import ESPEAK, GTTS, PIPER, EngineVoice, VoiceBook, VoiceChoice
 
 log = logging.getLogger(__name__)
@@ -247,8 +247,7 @@ class SpeechService:
 
     def _spoken(self, ev: EngineVoice, text: str) -> tuple[str, int]:
         """The text as the engine is given it (TS-2 numbers, the voice's rules), and rate."""
-        style: SpeechStyle = "gtts" if ev.engine == GTTS else "espeak"
-        return ev.apply_rules(speakable(text, style)), ev.rate_wpm or self.settings.rate_wpm
+        return ev.apply_rules(speakable(text, ev.style)), ev.rate_wpm or self.settings.rate_wpm
 
     async def _pieces(
         self, ev: EngineVoice, language: str, text: str, memo: dict[str, Pcm]
