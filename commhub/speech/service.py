@@ -210,7 +210,7 @@ class SpeechService:
                 failures.append(f"{ev.describe()} failed: {exc}")
                 continue
             return index, SpokenAudio(
-                mp3=mp3.tag(speech.mp3, title, choice.iso639_2, f"{speech.engine}:{speech.voice}"),
+                mp3=mp3.tag(speech.mp3, title, choice.iso639_2, speech.software),
                 engine=speech.engine,
                 voice=speech.voice,
                 duration_s=speech.duration_s,
@@ -298,7 +298,7 @@ class SpeechService:
                 pieces = await self._sentences_of(engine.name, voice, rate, language, spoken, {})
             bitrate = self.settings.mp3_bitrate_kbps
             audio, duration = await self._in_pool(_join_and_encode, pieces, bitrate)
-            return Speech(audio, engine.name, voice, duration)
+            return Speech(audio, engine.name, voice, duration, mp3.ENCODER)
         self.stats.syntheses += 1
         call = self._in_pool(engine.synthesize, spoken, voice, rate)
         if engine_name != GTTS:
