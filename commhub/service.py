@@ -204,18 +204,14 @@ async def run_workers(settings: Settings, *, until_idle: bool = False) -> int:
 
 async def serve(settings: Settings) -> int:
     """`commhub serve`: the HTTP API and workers in one process, until SIGTERM."""
-    from aiohttp import web, web_response
+    from aiohttp import web
 
-    from commhub.api.app import SERVER
     from commhub.api.metrics import Metrics
     from commhub.api.protocol import ApiRunner
 
     async with open_hub(settings) as hub:
         metrics = Metrics()
         app = hub.api_app(metrics)
-        # aiohttp answers a malformed request itself, before any app hook can run, with its
-        # default Server header (framework and Python versions): that default is ours too.
-        setattr(web_response, "SERVER_SOFTWARE", SERVER)  # noqa: B010
         # aiohttp's keep-alive timer runs from the connection's start (and from each response)
         # until a whole request head has arrived, so it is also the header read timeout.
         # ApiRunner: a malformed request's raw line (a bearer token) is never logged or echoed.
