@@ -4,9 +4,12 @@
                       With `scope=all` too (the page's second button): all outreach.
     GET  /u/{token}   a large-print page with a button for each of the two.
 
-The token (commhub.delivery_tokens) names one delivery; its HMAC tag, bound to the
-delivery's campaign, is checked before anything is read or changed, and the page never shows
-the member id, name or address. Opting out skips the member's waiting deliveries at once.
+The token (commhub.delivery_tokens) names one delivery and carries an HMAC tag bound to that
+delivery's campaign. The delivery is looked up by the id in the token (its campaign is needed
+to check the tag); a token whose tag does not verify gets a 404 and nothing is shown or
+changed. A POST checks its body first (at most 4 KB, else 413; the one-click form, else
+400), then the token. The page never shows the member id, name or address. Opting out skips
+the member's waiting deliveries at once.
 The page speaks the member's language when its strings (`strings.UNSUBSCRIBE_PAGE`) are all
 reviewed there; otherwise English with the fallback tagline in the member's language.
 """
