@@ -181,20 +181,36 @@ class CampaignEvent(enum.StrEnum):
 
 @dataclass(frozen=True)
 class CampaignTransition:
-    """What a staff action does in a status: `changes` False means it is a no-op (200, 0)."""
+    """What a staff action does in a status: the status the campaign shows next (`to`; None
+    when it is derived again from the deliveries and send time, as on resume: the status the
+    campaign would have had without the pause), and `changes` False for a no-op (200, 0)."""
 
+    to: CampaignStatus | None
     changes: bool = True
 
 
 _LIVE = (CampaignStatus.SCHEDULED, CampaignStatus.SENDING, CampaignStatus.HELD)
 CAMPAIGN_TRANSITIONS: Final[dict[tuple[CampaignStatus, CampaignEvent], CampaignTransition]] = {
-    **{(s, CampaignEvent.PAUSE): CampaignTransition() for s in _LIVE},
-    (CampaignStatus.PAUSED, CampaignEvent.RESUME): CampaignTransition(),
-    **{(s, CampaignEvent.CANCEL): CampaignTransition() for s in (*_LIVE, CampaignStatus.PAUSED)},
+    **{(s, CampaignEvent.PAUSE): CampaignTransition(CampaignStatus.PAUSED) for s in _LIVE},
+    (CampaignStatus.PAUSED, CampaignEvent.RESUME): CampaignTransition(None),
+    **{
+        (s, CampaignEvent.CANCEL): CampaignTransition(CampaignStatus.CANCELLED)
+        for s in (*_LIVE, CampaignStatus.PAUSED)
+    },
     # Cancelling twice, or after the end, changes nothing (and says so with a count of 0).
-    (CampaignStatus.DONE, CampaignEvent.CANCEL): CampaignTransition(changes=False),
-    (CampaignStatus.CANCELLED, CampaignEvent.CANCEL): CampaignTransition(changes=False),
-    **{(s, CampaignEvent.RELEASE): CampaignTransition() for s in (*_LIVE, CampaignStatus.PAUSED)},
+    (CampaignStatus.DONE, CampaignEvent.CANCEL): CampaignTransition(
+        CampaignStatus.DONE, changes=False
+    ),
+    (CampaignStatus.CANCELLED, CampaignEvent.CANCEL): CampaignTransition(
+        CampaignStatus.CANCELLED, changes=False
+    ),
+    # Released holds are queued again: a held campaign is sending, the others keep their status.
+    **{
+        (s, CampaignEvent.RELEASE): CampaignTransition(
+            CampaignStatus.SENDING if s is CampaignStatus.HELD else s
+        )
+        for s in (*_LIVE, CampaignStatus.PAUSED)
+    },
 }
 
 

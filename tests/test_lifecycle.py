@@ -169,6 +169,10 @@ async def test_every_campaign_status_and_action_follows_the_table(store: Store) 
             touched = await store.change_campaign(campaign_id, event, NOW)
             if not allowed.changes:
                 assert touched == 0
+            campaign = await store.get_campaign(campaign_id)
+            # `to` None: derived again; the paused campaign here was sending before its pause.
+            expected = allowed.to or CampaignStatus.SENDING
+            assert campaign is not None and campaign.status == expected, (status, event)
     with pytest.raises(NotFound):
         await store.change_campaign("cmp_nope", CampaignEvent.PAUSE, NOW)
 
