@@ -32,7 +32,8 @@ if str(ROOT) not in sys.path:
 
 import asyncpg  # noqa: E402
 
-from commhub.domain import FINAL_STATES, Format, Member, Recipient  # noqa: E402
+from commhub.domain import Format, Member, Recipient  # noqa: E402
+from commhub.lifecycle import FINAL  # noqa: E402
 from commhub.store.base import NewCampaign, Store  # noqa: E402
 from commhub.store.factory import open_store  # noqa: E402
 
@@ -226,7 +227,7 @@ async def counts(url: str, campaign_id: str) -> dict[str, int]:
 
 async def _all_final(store: Store, campaign_id: str) -> tuple[bool, dict[str, int]]:
     by_state = (await store.campaign_counts(campaign_id)).by_state
-    unfinished = sum(v for k, v in by_state.items() if k not in FINAL_STATES)
+    unfinished = sum(v for k, v in by_state.items() if k not in FINAL)
     return unfinished == 0, by_state
 
 

@@ -25,6 +25,8 @@ class Format(enum.StrEnum):
 
 
 class State(enum.StrEnum):
+    """A delivery's state; commhub.lifecycle says which are waiting, leased and final."""
+
     QUEUED = "queued"
     RENDERING = "rendering"
     SENDING = "sending"
@@ -35,10 +37,6 @@ class State(enum.StrEnum):
     SKIPPED = "skipped"
     CANCELLED = "cancelled"
     BOUNCED = "bounced"  # the server accepted it, then a DSN reported it undeliverable
-
-
-# States no worker will touch again (the store's due rules say what is claimable).
-FINAL_STATES = (State.SENT, State.FAILED, State.SKIPPED, State.CANCELLED, State.BOUNCED)
 
 
 class Role(enum.StrEnum):
