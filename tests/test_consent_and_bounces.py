@@ -60,6 +60,19 @@ def test_delay_notices_change_nothing() -> None:
     assert parse_report(raw) == []
 
 
+def test_anything_but_a_report_is_dropped() -> None:
+    # An auto-reply to the VERP address quoting the original names a delivery: not a bounce.
+    verp = "bounces+" + "a" * 31 + "@bounces.example.org"
+    raw = (
+        f"To: {verp}\r\nSubject: Out of office\r\nMIME-Version: 1.0\r\n"
+        'Content-Type: multipart/mixed; boundary="b"\r\n\r\n'
+        "--b\r\nContent-Type: text/plain\r\n\r\nAway until Monday.\r\n"
+        "--b\r\nContent-Type: message/rfc822\r\n\r\n"
+        "Message-ID: <delivery-12.cmp_00ff@commhub.example.org>\r\n\r\nHello\r\n--b--\r\n"
+    ).encode()
+    assert parse_report(raw) == []
+
+
 @pytest.fixture
 async def env(
     tmp_path: Path,
