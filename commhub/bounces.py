@@ -241,21 +241,20 @@ class BounceIntake:
         return applied
 
     async def read_maildir(self, folder: Path) -> int:
-        """Apply every report in the Maildir's new/ and cur/, moving each to cur/ with the
-        seen flag (`:2,S`) once applied; return how many messages were read."""
+        """Apply every report in the Maildir's new/ and cur/ not flagged seen, moving each to
+        cur/ with the seen flag once applied; return how many messages were read."""
         count = 0
         for sub in ("new", "cur"):
             directory = folder / sub
             if not directory.is_dir():
                 continue
             for path in sorted(directory.iterdir()):
-                if not path.is_file() or path.name.endswith(",S") or ":2,S" in path.name:
+                if not path.is_file() or _seen(path.name):
                     continue
                 raw = await asyncio.to_thread(path.read_bytes)
                 await self.handle(raw)
-                name = path.name.split(":2,")[0] + ":2,S"
                 with contextlib.suppress(FileNotFoundError):
-                    path.rename(folder / "cur" / name)
+                    path.rename(folder / "cur" / _with_seen(path.name))
                 count += 1
         return count
 
@@ -269,6 +268,19 @@ class BounceIntake:
                 log.exception("reading the bounce Maildir failed; trying again")
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), timeout=self.settings.poll_seconds)
+
+
+def _seen(name: str) -> bool:
+    """Whether a Maildir file name (`<unique>:2,<flags>`) has the seen flag `S` among its
+    flags, which a client may have written with others (`:2,RS`, `:2,ST`)."""
+    return "S" in name.partition(":2,")[2]
+
+
+def _with_seen(name: str) -> str:
+    """The file name with the seen flag added to the flags it has (kept in ASCII order, as
+    Maildir wants them)."""
+    unique, _, flags = name.partition(":2,")
+    return f"{unique}:2,{''.join(sorted({*flags, 'S'}))}"
 
 
 class _SmtpHandler:
