@@ -8,6 +8,7 @@ import asyncio
 import io
 import os
 import signal
+import sys
 from pathlib import Path
 
 import pytest
@@ -192,3 +193,29 @@ async def test_the_worker_retries_what_a_dead_signer_left_and_sends_it_signed(
         assert len(received) == 30 and len({r.rcpt_tos[0] for r in received}) == 30
         lookup = dns_stub(signer)
         assert all(verify_all(r.content, lookup) == [True] for r in received)
+
+
+@pytest.mark.real
+async def test_a_child_that_answers_nothing_is_stopped_and_its_messages_retried(
+    keys: tuple[Path, Path],  # noqa: F811
+    configured: Settings,  # noqa: F811
+) -> None:
+    """A stuck child (here one that reads and never answers) must not hold a worker's batch
+    for ever: after `stall_seconds` without an answer it is killed and the waiting messages
+    fail as transient (retried later), and the next batch gets a new child."""
+    signing = SigningProcess(dkim_settings(keys), Path("/"), stall_seconds=0.5)
+    signing._argv = [sys.executable, "-c", "import sys\nwhile sys.stdin.buffer.read(65536): pass"]
+    await signing.start()
+    try:
+        stuck = pid_of(signing)
+        futures = signing.submit(messages(configured, 3))
+        outcomes = await asyncio.wait_for(
+            asyncio.gather(*futures, return_exceptions=True), timeout=10
+        )
+        assert all(isinstance(o, TransientError) for o in outcomes)
+        await asyncio.sleep(0)
+        with pytest.raises(TransientError):  # the same stuck child again, after a restart
+            await asyncio.wait_for(signing.submit(messages(configured, 1))[0], timeout=10)
+        assert pid_of(signing) != stuck
+    finally:
+        await signing.close()

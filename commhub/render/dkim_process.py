@@ -39,6 +39,8 @@ from commhub.settings import DkimSettings
 log = logging.getLogger("commhub.dkim")
 
 _LENGTH = 4
+# Seconds without a single answer, messages waiting, after which the child counts as stuck.
+STALL_SECONDS = 30.0
 _SIGNED, _FAILED = 0, 1
 # A pipe holds 64 KiB by default: about two messages. A larger one lets a whole chunk of a
 # batch go down in one write (Linux: up to /proc/sys/fs/pipe-max-size, 1 MiB by default).
@@ -57,7 +59,9 @@ class SigningFailed(Exception):
 class SigningProcess:
     """The worker's side: start the child, send it messages, hand back signed copies."""
 
-    def __init__(self, settings: DkimSettings, root: Path) -> None:
+    def __init__(
+        self, settings: DkimSettings, root: Path, *, stall_seconds: float = STALL_SECONDS
+    ) -> None:
         # Load the keys here too: a bad key file is a ConfigError at start, in this process,
         # with the message naming the setting (the child would only die).
         if DkimSigner.from_settings(settings, root) is None:
@@ -71,6 +75,7 @@ class SigningProcess:
         self._protocol: _ChildProtocol | None = None
         self._transport: asyncio.SubprocessTransport | None = None
         self._starting: asyncio.Task[None] | None = None
+        self._stall_seconds = stall_seconds
 
     async def start(self) -> None:
         """Start the child (again, after it died)."""
@@ -78,7 +83,7 @@ class SigningProcess:
             self._transport.close()
         loop = asyncio.get_running_loop()
         transport, protocol = await loop.subprocess_exec(
-            _ChildProtocol, *self._argv, stdin=asyncio.subprocess.PIPE,
+            lambda: _ChildProtocol(self._stall_seconds), *self._argv, stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE, stderr=None,
         )  # fmt: skip
         self._transport, self._protocol = transport, protocol
@@ -127,12 +132,15 @@ class _ChildProtocol(asyncio.SubprocessProtocol):
     """Frames out to the child, answers back to their futures in order. The answers are
     parsed in the pipe's data callback: no task or coroutine per message."""
 
-    def __init__(self) -> None:
+    def __init__(self, stall_seconds: float) -> None:
         self._transport: asyncio.SubprocessTransport | None = None
         self._waiting: deque[tuple[asyncio.Future[OutgoingMessage], OutgoingMessage]] = deque()
         self._buffer = bytearray()
         self.closed = False
         self.exited = asyncio.Event()
+        self._stall_seconds = stall_seconds
+        self._answered = 0  # answers received so far (the watchdog's sign of progress)
+        self._watchdog: asyncio.TimerHandle | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         # uvloop's transport has the interface without subclassing asyncio's class.
@@ -150,7 +158,25 @@ class _ChildProtocol(asyncio.SubprocessProtocol):
             futures.append(future)
             frames += (len(message.raw).to_bytes(_LENGTH, "big"), message.raw)
         stdin.writelines(frames)
+        self._watch()
         return futures
+
+    def _watch(self, answered: int | None = None) -> None:
+        """A child that answers nothing for `stall_seconds` while messages wait is stuck
+        (it never is in a test run, but a worker must not wait on it for ever): kill it, so
+        the waiting messages are retried and the next batch starts a new child. A timer per
+        period, not per message."""
+        if answered is not None:  # the timer fired
+            self._watchdog = None
+            if self._waiting and self._answered == answered and self._transport is not None:
+                log.error("dkim: the signing process answered nothing in %.0f s; stopping it",
+                          self._stall_seconds)  # fmt: skip
+                self.closed = True
+                self._transport.kill()
+                return
+        if self._watchdog is None and self._waiting and not self.closed:
+            loop = asyncio.get_running_loop()
+            self._watchdog = loop.call_later(self._stall_seconds, self._watch, self._answered)
 
     def pipe_data_received(self, fd: int, data: bytes) -> None:
         if fd != 1:
@@ -165,6 +191,7 @@ class _ChildProtocol(asyncio.SubprocessProtocol):
                 break
             status, payload = buffer[start], bytes(buffer[start + 1 + _LENGTH : end])
             start = end
+            self._answered += 1
             if not self._waiting:  # an answer to nothing: a bug, but never a crash here
                 log.error("dkim: the signing process answered a message it was not sent")
                 break
@@ -185,6 +212,8 @@ class _ChildProtocol(asyncio.SubprocessProtocol):
         # dying have reached their futures; what is still waiting will never be answered.
         self.closed = True
         self.exited.set()
+        if self._watchdog is not None:
+            self._watchdog.cancel()
         if self._waiting:
             log.error(
                 "dkim: the signing process ended with %d messages unsigned", len(self._waiting)
