@@ -309,6 +309,15 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / ticks
 
 
+def child_pids(pid: int) -> list[int]:
+    """The process's children (e.g. a worker's DKIM signing process)."""
+    found: list[int] = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        with contextlib.suppress(OSError):
+            found += [int(c) for c in (task / "children").read_text().split()]
+    return found
+
+
 def rss_mb(pid: int, field: str = "VmRSS") -> float:
     """Resident memory of a process in MB (`VmHWM` = peak since start or the last reset)."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
