@@ -28,7 +28,7 @@ import enum
 from dataclasses import dataclass
 from typing import Final
 
-from commhub.domain import FINAL_STATES, State
+from commhub.domain import State
 from commhub.errors import Conflict, StoreError
 
 
@@ -72,18 +72,28 @@ RELEASED_BY_WORKER: Final = "released by worker"
 RELEASED_BY_STAFF: Final = "released by staff"
 OPTED_OUT: Final = "opted out"
 
-_LEASED = (State.RENDERING, State.SENDING)
-_WAITING = (State.QUEUED, State.RETRY_WAIT, State.HELD)
+# Every state in exactly one of three groups (tests/test_lifecycle.py checks that). The table
+# below is written from them, and so is every state list in the stores' SQL (built once, at
+# import): a state added to a group reaches all of them, no literal list to keep in step.
+# Tuples, not sets: the table and the SQL built from them come out the same every run.
+# Waiting: no worker holds it; due by the store's rules, or parked (paused, held for staff).
+WAITING: Final = (State.QUEUED, State.RETRY_WAIT, State.HELD)
+# Leased: a worker holds it (until the lease expires) and reports how its attempt went.
+LEASED: Final = (State.RENDERING, State.SENDING)
+# Final: no worker touches it again (a DSN may still turn `sent` into `bounced`).
+FINAL: Final = (State.SENT, State.FAILED, State.SKIPPED, State.CANCELLED, State.BOUNCED)
+# Open: work remains; a campaign is done when none of its deliveries is open.
+OPEN: Final = (*WAITING, *LEASED)
 
 
 def _table() -> dict[tuple[State, Event], Transition]:
     t: dict[tuple[State, Event], Transition] = {}
-    for s in _WAITING:
+    for s in WAITING:
         t[s, Event.CLAIM] = Transition(State.RENDERING, CLAIMED)
         t[s, Event.CANCEL] = Transition(State.CANCELLED, CAMPAIGN_CANCELLED)
         t[s, Event.OPT_OUT] = Transition(State.SKIPPED, OPTED_OUT)
     t[State.HELD, Event.RELEASE] = Transition(State.QUEUED, RELEASED_BY_STAFF)
-    for s in _LEASED:
+    for s in LEASED:
         t[s, Event.TAKE_OVER] = Transition(State.RENDERING, TAKEN_OVER)
         t[s, Event.SENT] = Transition(State.SENT)
         t[s, Event.RETRY] = Transition(State.RETRY_WAIT)
@@ -114,8 +124,6 @@ OUTCOME_EVENTS: Final[dict[State, Event]] = {
     State.QUEUED: Event.GIVE_BACK,
     State.CANCELLED: Event.CANCEL,
 }
-
-FINAL: Final = frozenset(FINAL_STATES)
 
 
 class TransitionError(StoreError):

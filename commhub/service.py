@@ -23,6 +23,7 @@ from commhub.domain import Format
 from commhub.errors import ConfigError
 from commhub.pinning import CampaignRenderers
 from commhub.render.dkim import DkimSigner
+from commhub.render.dkim_process import SigningProcess
 from commhub.render.pipeline import Renderer
 from commhub.settings import Settings
 from commhub.speech.service import SpeechService
@@ -52,6 +53,7 @@ class Hub:
     renderer: Renderer
     transports: dict[Format, Transport]
     signer: DkimSigner | None = None  # DKIM, when [dkim] is set
+    signing: SigningProcess | None = None  # the process that signs for this hub's workers
     content: ContentFiles | None = None  # the content files loaded at start (pinned per campaign)
     _renderers: CampaignRenderers | None = field(default=None, init=False, repr=False)
 
@@ -82,7 +84,7 @@ class Hub:
             self.renderers.render,
             self.transports,
             on_outcome=on_outcome,
-            sign=self.signer.sign_all if self.signer is not None else None,
+            sign=self.signing.submit if self.signing is not None else None,
         )
 
     def api_app(self, metrics: Metrics) -> web.Application:
@@ -120,16 +122,31 @@ async def open_hub(settings: Settings, *, with_transports: bool = True) -> Async
         await store.migrate()
         transports = build_transports(settings) if with_transports else {}
         started: list[Transport] = []
+        # Signing runs beside the senders: only a hub that sends starts its process.
+        signing = SigningProcess(settings.dkim, settings.root) if signer and transports else None
         try:
+            if signing is not None:
+                await signing.start()
             for t in {id(t): t for t in transports.values()}.values():
                 await t.start()
                 started.append(t)
             yield Hub(
-                settings, store, topics, catalogs, speech, renderer, transports, signer, content
+                settings,
+                store,
+                topics,
+                catalogs,
+                speech,
+                renderer,
+                transports,
+                signer,
+                signing,
+                content,
             )
         finally:
             for t in reversed(started):
                 await t.close()
+            if signing is not None:
+                await signing.close()
     finally:
         await store.close()
 

@@ -39,15 +39,9 @@ _MAX_BODY = 4096
 async def _delivery(request: web.Request) -> DeliveryRef | None:
     """The delivery the URL's token names, when the token is genuine; else None."""
     deps = request.app[DEPS]
-    tokens = deps.tokens
-    token = request.match_info["token"]
-    delivery_id = delivery_tokens.delivery_id(token)
-    if tokens is None or delivery_id is None:
-        return None
-    ref = await deps.store.delivery_ref(delivery_id)
-    if ref is None or not tokens.verify(Purpose.UNSUBSCRIBE, token, ref.campaign_id):
-        return None
-    return ref
+    return await delivery_tokens.find_delivery(
+        deps.store, deps.tokens, Purpose.UNSUBSCRIBE, request.match_info["token"]
+    )
 
 
 class _Words:
