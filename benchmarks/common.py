@@ -32,7 +32,8 @@ if str(ROOT) not in sys.path:
 
 import asyncpg  # noqa: E402
 
-from commhub.domain import FINAL_STATES, Format, Member, Recipient  # noqa: E402
+from commhub.domain import Format, Member, Recipient  # noqa: E402
+from commhub.lifecycle import FINAL  # noqa: E402
 from commhub.store.base import NewCampaign, Store  # noqa: E402
 from commhub.store.factory import open_store  # noqa: E402
 
@@ -226,7 +227,7 @@ async def counts(url: str, campaign_id: str) -> dict[str, int]:
 
 async def _all_final(store: Store, campaign_id: str) -> tuple[bool, dict[str, int]]:
     by_state = (await store.campaign_counts(campaign_id)).by_state
-    unfinished = sum(v for k, v in by_state.items() if k not in FINAL_STATES)
+    unfinished = sum(v for k, v in by_state.items() if k not in FINAL)
     return unfinished == 0, by_state
 
 
@@ -306,6 +307,15 @@ def cpu_seconds(pid: int) -> float:
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     ticks = os.sysconf("SC_CLK_TCK")
     return (int(fields[11]) + int(fields[12])) / ticks
+
+
+def child_pids(pid: int) -> list[int]:
+    """The process's children (e.g. a worker's DKIM signing process)."""
+    found: list[int] = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        with contextlib.suppress(OSError):
+            found += [int(c) for c in (task / "children").read_text().split()]
+    return found
 
 
 def rss_mb(pid: int, field: str = "VmRSS") -> float:

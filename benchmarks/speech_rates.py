@@ -161,7 +161,8 @@ def neural(book: VoiceBook, override: int | None, default_rate: int) -> None:
             )
         if tag != "en":
             continue
-        spoken = speakable(SIXTY_WORDS, "espeak").replace(". ", ".\n").split("\n")
+        # Sentence by sentence, each as the speech service gives it to Piper.
+        spoken = [speakable(s, "piper") for s in SIXTY_WORDS.replace(". ", ".\n").split("\n")]
         wall, cpu = [], []
         for _ in range(3):
             t0, c0 = time.perf_counter(), time.process_time()

@@ -17,6 +17,7 @@ import asyncio
 import contextlib
 import email
 import email.message
+import email.parser
 import email.policy
 import logging
 import re
@@ -26,20 +27,26 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from commhub import delivery_tokens
 from commhub.audit import Actor, record_audit
-from commhub.delivery_tokens import DeliveryTokens, Purpose
+from commhub.delivery_tokens import (
+    TOKEN_PATTERN,
+    VERP_PREFIX,
+    DeliveryTokens,
+    Purpose,
+    find_delivery,
+)
 from commhub.redact import redact
 from commhub.settings import BounceSettings
-from commhub.store.base import Bounce, Store
+from commhub.store.base import Bounce, DeliveryRef, Store
 
 log = logging.getLogger(__name__)
 
 # The audit log's actor for an opt-out a mailbox provider's complaint report made.
 COMPLAINT = Actor("bounces", "complaint report")
-_VERP = re.compile(r"bounces\+([a-z2-7]{31})@", re.IGNORECASE)
+_VERP = re.compile(f"{re.escape(VERP_PREFIX)}({TOKEN_PATTERN})@", re.IGNORECASE)
 _MESSAGE_ID = re.compile(r"<delivery-(\d+)\.(cmp_[0-9a-f]+)@[^>\s]+>")
 _STATUS = re.compile(r"\b([245])\.(\d{1,3})\.(\d{1,3})\b")
+_HEADERS = email.parser.BytesHeaderParser(policy=email.policy.compat32)
 
 
 @dataclass(frozen=True)
@@ -84,6 +91,9 @@ def _original_ref(message: email.message.Message) -> tuple[int, str] | None:
 def parse_report(raw: bytes, envelope_to: tuple[str, ...] = ()) -> list[Report]:
     """The verdicts in one report message: one per failed recipient of a DSN, one for a
     complaint, none for anything else (delay notices, auto-replies, spam)."""
+    # Anything else is dropped on its headers alone, its body never parsed nor searched.
+    if _HEADERS.parsebytes(raw).get_content_type() != "multipart/report":
+        return []
     message = email.message_from_bytes(raw, policy=email.policy.compat32)
     where = " ".join(
         [*envelope_to, *(str(message.get(h, "")) for h in ("To", "Delivered-To", "X-Original-To"))]
@@ -91,8 +101,6 @@ def parse_report(raw: bytes, envelope_to: tuple[str, ...] = ()) -> list[Report]:
     verp = _VERP.search(where)
     token = verp.group(1).lower() if verp else None
     ref = _original_ref(message)
-    if message.get_content_type() != "multipart/report":
-        return []
     report_type = str(message.get_param("report-type", "")).lower()
     reports: list[Report] = []
     for part in message.walk():
@@ -185,14 +193,11 @@ class BounceIntake:
         self.tokens = tokens
         self.settings = settings
 
-    async def _delivery(self, report: Report) -> Any:
+    async def _delivery(self, report: Report) -> DeliveryRef | None:
         """The delivery a report is about, verified; None when it names none of ours."""
-        if report.token is not None and self.tokens is not None:
-            delivery_id = delivery_tokens.delivery_id(report.token)
-            ref = await self.store.delivery_ref(delivery_id) if delivery_id is not None else None
-            if ref is not None and self.tokens.verify(
-                Purpose.BOUNCE, report.token, ref.campaign_id
-            ):
+        if report.token is not None:
+            ref = await find_delivery(self.store, self.tokens, Purpose.BOUNCE, report.token)
+            if ref is not None:
                 return ref
         if report.message_ref is not None:
             delivery_id, campaign_id = report.message_ref
@@ -236,21 +241,20 @@ class BounceIntake:
         return applied
 
     async def read_maildir(self, folder: Path) -> int:
-        """Apply every report in the Maildir's new/ and cur/, moving each to cur/ with the
-        seen flag (`:2,S`) once applied; return how many messages were read."""
+        """Apply every report in the Maildir's new/ and cur/ not flagged seen, moving each to
+        cur/ with the seen flag once applied; return how many messages were read."""
         count = 0
         for sub in ("new", "cur"):
             directory = folder / sub
             if not directory.is_dir():
                 continue
             for path in sorted(directory.iterdir()):
-                if not path.is_file() or path.name.endswith(",S") or ":2,S" in path.name:
+                if not path.is_file() or _seen(path.name):
                     continue
                 raw = await asyncio.to_thread(path.read_bytes)
                 await self.handle(raw)
-                name = path.name.split(":2,")[0] + ":2,S"
                 with contextlib.suppress(FileNotFoundError):
-                    path.rename(folder / "cur" / name)
+                    path.rename(folder / "cur" / _with_seen(path.name))
                 count += 1
         return count
 
@@ -264,6 +268,19 @@ class BounceIntake:
                 log.exception("reading the bounce Maildir failed; trying again")
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), timeout=self.settings.poll_seconds)
+
+
+def _seen(name: str) -> bool:
+    """Whether a Maildir file name (`<unique>:2,<flags>`) has the seen flag `S` among its
+    flags, which a client may have written with others (`:2,RS`, `:2,ST`)."""
+    return "S" in name.partition(":2,")[2]
+
+
+def _with_seen(name: str) -> str:
+    """The file name with the seen flag added to the flags it has (kept in ASCII order, as
+    Maildir wants them)."""
+    unique, _, flags = name.partition(":2,")
+    return f"{unique}:2,{''.join(sorted({*flags, 'S'}))}"
 
 
 class _SmtpHandler:

@@ -243,10 +243,12 @@ async def _staff(store: Store, args: argparse.Namespace) -> int:
     if args.command == "audit":
         since = None
         if args.since:
-            try:
-                since = datetime.fromisoformat(args.since.replace("Z", "+00:00"))
-            except ValueError:
-                raise ValidationError(f"--since {args.since!r} is not an RFC 3339 time") from None
+            # The API's parser (GET /v1/audit?since=): the same times, the same reasons.
+            from commhub.api.bodies import parse_time
+
+            since, reason = parse_time(args.since)
+            if since is None:
+                raise ValidationError(f"--since {reason}")
         entries = await store.list_audit(since, args.actor, args.action, args.limit)
         print(staff.audit_text(entries))
         return 0

@@ -8,7 +8,7 @@ the token, binds the tag to this database's delivery, so a token cannot be chang
 another delivery, nor outlive a reset database whose delivery ids start again at 1.
 
 Reading a token is two steps: `delivery_id` (no secret needed; may be forged), then, with
-the campaign id the store has for that delivery, `verify`.
+the campaign id the store has for that delivery, `verify`; `find_delivery` does both.
 """
 
 from __future__ import annotations
@@ -19,12 +19,20 @@ import hashlib
 import hmac
 import re
 from enum import StrEnum
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from commhub.store.base import DeliveryRef, Store
 
 _VERSION = 1
 _ID_BYTES = 6
 _TAG_BYTES = 12
 _LENGTH = 1 + _ID_BYTES + _TAG_BYTES
-TOKEN_RE = re.compile(r"^[a-z2-7]{31}$")
+# A token as it stands in a URL or an address (base32: 5 bits a character, 31 of them).
+TOKEN_PATTERN = f"[a-z2-7]{{{-(-_LENGTH * 8 // 5)}}}"
+TOKEN_RE = re.compile(f"^{TOKEN_PATTERN}$")
+# The local part of a VERP envelope sender is this and a BOUNCE token (bounces+<token>@domain).
+VERP_PREFIX = "bounces+"
 
 
 class Purpose(StrEnum):
@@ -65,6 +73,20 @@ class DeliveryTokens:
         delivery_id = int.from_bytes(raw[1 : 1 + _ID_BYTES], "big")
         expected = self._tag(purpose, delivery_id, campaign_id)
         return hmac.compare_digest(raw[1 + _ID_BYTES :], expected)
+
+
+async def find_delivery(
+    store: Store, tokens: DeliveryTokens | None, purpose: Purpose, token: str
+) -> DeliveryRef | None:
+    """The delivery `token` names when it is genuine (made by `tokens` for `purpose` and that
+    delivery's campaign); None otherwise, and when there is no secret to check it with."""
+    named = delivery_id(token)
+    if tokens is None or named is None:
+        return None
+    ref = await store.delivery_ref(named)
+    if ref is None or not tokens.verify(purpose, token, ref.campaign_id):
+        return None
+    return ref
 
 
 def delivery_id(token: str) -> int | None:

@@ -28,7 +28,7 @@ import enum
 from dataclasses import dataclass
 from typing import Final
 
-from commhub.domain import FINAL_STATES, State
+from commhub.domain import State
 from commhub.errors import Conflict, StoreError
 
 
@@ -72,18 +72,28 @@ RELEASED_BY_WORKER: Final = "released by worker"
 RELEASED_BY_STAFF: Final = "released by staff"
 OPTED_OUT: Final = "opted out"
 
-_LEASED = (State.RENDERING, State.SENDING)
-_WAITING = (State.QUEUED, State.RETRY_WAIT, State.HELD)
+# Every state in exactly one of three groups (tests/test_lifecycle.py checks that). The table
+# below is written from them, and so is every state list in the stores' SQL (built once, at
+# import): a state added to a group reaches all of them, no literal list to keep in step.
+# Tuples, not sets: the table and the SQL built from them come out the same every run.
+# Waiting: no worker holds it; due by the store's rules, or parked (paused, held for staff).
+WAITING: Final = (State.QUEUED, State.RETRY_WAIT, State.HELD)
+# Leased: a worker holds it (until the lease expires) and reports how its attempt went.
+LEASED: Final = (State.RENDERING, State.SENDING)
+# Final: no worker touches it again (a DSN may still turn `sent` into `bounced`).
+FINAL: Final = (State.SENT, State.FAILED, State.SKIPPED, State.CANCELLED, State.BOUNCED)
+# Open: work remains; a campaign is done when none of its deliveries is open.
+OPEN: Final = (*WAITING, *LEASED)
 
 
 def _table() -> dict[tuple[State, Event], Transition]:
     t: dict[tuple[State, Event], Transition] = {}
-    for s in _WAITING:
+    for s in WAITING:
         t[s, Event.CLAIM] = Transition(State.RENDERING, CLAIMED)
         t[s, Event.CANCEL] = Transition(State.CANCELLED, CAMPAIGN_CANCELLED)
         t[s, Event.OPT_OUT] = Transition(State.SKIPPED, OPTED_OUT)
     t[State.HELD, Event.RELEASE] = Transition(State.QUEUED, RELEASED_BY_STAFF)
-    for s in _LEASED:
+    for s in LEASED:
         t[s, Event.TAKE_OVER] = Transition(State.RENDERING, TAKEN_OVER)
         t[s, Event.SENT] = Transition(State.SENT)
         t[s, Event.RETRY] = Transition(State.RETRY_WAIT)
@@ -114,8 +124,6 @@ OUTCOME_EVENTS: Final[dict[State, Event]] = {
     State.QUEUED: Event.GIVE_BACK,
     State.CANCELLED: Event.CANCEL,
 }
-
-FINAL: Final = frozenset(FINAL_STATES)
 
 
 class TransitionError(StoreError):
@@ -181,20 +189,36 @@ class CampaignEvent(enum.StrEnum):
 
 @dataclass(frozen=True)
 class CampaignTransition:
-    """What a staff action does in a status: `changes` False means it is a no-op (200, 0)."""
+    """What a staff action does in a status: the status the campaign shows next (`to`; None
+    when it is derived again from the deliveries and send time, as on resume: the status the
+    campaign would have had without the pause), and `changes` False for a no-op (200, 0)."""
 
+    to: CampaignStatus | None
     changes: bool = True
 
 
 _LIVE = (CampaignStatus.SCHEDULED, CampaignStatus.SENDING, CampaignStatus.HELD)
 CAMPAIGN_TRANSITIONS: Final[dict[tuple[CampaignStatus, CampaignEvent], CampaignTransition]] = {
-    **{(s, CampaignEvent.PAUSE): CampaignTransition() for s in _LIVE},
-    (CampaignStatus.PAUSED, CampaignEvent.RESUME): CampaignTransition(),
-    **{(s, CampaignEvent.CANCEL): CampaignTransition() for s in (*_LIVE, CampaignStatus.PAUSED)},
+    **{(s, CampaignEvent.PAUSE): CampaignTransition(CampaignStatus.PAUSED) for s in _LIVE},
+    (CampaignStatus.PAUSED, CampaignEvent.RESUME): CampaignTransition(None),
+    **{
+        (s, CampaignEvent.CANCEL): CampaignTransition(CampaignStatus.CANCELLED)
+        for s in (*_LIVE, CampaignStatus.PAUSED)
+    },
     # Cancelling twice, or after the end, changes nothing (and says so with a count of 0).
-    (CampaignStatus.DONE, CampaignEvent.CANCEL): CampaignTransition(changes=False),
-    (CampaignStatus.CANCELLED, CampaignEvent.CANCEL): CampaignTransition(changes=False),
-    **{(s, CampaignEvent.RELEASE): CampaignTransition() for s in (*_LIVE, CampaignStatus.PAUSED)},
+    (CampaignStatus.DONE, CampaignEvent.CANCEL): CampaignTransition(
+        CampaignStatus.DONE, changes=False
+    ),
+    (CampaignStatus.CANCELLED, CampaignEvent.CANCEL): CampaignTransition(
+        CampaignStatus.CANCELLED, changes=False
+    ),
+    # Released holds are queued again: a held campaign is sending, the others keep their status.
+    **{
+        (s, CampaignEvent.RELEASE): CampaignTransition(
+            CampaignStatus.SENDING if s is CampaignStatus.HELD else s
+        )
+        for s in (*_LIVE, CampaignStatus.PAUSED)
+    },
 }
 
 

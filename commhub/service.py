@@ -23,6 +23,7 @@ from commhub.domain import Format
 from commhub.errors import ConfigError
 from commhub.pinning import CampaignRenderers
 from commhub.render.dkim import DkimSigner
+from commhub.render.dkim_process import SigningProcess
 from commhub.render.pipeline import Renderer
 from commhub.settings import Settings
 from commhub.speech.service import SpeechService
@@ -52,6 +53,7 @@ class Hub:
     renderer: Renderer
     transports: dict[Format, Transport]
     signer: DkimSigner | None = None  # DKIM, when [dkim] is set
+    signing: SigningProcess | None = None  # the process that signs for this hub's workers
     content: ContentFiles | None = None  # the content files loaded at start (pinned per campaign)
     _renderers: CampaignRenderers | None = field(default=None, init=False, repr=False)
 
@@ -82,7 +84,7 @@ class Hub:
             self.renderers.render,
             self.transports,
             on_outcome=on_outcome,
-            sign=self.signer.sign_all if self.signer is not None else None,
+            sign=self.signing.submit if self.signing is not None else None,
         )
 
     def api_app(self, metrics: Metrics) -> web.Application:
@@ -120,16 +122,31 @@ async def open_hub(settings: Settings, *, with_transports: bool = True) -> Async
         await store.migrate()
         transports = build_transports(settings) if with_transports else {}
         started: list[Transport] = []
+        # Signing runs beside the senders: only a hub that sends starts its process.
+        signing = SigningProcess(settings.dkim, settings.root) if signer and transports else None
         try:
+            if signing is not None:
+                await signing.start()
             for t in {id(t): t for t in transports.values()}.values():
                 await t.start()
                 started.append(t)
             yield Hub(
-                settings, store, topics, catalogs, speech, renderer, transports, signer, content
+                settings,
+                store,
+                topics,
+                catalogs,
+                speech,
+                renderer,
+                transports,
+                signer,
+                signing,
+                content,
             )
         finally:
             for t in reversed(started):
                 await t.close()
+            if signing is not None:
+                await signing.close()
     finally:
         await store.close()
 
@@ -204,18 +221,14 @@ async def run_workers(settings: Settings, *, until_idle: bool = False) -> int:
 
 async def serve(settings: Settings) -> int:
     """`commhub serve`: the HTTP API and workers in one process, until SIGTERM."""
-    from aiohttp import web, web_response
+    from aiohttp import web
 
-    from commhub.api.app import SERVER
     from commhub.api.metrics import Metrics
     from commhub.api.protocol import ApiRunner
 
     async with open_hub(settings) as hub:
         metrics = Metrics()
         app = hub.api_app(metrics)
-        # aiohttp answers a malformed request itself, before any app hook can run, with its
-        # default Server header (framework and Python versions): that default is ours too.
-        setattr(web_response, "SERVER_SOFTWARE", SERVER)  # noqa: B010
         # aiohttp's keep-alive timer runs from the connection's start (and from each response)
         # until a whole request head has arrived, so it is also the header read timeout.
         # ApiRunner: a malformed request's raw line (a bearer token) is never logged or echoed.

@@ -15,14 +15,13 @@ from datetime import UTC, datetime, timedelta
 from typing import TextIO, TypeVar
 
 from commhub.audit import CLI, OK, record_audit
-from commhub.domain import FINAL_STATES, AuditEntry, Campaign, Role, TokenInfo
+from commhub.domain import AuditEntry, Campaign, Role, TokenInfo
 from commhub.errors import CommhubError
-from commhub.lifecycle import CampaignEvent, CampaignStatus
+from commhub.lifecycle import FINAL, CampaignEvent, CampaignStatus
 from commhub.store.base import CampaignCounts, CampaignSummary, Store
 from commhub.tokens import issue_token
 
 T = TypeVar("T")
-FINAL = frozenset(str(s) for s in FINAL_STATES)
 BAR_WIDTH = 30
 # A watched campaign stops being watched once nothing more can happen by itself.
 _SETTLED = frozenset({CampaignStatus.DONE, CampaignStatus.CANCELLED})

@@ -41,8 +41,6 @@ from commhub.transports.base import Transport
 
 log = logging.getLogger("commhub.worker")
 
-# Messages signed per thread call (DKIM): sending starts after the first chunk, not the batch.
-SIGN_CHUNK = 8
 # Messages rendered between two turns of the event loop (~0.1 ms each): bounds how long the
 # worker keeps API requests in the same process waiting.
 YIELD_EVERY = 8
@@ -68,8 +66,9 @@ class RenderResult(Protocol):
 RenderFn = Callable[[str, Member, dict[str, Any], int, str], Awaitable[RenderResult]]
 # (outcome, seconds the send took; None when no send was tried: skips, holds, render failures)
 OutcomeHook = Callable[[DeliveryOutcome, float | None], None]
-# Signs a batch's messages (DKIM: commhub.render.dkim.DkimSigner.sign_all); runs in a thread.
-SignFn = Callable[[list[OutgoingMessage]], list[OutgoingMessage]]
+# Starts signing a batch's messages (DKIM: commhub.render.dkim_process.SigningProcess.submit,
+# another process); one future per message, in order, awaited just before its send.
+SignFn = Callable[[list[OutgoingMessage]], list[asyncio.Future[OutgoingMessage]]]
 
 
 @dataclass(frozen=True)
@@ -419,24 +418,28 @@ class Worker:
 
     def _start_signing(
         self, ready: list[tuple[ClaimedDelivery, RenderResult]]
-    ) -> list[asyncio.Future[list[OutgoingMessage]]]:
-        """Start signing the batch's messages in threads, SIGN_CHUNK at a time; the futures
-        come in message order. RSA signing (~0.3 ms a message) and hashing release the GIL,
-        so the chunks sign on another core while this loop records the batch `sending` and
-        sends the chunks already signed."""
+    ) -> list[asyncio.Future[OutgoingMessage]]:
+        """Start signing the batch's messages; futures in message order. The signer works
+        in another process (commhub.render.dkim_process), so the batch signs on another
+        core while this loop records it `sending` and sends the messages already signed."""
         assert self._sign is not None
-        loop = asyncio.get_running_loop()
         messages = [r.message for _, r in ready]
-        return [
-            loop.run_in_executor(None, self._sign, messages[i : i + SIGN_CHUNK])
-            for i in range(0, len(messages), SIGN_CHUNK)
-        ]
+        try:
+            return self._sign(messages)
+        except Exception as exc:  # a bug must fail its messages, not the batch
+            loop = asyncio.get_running_loop()
+            failed: list[asyncio.Future[OutgoingMessage]] = []
+            for _ in messages:
+                future: asyncio.Future[OutgoingMessage] = loop.create_future()
+                future.set_exception(exc)
+                failed.append(future)
+            return failed
 
     async def _send_batch(
         self,
         ready: list[tuple[ClaimedDelivery, RenderResult]],
         concurrency: int,
-        signing: list[asyncio.Future[list[OutgoingMessage]]] | None = None,
+        signing: list[asyncio.Future[OutgoingMessage]] | None = None,
     ) -> list[tuple[DeliveryOutcome, float]]:
         """Send the rendered deliveries, `concurrency` at a time; outcomes in `ready` order.
 
@@ -452,7 +455,12 @@ class Worker:
             for i, (d, r) in items:
                 if signing is not None:
                     try:
-                        signed = (await signing[i // SIGN_CHUNK])[i % SIGN_CHUNK]
+                        signed = await signing[i]
+                    except TransientError as exc:  # the signing process stopped: later
+                        outcome = self._retry_or_fail(d, self._clock(), str(exc), r)
+                        self.recorder.add([outcome])
+                        sent[i] = (outcome, 0.0)
+                        continue
                     except Exception as exc:  # a bug must fail its messages, not the batch
                         log.error(  # type and frames only, like every unexpected error
                             "worker %s: signing delivery %d failed: %s",
@@ -460,7 +468,8 @@ class Worker:
                             d.id,
                             loggable(type(exc), exc.__traceback__),
                         )
-                        reason = f"dkim: internal error ({type(exc).__name__})"
+                        kind = getattr(exc, "kind", type(exc).__name__)
+                        reason = f"dkim: internal error ({kind})"
                         failed = self._outcome(d, State.FAILED, reason, r)
                         self.recorder.add([failed])
                         sent[i] = (failed, 0.0)

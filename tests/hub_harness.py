@@ -16,7 +16,8 @@ from typing import Any
 from aiohttp.test_utils import TestClient, TestServer
 
 from commhub.api.metrics import Metrics
-from commhub.domain import FINAL_STATES, Role, State
+from commhub.domain import Role, State
+from commhub.lifecycle import FINAL
 from commhub.service import Hub, open_hub
 from commhub.settings import Settings, load
 from commhub.tokens import create_token
@@ -130,7 +131,7 @@ class HubEnv:
         while True:
             await worker.run_until_idle()
             counts = await self.counts(campaign_id)
-            if all(state in FINAL_STATES or state == State.HELD for state in counts):
+            if all(state in FINAL or state == State.HELD for state in counts):
                 return counts
             if time.monotonic() > deadline:
                 raise AssertionError(f"campaign not finished after {timeout}s: {counts}")

@@ -2,11 +2,13 @@
 
 with serve_process(tmp_path) as hub:      # SQLite file and outbox under tmp_path
     hub.port, hub.token, hub.log          # an admin token made by `commhub token create`
+exchange(hub.port, raw_request_bytes)     # everything it answers, as sent on the wire
 """
 
 from __future__ import annotations
 
 import contextlib
+import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -55,3 +57,13 @@ def serve_process(folder: Path) -> Iterator[ServeProcess]:
         yield ServeProcess(port, token, log)
     finally:
         _stop([server])
+
+
+def exchange(port: int, request: bytes, timeout: float = 10.0) -> bytes:
+    """Send `request` on a fresh connection; everything the server answers until it closes."""
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as sock:
+        sock.sendall(request)
+        chunks = []
+        while chunk := sock.recv(65536):
+            chunks.append(chunk)
+    return b"".join(chunks)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import socket
 from pathlib import Path
 
 import pytest
@@ -18,7 +17,7 @@ from aiohttp import web
 from commhub.api import create_app
 from commhub.api.protocol import ApiRunner
 from commhub.domain import Role
-from tests.serve_process import serve_process
+from tests.serve_process import exchange, serve_process
 from tests.test_api_harness import ClientFactory, open_api
 
 BAD_BYTES = [b"\x01", b"\x7f", b"\x00"]
@@ -33,12 +32,7 @@ def raw_request(port: int, token: str, bad: bytes) -> bytes:
         + bad
         + b"\r\nConnection: close\r\n\r\n"
     )
-    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
-        sock.sendall(request)
-        chunks = []
-        while chunk := sock.recv(65536):
-            chunks.append(chunk)
-    return b"".join(chunks)
+    return exchange(port, request)
 
 
 @pytest.mark.parametrize("bad", BAD_BYTES)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
-from commhub.checks import Violation, check_html
+from commhub.checks import Violation, check_html, css, dark
 from tests.a11y.samples import (
     ARABIC_HTML,
     ARABIC_SUBJECT,
@@ -275,3 +277,26 @@ def test_the_dark_scheme_keeps_7_to_1_and_covers_every_coloured_element() -> Non
     # An element that keeps its inline black text in the dark scheme.
     uncovered = html.replace('<h1 class="lp"', "<h1", 1)
     assert "LP-16" in rules(uncovered, subject=None)
+
+
+def test_the_dark_scheme_reads_each_colour_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    read: list[str] = []
+
+    def counted(value: str) -> Any:
+        read.append(value)
+        return css.parse_color_uncached(value)
+
+    monkeypatch.setattr(dark, "parse_color_uncached", counted)
+    sheet = dark.parse_dark_sheet(
+        "@media (prefers-color-scheme: dark) {"
+        " .a { color: #fff !important; background-color: rgba(0, 0, 0, 0.5) !important }"
+        " .b { color: #333 !important } .c { color: currentcolor !important } }"
+    )
+    assert sheet.colors["a"] == dark.Colour("#fff", (1.0, 1.0, 1.0, 1.0))
+    assert sheet.backgrounds["a"].rgba == (0.0, 0.0, 0.0, 0.5)
+    assert "c" not in sheet.colors  # no colour of its own: reported, not compared
+    assert any("currentcolor" in p for p in sheet.problems)
+    # .b's dark grey on the half-black ground (black under it) is below 7:1, .a's white is not.
+    (problem,) = sheet.contrast_problems()
+    assert problem.startswith("dark scheme: .b text #333 on .a #000000")
+    assert sorted(read) == sorted(["#fff", "rgba(0, 0, 0, 0.5)", "#333", "currentcolor"])

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import email
 import email.policy
+import os
 import smtplib
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -14,11 +15,15 @@ from pathlib import Path
 import pytest
 
 from commhub.bounces import BounceIntake, parse_report
+from commhub.domain import DeliveryOutcome, State, message_id_for
 from commhub.service import bounce_intake
+from commhub.settings import BounceSettings
+from commhub.store.base import Store
 from tests.a11y.harness import A11yBrowser, axe_violations, browser, describe  # noqa: F401
 from tests.hub_harness import HubEnv, hub_env, write_config
 from tests.smtp_server import SmtpTestServer, free_port
-from tests.store_fixtures import store_url  # noqa: F401
+from tests.store_fixtures import store, store_url  # noqa: F401
+from tests.test_store import campaign_of, claim, record
 
 pytestmark = pytest.mark.real
 
@@ -58,6 +63,62 @@ def test_report_shapes_are_read(name: str, kind: str, status: str) -> None:
 def test_delay_notices_change_nothing() -> None:
     raw = report("postfix_delayed.eml", "x@y.org", "ana@example.net", "<delivery-1.cmp_1@x>")
     assert parse_report(raw) == []
+
+
+def test_anything_but_a_report_is_dropped() -> None:
+    # An auto-reply to the VERP address quoting the original names a delivery: not a bounce.
+    verp = "bounces+" + "a" * 31 + "@bounces.example.org"
+    raw = (
+        f"To: {verp}\r\nSubject: Out of office\r\nMIME-Version: 1.0\r\n"
+        'Content-Type: multipart/mixed; boundary="b"\r\n\r\n'
+        "--b\r\nContent-Type: text/plain\r\n\r\nAway until Monday.\r\n"
+        "--b\r\nContent-Type: message/rfc822\r\n\r\n"
+        "Message-ID: <delivery-12.cmp_00ff@commhub.example.org>\r\n\r\nHello\r\n--b--\r\n"
+    ).encode()
+    assert parse_report(raw) == []
+
+
+async def test_maildir_reports_flagged_seen_are_not_read_again(
+    tmp_path: Path,
+    store: Store,  # noqa: F811
+) -> None:
+    campaign_id = await campaign_of(store, 2)
+    a, b = await claim(store, "w1")
+    ids = {d.id: message_id_for(d.id, "commhub.example.org", campaign_id) for d in (a, b)}
+    await record(
+        store,
+        "w1",
+        [
+            outcome
+            for i, m in ids.items()
+            for outcome in (
+                DeliveryOutcome(i, State.SENDING, message_id=m),
+                DeliveryOutcome(i, State.SENT),
+            )
+        ],
+    )
+    folder = tmp_path / "bounces"
+    (folder / "new").mkdir(parents=True)
+    (folder / "cur").mkdir()
+
+    def dsn(delivery_id: int) -> bytes:
+        return report("postfix_user_unknown.eml", "x@y.org", "ana@example.net", ids[delivery_id])
+
+    # Read before, then replied to in a mail client: seen among other flags (ASCII order).
+    (folder / "cur" / "1.M1P1.host:2,RS").write_bytes(dsn(a.id))
+    (folder / "new" / "2.M2P1.host").write_bytes(dsn(b.id))
+    # Replied to but never marked seen: read, and its flag kept.
+    (folder / "cur" / "3.M3P1.host:2,R").write_bytes(b"Subject: not a report\r\n\r\nHi\r\n")
+    intake = BounceIntake(store, None, BounceSettings())
+    assert await intake.read_maildir(folder) == 2
+    states = {r.id: r.state for r in await store.list_deliveries(campaign_id)}
+    assert states == {a.id: "sent", b.id: "bounced"}
+    assert sorted(os.listdir(folder / "cur")) == [
+        "1.M1P1.host:2,RS",
+        "2.M2P1.host:2,S",
+        "3.M3P1.host:2,RS",
+    ]
+    assert await intake.read_maildir(folder) == 0
 
 
 @pytest.fixture

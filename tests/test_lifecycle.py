@@ -19,7 +19,11 @@ from commhub.errors import Conflict, NotFound
 from commhub.lifecycle import (
     CAMPAIGN_TRANSITIONS,
     DELIVERY_TRANSITIONS,
+    FINAL,
+    LEASED,
+    OPEN,
     OUTCOME_EVENTS,
+    WAITING,
     CampaignEvent,
     CampaignStatus,
     Event,
@@ -50,6 +54,22 @@ def test_every_state_is_reachable_and_every_outcome_is_an_event() -> None:
     # `record`, whose deliveries are leased.
     by_outcome = {t.to for (s, e), t in DELIVERY_TRANSITIONS.items() if e in OUTCOME_OF}
     assert set(REACH) == by_outcome - {State.RENDERING}
+
+
+def test_the_state_groups_split_the_states_as_the_table_does() -> None:
+    # The stores' SQL is built from these groups, not from the table: they must agree.
+    groups = [*WAITING, *LEASED, *FINAL]
+    assert sorted(groups) == sorted(State)  # each state in exactly one group
+    assert set(OPEN) == set(State) - set(FINAL)
+
+    def leaving(event: Event) -> set[State]:
+        return {s for (s, e) in DELIVERY_TRANSITIONS if e is event}
+
+    assert leaving(Event.CLAIM) == leaving(Event.OPT_OUT) == set(WAITING)
+    assert leaving(Event.TAKE_OVER) == leaving(Event.GIVE_BACK) == set(LEASED)
+    assert leaving(Event.CANCEL) == set(OPEN)
+    # A final state is left by nothing but a DSN's bounce.
+    assert {e for (s, e) in DELIVERY_TRANSITIONS if s in FINAL} == {Event.BOUNCE}
 
 
 async def test_record_follows_the_table_for_every_state_and_event(store: Store) -> None:  # noqa: F811
@@ -169,6 +189,10 @@ async def test_every_campaign_status_and_action_follows_the_table(store: Store) 
             touched = await store.change_campaign(campaign_id, event, NOW)
             if not allowed.changes:
                 assert touched == 0
+            campaign = await store.get_campaign(campaign_id)
+            # `to` None: derived again; the paused campaign here was sending before its pause.
+            expected = allowed.to or CampaignStatus.SENDING
+            assert campaign is not None and campaign.status == expected, (status, event)
     with pytest.raises(NotFound):
         await store.change_campaign("cmp_nope", CampaignEvent.PAUSE, NOW)
 

@@ -17,6 +17,7 @@ from commhub.api.deps import ApiDeps
 from commhub.api.templates import language_state
 from commhub.content import strings
 from commhub.content.i18n import Catalogs
+from commhub.content.review import CERTIFIED, REVIEWED, Record, latest_record
 from commhub.content.topics import Plural, Text, load_topics
 from commhub.errors import ConfigError, PolicyHold
 from commhub.render.pipeline import Renderer
@@ -59,6 +60,20 @@ def test_certify_records_the_translator_and_status_shows_it(tmp_path: Path) -> N
     assert (
         catalogs.level("es", subject) == "fuzzy" and catalogs.certification("es", subject) is None
     )
+
+
+def test_the_latest_record_of_each_kind_is_read_from_the_comments() -> None:
+    comments = [
+        "reviewed: Bo Park, 2026-11-01",
+        "certified: Ana López, 2026-11-02",
+        "a note for translators",
+        "reviewed: Cy Diaz, 2026-11-03",
+        "certified: nobody, not a date",  # not a record: passed over
+        "sent back: Ana López, 2026-11-04",
+    ]
+    assert latest_record(comments, CERTIFIED) == Record(CERTIFIED, "Ana López", date(2026, 11, 2))
+    assert latest_record(comments, REVIEWED) == Record(REVIEWED, "Cy Diaz", date(2026, 11, 3))
+    assert latest_record(["a note for translators"], CERTIFIED) is None
 
 
 def test_review_refuses_bad_input_without_touching_the_file(tmp_path: Path) -> None:

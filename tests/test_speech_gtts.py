@@ -77,6 +77,8 @@ async def test_service_prefers_gtts_and_sends_phone_numbers_without_commas(
     assert google.requests == [("Llame al 1 8 0 0 5 5 5 0 1 0 0, TTY 7 1 1.", "es")]
     tags = id3(audio.mp3)
     assert (str(tags["TIT2"]), str(tags["TLAN"])) == ("Recordatorio", "spa")
+    # Google's MP3 is sent as it came: the tag names the voice, not an encoder of ours.
+    assert str(tags["TSSE"]) == "gtts:es"
     assert mp3_info(audio.mp3).sample_rate == 24000
 
 
@@ -94,6 +96,7 @@ async def test_gtts_failure_falls_back_to_espeak(google: FakeGTTS, mode: str, re
     assert audio.fallback_reason is not None and reason in audio.fallback_reason
     assert len(google.requests) == 1
     assert mp3_info(audio.mp3).sample_rate == 22050  # espeak-ng's MP3
+    assert str(id3(audio.mp3)["TSSE"]) == "espeak-ng:es-419 + LAME"  # encoded by us
 
 
 async def test_failures_are_not_cached(google: FakeGTTS) -> None:

@@ -16,12 +16,7 @@ from commhub.settings import SpeechSettings
 from commhub.speech import SpeechService, joining
 from commhub.speech.engine import Pcm, UnknownVoice
 from commhub.speech.espeak import EspeakEngine
-from commhub.speech.piper_engine import (
-    PACKAGED_VOICES,
-    PiperEngine,
-    digits_for_piper,
-    model_path,
-)
+from commhub.speech.piper_engine import PACKAGED_VOICES, PiperEngine, model_path
 from commhub.speech.spoken import count_words, speakable
 from commhub.speech.voices import PIPER, VoiceBook
 from tests.fake_gtts import id3, mp3_info
@@ -78,10 +73,12 @@ def test_english_rate_is_140_to_160_words_a_minute(engine: PiperEngine) -> None:
 
 
 def test_phone_numbers_are_read_digit_by_digit(engine: PiperEngine) -> None:
-    spoken = speakable("Call 1-800-555-0100, TTY 711.", "espeak")
-    assert digits_for_piper(spoken) == "Call 1. 8, 0, 0. 5, 5, 5. 0, 1, 0, 0, TTY 7, 1, 1."
+    spoken = speakable("Call 1-800-555-0100, TTY 711.", "piper")
+    assert spoken == "Call 1. 8, 0, 0. 5, 5, 5. 0, 1, 0, 0, TTY 7, 1, 1."
+    # The renderer hands over the TS-2 form (as the transcript shows it): said the same.
+    assert speakable(speakable("Call 1-800-555-0100, TTY 711.", "espeak"), "piper") == spoken
     voice = engine_voice()
-    heard = "".join("".join(s) for s in voice.phonemize(digits_for_piper(spoken)))
+    heard = "".join("".join(s) for s in voice.phonemize(spoken))
     printed = "".join("".join(s) for s in voice.phonemize("Call 1-800-555-0100."))
     assert "hˈʌndɹɪd" in printed  # as printed: "eight hundred"
     assert "hˈʌndɹɪd" not in heard and "θˈaʊzənd" not in heard
@@ -144,7 +141,9 @@ async def test_shared_sentences_are_synthesized_once() -> None:
     # 3 shared sentences once, then one sentence per member.
     assert service.stats.syntheses == 3 + len(names)
     assert service.stats.sentence_hits == 3 * (len(names) - 1)
-    assert all(service.sentences.protected(("piper", JOE, "en", s)) for s in shared)
+    # Kept as Piper is given them: the number in Piper's style (a beat per digit).
+    said = [shared[0], "Call us at 1. 8, 0, 0. 5, 5, 5. 0, 1, 0, 1."]
+    assert all(service.sentences.protected(("piper", JOE, "en", s)) for s in said)
     assert not service.sentences.protected(("piper", JOE, "en", "This is a message for Omar."))
     tags = id3(made[0].mp3)
     assert str(tags["TSSE"]) == f"piper:{JOE} + LAME"  # the ID3 tag names the engine

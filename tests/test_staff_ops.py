@@ -270,6 +270,18 @@ async def test_audit_records_who_did_what_without_member_data(
 
     code, out = await cli(config, capsys, "audit", "--actor", "cli")
     assert code == 0 and "campaign.release" in out and "error: Conflict" in out
+    # `--since` reads times as `?since=` does, and refuses what it refuses, with its words.
+    since = started.isoformat().replace("+00:00", "Z")
+    code, out = await cli(config, capsys, "audit", "--since", since, "--actor", "cli")
+    assert code == 0 and "campaign.release" in out
+    code, out = await cli(config, capsys, "audit", "--since", "2999-01-01T00:00:00+14:00")
+    assert code == 0 and "campaign.release" not in out
+    for wrong in ("yesterday", "2026-12-01T00:00:00", "2026-02-30T00:00:00Z"):
+        status, log = await env.call("GET", f"/v1/audit?since={wrong}")
+        api_reason = log["error"]["message"].removeprefix("query parameter since ")
+        code, out = await cli(config, capsys, "audit", "--since", wrong)
+        assert (status, code) == (400, 2), wrong
+        assert out.strip() == f"commhub: --since {api_reason}", wrong
 
 
 async def test_a_change_whose_audit_entry_fails_is_still_answered_as_done(

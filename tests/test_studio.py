@@ -5,6 +5,8 @@ listen beyond loopback. The page itself is tested in real Chromium in test_studi
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import os
 import re
@@ -12,11 +14,13 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import urllib.request
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 from babel.messages.pofile import read_po, write_po
@@ -26,13 +30,18 @@ from commhub.content.topics import load_topics
 from commhub.domain import Role
 from commhub.errors import ConfigError
 from commhub.settings import Settings
+from commhub.speech import piper_engine
+from commhub.speech.piper_engine import PiperEngine
 from commhub.store.factory import open_store
+from commhub.studio import app as app_module
+from commhub.studio import cells as cells_module
 from commhub.studio.app import create_app, serve
 from commhub.studio.content import LiveContent
 from commhub.studio.tty import CHARS_PER_SECOND, tty_timing
 from commhub.tokens import create_token
 
 ROOT = Path(__file__).resolve().parents[1]
+JOE = "en_US-joe-medium"  # the Piper voice voices/en.toml names
 JSON = {"Content-Type": "application/json"}
 
 
@@ -100,6 +109,28 @@ async def test_render_returns_every_cell_with_checks_and_string_states(
     for cell in body["cells"]:
         if cell["status"] == "ok":
             assert {"CP-1", "CP-2", "CP-3", "CP-4"} <= set(cell["checks"]["passed"]), cell
+
+
+async def test_string_states_are_worked_out_once_per_language_not_per_cell(
+    client: TestClient[Any, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    asked: list[str] = []
+    real = cells_module.strings_state
+
+    def counted(renderer: Any, topic: Any, lang: str) -> dict[str, Any]:
+        asked.append(lang)
+        return real(renderer, topic, lang)
+
+    # Counted under both names a grid render could call it by.
+    monkeypatch.setattr(app_module, "strings_state", counted)
+    monkeypatch.setattr(cells_module, "strings_state", counted)
+    body = {"template": "refill_reminder", "languages": ["es", "ar"], "formats": "all"}
+    cells = (await (await client.post("/api/render", json=body)).json())["cells"]
+    assert len(cells) == 6 and all(c["strings"]["total"] > 0 for c in cells)
+    assert sorted(asked) == ["ar", "es"]  # two languages: twice, not once per cell
+    for lang in ("es", "ar"):
+        states = [c["strings"] for c in cells if c["language"] == lang]
+        assert len(states) == 3 and states[0] == states[1] == states[2]
 
 
 async def test_a_cell_names_the_strings_that_keep_its_language_from_being_ready(
@@ -221,6 +252,51 @@ async def test_catalog_changes_on_disk_are_picked_up(
 async def test_serve_refuses_to_listen_beyond_loopback(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="allow-remote"):
         await serve(studio_settings(tmp_path), "0.0.0.0", 0, allow_remote=False)
+
+
+@pytest.mark.real
+async def test_serve_loads_the_voice_in_the_background_without_delaying_the_page(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(piper_engine, "_loaded", {})  # as in a fresh process
+    started, go_on = threading.Event(), threading.Event()
+    real_load = PiperEngine.load
+
+    def slow_load(engine: PiperEngine, voice: str) -> None:
+        # The real load, held until the page has answered: a studio that waited for its
+        # voices before serving would never answer.
+        started.set()
+        go_on.wait(30)
+        real_load(engine, voice)
+
+    monkeypatch.setattr(PiperEngine, "load", slow_load)
+    running = asyncio.ensure_future(
+        serve(studio_settings(tmp_path), "127.0.0.1", 0, allow_remote=False)
+    )
+    try:
+        url = None
+        for _ in range(600):
+            found = re.search(r"http://127\.0\.0\.1:\d+/", capsys.readouterr().out)
+            if found or running.done():
+                url = found.group(0) if found else None
+                break
+            await asyncio.sleep(0.05)
+        assert url is not None, "the studio did not start"
+        async with aiohttp.ClientSession() as session, session.get(url + "api/state") as r:
+            assert r.status == 200  # served while the voice is still loading
+        assert await asyncio.to_thread(started.wait, 30)  # the warm-up began at start
+        assert JOE not in piper_engine._loaded
+        go_on.set()
+        for _ in range(1200):
+            if JOE in piper_engine._loaded:
+                break
+            await asyncio.sleep(0.05)
+        assert JOE in piper_engine._loaded  # loaded before any audio cell asked for it
+    finally:
+        go_on.set()
+        running.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await running
 
 
 async def test_beyond_loopback_every_request_needs_a_qa_token(tmp_path: Path) -> None:

@@ -130,21 +130,27 @@ async def test_unwritable_folder_is_transient(tmp_path: Path) -> None:
 
 
 async def test_files_end_in_eml_and_older_commhub_names_still_count(tmp_path: Path) -> None:
-    transport = await started(tmp_path)
-    first, legacy = make_message(1), make_message(2)
-    await transport.send(first)
-    new = tmp_path / "var" / "outbox" / "new"
-    assert [p.name for p in new.iterdir()] == [file_name(first.message_id)]
-    assert file_name(first.message_id).endswith(".eml")
-    # A file written under the name used before: a retry writes no second copy.
+    first, legacy, read = make_message(1), make_message(2), make_message(3)
+    folder = tmp_path / "var" / "outbox"
+    new, cur = folder / "new", folder / "cur"
+    new.mkdir(parents=True)
+    cur.mkdir()
+    # Files an older version wrote under the name used before, one of them read and flagged
+    # by a mail client (any flags): a retry writes no second copy of either.
     old_name = file_name(legacy.message_id).removesuffix(".eml") + ".commhub"
     (new / old_name).write_bytes(legacy.raw)
-    await transport.send(legacy)
+    old_read = file_name(read.message_id).removesuffix(".eml") + ".commhub:2,FS"
+    (cur / old_read).write_bytes(read.raw)
+    transport = await started(tmp_path)
+    for message in (first, legacy, read, legacy, read):
+        await transport.send(message)
     await transport.close()
     assert sorted(p.name for p in new.iterdir()) == sorted([file_name(first.message_id), old_name])
+    assert file_name(first.message_id).endswith(".eml")
+    assert [p.name for p in cur.iterdir()] == [old_read]
     from commhub.transports.outbox import remove_messages
 
-    assert remove_messages(tmp_path / "var" / "outbox", [legacy.message_id]) == 1
+    assert remove_messages(folder, [legacy.message_id, read.message_id]) == 2
 
 
 def test_outbox_show_decodes_the_newest_message(

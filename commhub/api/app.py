@@ -54,7 +54,9 @@ async def healthz(request: web.Request) -> web.Response:
 
 async def server_header(request: web.Request, response: web.StreamResponse) -> None:
     """`Server: commhub`, not aiohttp's default naming the framework and Python versions
-    (which tells an attacker which published bugs to try)."""
+    (which tells an attacker which published bugs to try). Every answer the application
+    makes passes here, errors included (404, 405, 413, 500); a request too malformed to
+    reach it is answered by `protocol.QuietRequestHandler`, which names the server itself."""
     response.headers[hdrs.SERVER] = SERVER
 
 

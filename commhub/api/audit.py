@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import contextlib
 import re
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, Final
 
 from aiohttp import web
 
-from commhub.api.bodies import MAX_AFTER, int_param, parse_time
+from commhub.api.bodies import MAX_AFTER, int_param, iso, parse_time
 from commhub.api.deps import DEPS
 from commhub.api.errors import _CODES, Handler, bad_request
 from commhub.audit import OK, Actor, error_outcome, record_audit
@@ -83,10 +83,10 @@ def _since(raw: str | None) -> datetime | None:
 
 
 def entry_json(e: AuditEntry) -> dict[str, Any]:
-    """One audit entry as the API and `commhub audit` show it."""
+    """One audit entry as `GET /v1/audit` shows it."""
     return {
         "id": e.id,
-        "at": e.at.astimezone(UTC).isoformat().replace("+00:00", "Z"),
+        "at": iso(e.at),
         "actor": e.actor,
         "actor_label": e.actor_label,
         "action": e.action,

@@ -13,7 +13,7 @@ import csv
 import json
 import re
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, overload
 
 from aiohttp import web
 
@@ -48,6 +48,17 @@ def parse_time(value: Any) -> tuple[datetime | None, str | None]:
         return None, "is not a valid date and time"
     except OverflowError:  # e.g. 9999-12-31T23:59:59-23:59 is past the year 9999 in UTC
         return None, "is out of range: it must fall in the years 1-9999 UTC"
+
+
+@overload
+def iso(value: datetime) -> str: ...
+@overload
+def iso(value: None) -> None: ...
+def iso(value: datetime | None) -> str | None:
+    """An RFC 3339 UTC timestamp with `Z` (the form `parse_time` reads), or None."""
+    if value is None:
+        return None
+    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 def int_param(request: web.Request, name: str, default: int, low: int, high: int) -> int:

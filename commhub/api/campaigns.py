@@ -29,6 +29,7 @@ from commhub.api.bodies import (
     csv_rows,
     decode_text,
     int_param,
+    iso,
     parse_json,
     parse_time,
     read_body,
@@ -53,13 +54,6 @@ _KEY = re.compile(IDEMPOTENCY_KEY_PATTERN)
 CAMPAIGN_NAME = TextField("name", "A name staff recognise the campaign by", required=True)
 _STATES = frozenset(s.value for s in State)
 MAX_DELIVERIES_PAGE = 1000
-
-
-def iso(value: datetime | None) -> str | None:
-    """An RFC 3339 UTC timestamp with `Z`, or None."""
-    if value is None:
-        return None
-    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 def _campaign_head(c: Campaign) -> dict[str, Any]:

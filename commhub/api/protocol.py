@@ -5,7 +5,10 @@ a bad method) itself, before any middleware: it logs the exception with its mess
 quotes the offending line, and sends that message back as the body. For an
 `Authorization` header that is the bearer token, in the log and in the response. The API
 runs on `ApiRunner` instead, whose connections answer such requests with the usual JSON
-error shape naming only the kind of problem, and log only that kind.
+error shape naming only the kind of problem, and log only that kind. Such an answer never
+reaches the application, so its hook (`server_header`) does not name the server: the answer
+carries the same `Server: commhub` itself, not aiohttp's default (framework and Python
+versions).
 """
 
 from __future__ import annotations
@@ -14,9 +17,11 @@ import json
 import logging
 from typing import Any
 
-from aiohttp import web
+from aiohttp import hdrs, web
 from aiohttp.web_protocol import RequestHandler
 from aiohttp.web_request import BaseRequest
+
+from commhub.api.app import SERVER
 
 log = logging.getLogger("commhub.api")
 
@@ -44,7 +49,10 @@ class QuietRequestHandler(RequestHandler):
         code = "bad_request" if status < 500 else "internal"
         body: dict[str, Any] = {"error": {"code": code, "message": text, "details": []}}
         response = web.Response(
-            status=status, body=json.dumps(body).encode(), content_type="application/json"
+            status=status,
+            body=json.dumps(body).encode(),
+            content_type="application/json",
+            headers={hdrs.SERVER: SERVER},
         )
         response.force_close()
         return response

@@ -4,9 +4,12 @@
                       With `scope=all` too (the page's second button): all outreach.
     GET  /u/{token}   a large-print page with a button for each of the two.
 
-The token (commhub.delivery_tokens) names one delivery; its HMAC tag, bound to the
-delivery's campaign, is checked before anything is read or changed, and the page never shows
-the member id, name or address. Opting out skips the member's waiting deliveries at once.
+The token (commhub.delivery_tokens) names one delivery and carries an HMAC tag bound to that
+delivery's campaign. The delivery is looked up by the id in the token (its campaign is needed
+to check the tag); a token whose tag does not verify gets a 404 and nothing is shown or
+changed. A POST checks its body first (at most 4 KB, else 413; the one-click form, else
+400), then the token. The page never shows the member id, name or address. Opting out skips
+the member's waiting deliveries at once.
 The page speaks the member's language when its strings (`strings.UNSUBSCRIBE_PAGE`) are all
 reviewed there; otherwise English with the fallback tagline in the member's language.
 """
@@ -36,15 +39,9 @@ _MAX_BODY = 4096
 async def _delivery(request: web.Request) -> DeliveryRef | None:
     """The delivery the URL's token names, when the token is genuine; else None."""
     deps = request.app[DEPS]
-    tokens = deps.tokens
-    token = request.match_info["token"]
-    delivery_id = delivery_tokens.delivery_id(token)
-    if tokens is None or delivery_id is None:
-        return None
-    ref = await deps.store.delivery_ref(delivery_id)
-    if ref is None or not tokens.verify(Purpose.UNSUBSCRIBE, token, ref.campaign_id):
-        return None
-    return ref
+    return await delivery_tokens.find_delivery(
+        deps.store, deps.tokens, Purpose.UNSUBSCRIBE, request.match_info["token"]
+    )
 
 
 class _Words:

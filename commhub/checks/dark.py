@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 import tinycss2  # type: ignore[import-untyped]
 
-from commhub.checks.css import blend, contrast, hex_of, parse_color_uncached
+from commhub.checks.css import RGBA, blend, contrast, hex_of, parse_color_uncached
 
 DARK_QUERY = "(prefers-color-scheme:dark)"
 COLOUR_PROPERTIES = frozenset({"color", "background-color", "border-color"})
@@ -24,12 +24,20 @@ MIN_CONTRAST = 7.0  # LP-16
 _CLASS_SELECTOR = re.compile(r"^\.[A-Za-z][\w-]*$")
 
 
+@dataclass(frozen=True)
+class Colour:
+    """A dark-scheme colour as written (for messages) and as read (parsed once)."""
+
+    written: str
+    rgba: RGBA
+
+
 @dataclass
 class DarkSheet:
     """What a dark-scheme `<style>` says: per class, its dark text and background colours."""
 
-    colors: dict[str, str] = field(default_factory=dict)
-    backgrounds: dict[str, str] = field(default_factory=dict)
+    colors: dict[str, Colour] = field(default_factory=dict)
+    backgrounds: dict[str, Colour] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
 
     def covers(self, classes: set[str]) -> bool:
@@ -41,15 +49,12 @@ class DarkSheet:
         out: list[str] = []
         for fg_name, fg in self.colors.items():
             for bg_name, bg in self.backgrounds.items():
-                f, b = parse_color_uncached(fg), parse_color_uncached(bg)
-                if not isinstance(f, tuple) or not isinstance(b, tuple):
-                    continue  # reported as unreadable when parsed
-                ground = blend(b, (0.0, 0.0, 0.0))
-                ratio = contrast(blend(f, ground), ground)
+                ground = blend(bg.rgba, (0.0, 0.0, 0.0))
+                ratio = contrast(blend(fg.rgba, ground), ground)
                 if ratio < MIN_CONTRAST:
                     out.append(
-                        f"dark scheme: .{fg_name} text {fg} on .{bg_name} {hex_of(ground)} "
-                        f"has contrast {ratio:.2f}:1; needs ≥ 7:1"
+                        f"dark scheme: .{fg_name} text {fg.written} on .{bg_name} "
+                        f"{hex_of(ground)} has contrast {ratio:.2f}:1; needs ≥ 7:1"
                     )
         return out
 
@@ -93,10 +98,11 @@ def _read_rule(rule: object, sheet: DarkSheet) -> None:
             continue
         if not decl.important:
             sheet.problems.append(f"dark scheme: .{name} {decl.lower_name} needs !important")
-        if not isinstance(parse_color_uncached(value), tuple):
+        rgba = parse_color_uncached(value)
+        if not isinstance(rgba, tuple):  # unknown, or currentcolor (no colour of its own)
             sheet.problems.append(f"dark scheme: cannot read colour {value!r} of .{name}")
             continue
         if decl.lower_name == "color":
-            sheet.colors[name] = value
+            sheet.colors[name] = Colour(value, rgba)
         elif decl.lower_name == "background-color":
-            sheet.backgrounds[name] = value
+            sheet.backgrounds[name] = Colour(value, rgba)

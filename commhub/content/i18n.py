@@ -32,7 +32,7 @@ from babel.messages.pofile import read_po
 
 from commhub import languages
 from commhub.content import strings
-from commhub.content.review import REQUIRE_LEVELS, Level, Record, certification, meets
+from commhub.content.review import CERTIFIED, REQUIRE_LEVELS, Level, Record, latest_record, meets
 from commhub.content.topics import PLACEHOLDER_RE
 from commhub.errors import ConfigError, PolicyHold, RenderError
 
@@ -243,7 +243,8 @@ class Catalogs:
                     translated = False
             if translated:
                 state: ReviewState = "fuzzy" if message.fuzzy else "reviewed"
-                record = certification(message.user_comments) if state == "reviewed" else None
+                # A fuzzy entry's certification was given to other words: it does not count.
+                record = None if message.fuzzy else latest_record(message.user_comments, CERTIFIED)
                 entries[msgid] = _Entry(state, value, record)
             else:
                 entries[msgid] = _Entry("missing", None)
@@ -294,8 +295,7 @@ class Catalogs:
         for msgid in dict.fromkeys(msgids):
             record = self.certification(lang, msgid)
             if record is not None:
-                key = Record(record.prefix, record.name, record.on)
-                counts[key] = counts.get(key, 0) + 1
+                counts[record] = counts.get(record, 0) + 1
         return sorted(counts.items(), key=lambda kv: (kv[0].on, kv[0].name))
 
     def readiness(self, lang: str, msgids: Iterable[str]) -> Readiness:

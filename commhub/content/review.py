@@ -80,15 +80,10 @@ class Record:
         return cls(prefix, m["name"].strip(), on)
 
 
-def certification(user_comments: list[str]) -> Record | None:
-    """The latest certification among an entry's translator comments."""
-    found = [r for c in user_comments if (r := Record.parse(c, CERTIFIED)) is not None]
-    return found[-1] if found else None
-
-
-def review_record(user_comments: list[str]) -> Record | None:
-    """The latest team review recorded among an entry's translator comments."""
-    found = [r for c in user_comments if (r := Record.parse(c, REVIEWED)) is not None]
+def latest_record(user_comments: list[str], prefix: str) -> Record | None:
+    """The latest record of one kind (`CERTIFIED` or `REVIEWED`) among an entry's translator
+    comments, or None."""
+    found = [r for c in user_comments if (r := Record.parse(c, prefix)) is not None]
     return found[-1] if found else None
 
 

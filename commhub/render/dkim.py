@@ -5,9 +5,9 @@ re-canonicalizes the whole message in Python and signs with its pure-Python RSA 
 message). Here, per message: the header block is split once; the body is hashed once, whole
 (hashlib releases the GIL), after a check that it is already in relaxed form, which the MIME
 builder's output nearly always is (base64 and quoted-printable lines, no trailing blanks);
-the signature is OpenSSL's (`cryptography`), which also releases the GIL, so a worker signs a
-batch in a thread while its event loop goes on (commhub.worker). Tests verify the result with
-dkimpy, an independent implementation.
+the signature is OpenSSL's (`cryptography`). The worker runs this in a process of its own
+(commhub.render.dkim_process), so signing takes the other core, not the event loop's. Tests
+verify the result with dkimpy, an independent implementation.
 """
 
 from __future__ import annotations
@@ -16,14 +16,13 @@ import base64
 import hashlib
 import re
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519, padding, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import Prehashed
 
-from commhub.domain import OutgoingMessage
 from commhub.errors import ConfigError
 from commhub.settings import DkimSettings
 
@@ -134,6 +133,10 @@ class DkimSigner:
 
     def sign(self, raw: bytes) -> bytes:
         """`raw` with DKIM-Signature fields added on top (one per key)."""
+        return self.signature_fields(raw) + raw
+
+    def signature_fields(self, raw: bytes) -> bytes:
+        """The DKIM-Signature fields (one per key, each ending CRLF) to put on top of `raw`."""
         fields, body = split_message(raw)
         bh = base64.b64encode(body_hash(body)).decode("ascii")
         # The last instance of each field is the one signed (RFC 6376 5.4.2); ours have one.
@@ -154,15 +157,7 @@ class DkimSigner:
             digest = hashlib.sha256(canonical + unsigned).digest()
             b = base64.b64encode(key.sign(digest)).decode("ascii")
             added.append(f"DKIM-Signature: {_append_signature(folded, b)}\r\n".encode("ascii"))
-        return b"".join(added) + raw
-
-    def sign_message(self, message: OutgoingMessage) -> OutgoingMessage:
-        """The message with its raw bytes signed."""
-        return replace(message, raw=self.sign(message.raw))
-
-    def sign_all(self, messages: list[OutgoingMessage]) -> list[OutgoingMessage]:
-        """Every message signed (one call per batch: the worker runs it in a thread)."""
-        return [self.sign_message(m) for m in messages]
+        return b"".join(added)
 
     def dns_records(self) -> dict[str, str]:
         """The TXT records to publish: `{selector}._domainkey.{domain}` -> `v=DKIM1; ...`."""

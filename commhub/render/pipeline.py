@@ -30,7 +30,7 @@ from commhub.content.i18n import (
 )
 from commhub.content.topics import Topic
 from commhub.content.variables import Phone
-from commhub.delivery_tokens import DeliveryTokens, Purpose
+from commhub.delivery_tokens import VERP_PREFIX, DeliveryTokens, Purpose
 from commhub.domain import Format, Member, OutgoingMessage, message_id_for
 from commhub.errors import PolicyHold, RenderError
 from commhub.languages import LANGUAGES, display_name
@@ -353,7 +353,7 @@ class Renderer:
         domain = self.settings.bounces.domain
         if not domain or self.tokens is None:
             return self.settings.plan.from_address
-        return f"bounces+{self.tokens.make(Purpose.BOUNCE, *key)}@{domain}"
+        return f"{VERP_PREFIX}{self.tokens.make(Purpose.BOUNCE, *key)}@{domain}"
 
     def _result(
         self,

@@ -26,6 +26,15 @@ class Speech:
     engine: str  # "piper" | "espeak-ng" | "gtts"
     voice: str  # the engine's own voice name, e.g. "es-419" or "es"
     duration_s: float
+    # What we encoded the MP3 with (mp3.ENCODER); None when the engine's own MP3 is kept as
+    # it came (gTTS: Google encodes it, with an encoder it does not name).
+    encoder: str | None
+
+    @property
+    def software(self) -> str:
+        """For the ID3 TSSE frame: "engine:voice", and " + encoder" when we encoded it."""
+        made = f"{self.engine}:{self.voice}"
+        return f"{made} + {self.encoder}" if self.encoder else made
 
 
 class UnknownVoice(SpeechError):
@@ -86,4 +95,4 @@ class Mp3FromPcm:
         """Speak `text` and encode it; raises UnknownVoice or SpeechError."""
         pcm = self.synthesize_pcm(text, voice, rate_wpm)
         audio = mp3.encode_pcm(pcm.samples, self.bitrate_kbps, pcm.sample_rate)
-        return Speech(audio, self.name, voice, pcm.duration_s)
+        return Speech(audio, self.name, voice, pcm.duration_s, mp3.ENCODER)

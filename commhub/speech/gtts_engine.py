@@ -101,4 +101,4 @@ class GTTSEngine:
             duration = mp3.duration_seconds(audio)
         except ValueError:
             raise SpeechError("gTTS answered with no MP3 audio") from None
-        return Speech(audio, ENGINE_NAME, voice, duration)
+        return Speech(audio, ENGINE_NAME, voice, duration, encoder=None)  # Google's MP3 as is

@@ -1,13 +1,15 @@
-"""MP3 helpers: encode espeak-ng's PCM with LAME, tag with ID3v2.3, measure duration.
+"""MP3 helpers: encode the offline engines' PCM with LAME, tag with ID3v2.3, measure duration.
 
 No mutagen at run time: the ID3v2.3 frames we write (TIT2 title, TLAN language, TSSE the
-engine and voice that spoke it) are a few bytes each, and the duration comes from walking the MPEG frame headers.
+engine and voice that spoke it, and our encoder when we encoded it) are a few bytes each, and
+the duration comes from walking the MPEG frame headers.
 """
 
 from __future__ import annotations
 
 import lameenc
 
+ENCODER = "LAME"  # what `encode_pcm` encodes with, as the TSSE frame names it
 PCM_SAMPLE_RATE = 22050  # espeak-ng's rate; MP3 keeps it (MPEG-2 Layer III)
 ALLOWED_BITRATES = (32, 40, 48, 56, 64)
 _QUALITY = 7  # LAME's fast setting: ~3x quicker than 2, no audible loss for speech
@@ -43,15 +45,16 @@ def _text_frame(frame_id: str, text: str) -> bytes:
     return frame_id.encode("ascii") + len(payload).to_bytes(4, "big") + b"\x00\x00" + payload
 
 
-def id3_tag(title: str, language: str, engine: str | None = None) -> bytes:
+def id3_tag(title: str, language: str, software: str | None = None) -> bytes:
     """An ID3v2.3 tag with TIT2 (title), TLAN (ISO 639-2 code such as "spa") and, when
-    given, TSSE ("software used for encoding": the engine and voice, e.g.
-    "piper:en_US-joe-medium", so a listener's complaint can be traced to a voice)."""
+    given, TSSE ("software used for encoding", as `Speech.software` says it: the engine and
+    voice, e.g. "piper:en_US-joe-medium + LAME", so a listener's complaint can be traced to a
+    voice)."""
     if len(language) != 3 or not language.isascii() or not language.isalpha():
         raise ValueError(f"TLAN needs a three-letter ISO 639-2 code, not {language!r}")
     frames = _text_frame("TIT2", title) + _text_frame("TLAN", language.lower())
-    if engine:
-        frames += _text_frame("TSSE", f"{engine} + LAME")
+    if software:
+        frames += _text_frame("TSSE", software)
     return b"ID3\x03\x00\x00" + _syncsafe(len(frames)) + frames
 
 
@@ -71,9 +74,9 @@ def strip_id3(mp3: bytes) -> bytes:
     return mp3[_id3v2_length(mp3, 0) :]
 
 
-def tag(mp3: bytes, title: str, language: str, engine: str | None = None) -> bytes:
+def tag(mp3: bytes, title: str, language: str, software: str | None = None) -> bytes:
     """`mp3` with its leading ID3v2 tag (if any) replaced by ours."""
-    return id3_tag(title, language, engine) + strip_id3(mp3)
+    return id3_tag(title, language, software) + strip_id3(mp3)
 
 
 def duration_seconds(mp3: bytes) -> float:

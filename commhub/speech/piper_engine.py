@@ -14,11 +14,8 @@ Why it looks the way it does:
 - Piper speaks about 200 words a minute at its natural length: `rate_wpm` from the voice
   file becomes the length scale `natural_wpm / rate_wpm` (TS-1);
 - Piper splits text into sentences itself and butts their audio together with no pause:
-  we join them with the same pause as between the message's lines;
-- a phone number written for speech (TS-2: `1, 8 0 0, 5 5 5, 0 1 0 0`) runs its digits
-  together in this voice ("one" was heard as "want"); spoken as `1. 8, 0, 0. 5, 5, 5.
-  0, 1, 0, 0.` every digit gets its own beat and every group a full stop. Only the audio
-  changes: the transcript keeps the TS-2 form.
+  we join them with the same pause as between the message's lines (a phone number said in
+  Piper's style, `speakable(text, "piper")`, is a sentence per digit group).
 """
 
 from __future__ import annotations
@@ -26,7 +23,6 @@ from __future__ import annotations
 import importlib.resources
 import importlib.util
 import json
-import re
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -62,8 +58,6 @@ PACKAGED_VOICES: dict[str, PackagedVoice] = {
     ),
 }
 
-# Digit groups as speakable() writes them: single digits separated by spaces, groups by ", ".
-_DIGIT_GROUPS = re.compile(r"(?<![\w,])\d(?: \d)*(?:, \d(?: \d)*)+(?![\w])|(?<!\w)\d(?: \d)+(?!\w)")
 # Between the sentences Piper finds inside one line (a phone number's digit groups): the same
 # pause as between lines. With 0.3 s the listener got 1-2 digits wrong per topic, with 0.55 s
 # none (tests/test_speech_listening.py, 2026-12-02).
@@ -81,17 +75,6 @@ def model_path(voice: str) -> Path | None:
     path = Path(str(importlib.resources.files(packaged.module).joinpath("data", f"{voice}.onnx")))
     config = path.with_name(path.name + ".json")
     return path if path.is_file() and config.is_file() else None
-
-
-def digits_for_piper(text: str) -> str:
-    """`1, 8 0 0, 5 5 5, 0 1 0 0` → `1. 8, 0, 0. 5, 5, 5. 0, 1, 0, 0.` (see the module notes)."""
-
-    def spell(match: re.Match[str]) -> str:
-        groups = [g.split() for g in match.group(0).split(", ")]
-        return ". ".join(", ".join(g) for g in groups) + "."
-
-    spoken = _DIGIT_GROUPS.sub(spell, text)
-    return re.sub(r"\.([.,;:!?])", r"\1", spoken)  # "0 1 0 0." does not end with "0.."
 
 
 def piper_installed() -> bool:
@@ -164,7 +147,7 @@ class PiperEngine(Mp3FromPcm):
         try:
             pieces = [
                 Pcm(chunk.audio_int16_bytes, rate)
-                for chunk in loaded.synthesize(digits_for_piper(text), syn_config=config)
+                for chunk in loaded.synthesize(text, syn_config=config)
             ]
         except (RuntimeError, ValueError, KeyError) as exc:  # onnxruntime and phonemizer errors
             raise SpeechError(f"piper synthesis failed: {type(exc).__name__}: {exc}") from exc

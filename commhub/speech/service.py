@@ -38,7 +38,7 @@ from commhub.speech.espeak import EspeakEngine
 from commhub.speech.gtts_engine import GTTSEngine
 from commhub.speech.piper_engine import PiperEngine
 from commhub.speech.sentence_cache import SentenceCache, SentenceKey
-from commhub.speech.spoken import SpeechStyle, speakable
+from commhub.speech.spoken import speakable
 from commhub.speech.voices import ESPEAK, GTTS, PIPER, EngineVoice, VoiceBook, VoiceChoice
 
 log = logging.getLogger(__name__)
@@ -210,7 +210,7 @@ class SpeechService:
                 failures.append(f"{ev.describe()} failed: {exc}")
                 continue
             return index, SpokenAudio(
-                mp3=mp3.tag(speech.mp3, title, choice.iso639_2, f"{speech.engine}:{speech.voice}"),
+                mp3=mp3.tag(speech.mp3, title, choice.iso639_2, speech.software),
                 engine=speech.engine,
                 voice=speech.voice,
                 duration_s=speech.duration_s,
@@ -247,8 +247,7 @@ class SpeechService:
 
     def _spoken(self, ev: EngineVoice, text: str) -> tuple[str, int]:
         """The text as the engine is given it (TS-2 numbers, the voice's rules), and rate."""
-        style: SpeechStyle = "gtts" if ev.engine == GTTS else "espeak"
-        return ev.apply_rules(speakable(text, style)), ev.rate_wpm or self.settings.rate_wpm
+        return ev.apply_rules(speakable(text, ev.style)), ev.rate_wpm or self.settings.rate_wpm
 
     async def _pieces(
         self, ev: EngineVoice, language: str, text: str, memo: dict[str, Pcm]
@@ -299,7 +298,7 @@ class SpeechService:
                 pieces = await self._sentences_of(engine.name, voice, rate, language, spoken, {})
             bitrate = self.settings.mp3_bitrate_kbps
             audio, duration = await self._in_pool(_join_and_encode, pieces, bitrate)
-            return Speech(audio, engine.name, voice, duration)
+            return Speech(audio, engine.name, voice, duration, mp3.ENCODER)
         self.stats.syntheses += 1
         call = self._in_pool(engine.synthesize, spoken, voice, rate)
         if engine_name != GTTS:

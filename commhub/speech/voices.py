@@ -28,12 +28,15 @@ import msgspec
 from msgspec import Meta
 
 from commhub.errors import ConfigError
+from commhub.speech.spoken import SpeechStyle
 from commhub.typed_config import convert
 
 ESPEAK = "espeak-ng"
 GTTS = "gtts"
 PIPER = "piper"
 ENGINES = (PIPER, ESPEAK, GTTS)
+# How each engine is given phone numbers (commhub/speech/spoken.py).
+_STYLES: dict[str, SpeechStyle] = {PIPER: "piper", ESPEAK: "espeak", GTTS: "gtts"}
 
 
 @dataclass(frozen=True)
@@ -50,6 +53,11 @@ class EngineVoice:
         for word, spoken in self.say:
             text = re.sub(rf"(?<!\w){re.escape(word)}(?!\w)", spoken, text)
         return text
+
+    @property
+    def style(self) -> SpeechStyle:
+        """How this engine is given phone numbers (`speakable`)."""
+        return _STYLES[self.engine]
 
     def describe(self) -> str:
         return f"{self.engine}:{self.voice}"

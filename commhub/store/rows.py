@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import json
 import secrets
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from commhub.domain import (
-    FINAL_STATES,
     TOKEN_ID_PREFIX,
     TOKEN_ID_RE,
     DeliveryOutcome,
@@ -20,14 +19,34 @@ from commhub.domain import (
 )
 from commhub.errors import NotFound, Problem, ValidationError
 from commhub.languages import LANGUAGES
-from commhub.lifecycle import derive_campaign_status, outcome_event, transition
+from commhub.lifecycle import (
+    FINAL,
+    LEASED,
+    OPEN,
+    WAITING,
+    derive_campaign_status,
+    outcome_event,
+    transition,
+)
 from commhub.store.base import Bounce, CampaignCounts
 
-# States a delivery is in while work remains; "done" means none of these is left.
-OPEN_STATES: tuple[str, ...] = tuple(str(s) for s in State if s not in FINAL_STATES)
-FINAL: frozenset[str] = frozenset(str(s) for s in FINAL_STATES)
-# States in which the worker still holds the lease after `record`.
-LEASED_STATES: frozenset[str] = frozenset({str(State.RENDERING), str(State.SENDING)})
+
+def sql_literal(value: str | None) -> str:
+    """`value` as an SQL string literal (NULL for None), for SQL text built at import."""
+    return "NULL" if value is None else "'" + value.replace("'", "''") + "'"
+
+
+def sql_states(states: Iterable[State]) -> str:
+    """`'queued', 'held'`: states as SQL literals, for an `IN (...)` list."""
+    return ", ".join(sql_literal(str(s)) for s in states)
+
+
+# The lifecycle's state groups in the stores' SQL, built once here, at import: a query's text
+# is as fixed as if they were written out (so are its cached plans).
+WAITING_SQL = sql_states(WAITING)
+LEASED_SQL = sql_states(LEASED)
+OPEN_SQL = sql_states(OPEN)
+FINAL_SQL = sql_states(FINAL)
 # Queued deliveries without send_at are due "since ever": any `now` a caller passes is later.
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 

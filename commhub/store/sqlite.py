@@ -36,6 +36,7 @@ from commhub.domain import (
 from commhub.errors import CommhubError, Conflict, NotFound, StoreError
 from commhub.lifecycle import (
     DELIVERY_TRANSITIONS,
+    LEASED,
     CampaignEvent,
     Event,
     campaign_transition,
@@ -55,9 +56,10 @@ from commhub.store.base import (
 from commhub.store.migrations import migrations
 from commhub.store.rows import (
     EPOCH,
-    LEASED_STATES,
+    LEASED_SQL,
     OPEN_RANK_SQL,
-    OPEN_STATES,
+    OPEN_SQL,
+    WAITING_SQL,
     bounced_address,
     campaign_counts,
     campaign_status,
@@ -81,12 +83,11 @@ _MEMBER_COLUMNS = (
     "member_id, given_name, family_name, language, format, email, phone, relay_address,"
     " timezone, opted_out, erased_at, undeliverable"
 )
-_OPEN_IN = ", ".join(f"'{s}'" for s in OPEN_STATES)
 # A campaign and how far its deliveries are (see rows.open_rank), read by `_campaign`.
 _CAMPAIGN_SELECT = (
     "SELECT c.id, c.name, c.template, c.status, c.created_at, c.send_at, c.total,"
     f" (SELECT {OPEN_RANK_SQL} FROM deliveries WHERE campaign_id = c.id"
-    f" AND state IN ({_OPEN_IN})), c.paused_at, c.finished_at, c.cancelled_at, c.content_hash,"
+    f" AND state IN ({OPEN_SQL})), c.paused_at, c.finished_at, c.cancelled_at, c.content_hash,"
     " c.ignore_quiet_hours FROM campaigns c"
 )
 # Where claims, cancels and give-backs take a delivery (and the reason they record).
@@ -284,7 +285,7 @@ class _RecordGroup(NamedTuple):
         """
         sets = ["state = ?", "retry_at = ?", "updated_at = ?"]
         params: list[Any] = [self.state, self.retry_at, now]
-        if self.state not in LEASED_STATES:
+        if self.state not in LEASED:
             # Leased states keep the lease, and the lease expiry as due_at; others end it.
             sets.append("due_at = ?, lease_owner = NULL, lease_expires_at = NULL")
             params.append(None if self.paused else self._due(now))
@@ -1052,12 +1053,11 @@ class SqliteStore:
             paused = campaign.paused_at is not None
             if not campaign_transition(campaign.status, event, campaign_id).changes:
                 return 0
-            waiting = "('queued', 'retry_wait', 'held')"
             if event is CampaignEvent.PAUSE:
                 conn.execute("UPDATE campaigns SET paused_at = ? WHERE id = ?", (now, campaign_id))
                 # Waiting deliveries are parked (never due); leased ones finish their attempt.
                 cur = conn.execute(
-                    f"UPDATE deliveries SET due_at = NULL WHERE campaign_id = ? AND state IN {waiting}",
+                    f"UPDATE deliveries SET due_at = NULL WHERE campaign_id = ? AND state IN ({WAITING_SQL})",
                     (campaign_id,),
                 )
                 return cur.rowcount
@@ -1067,7 +1067,7 @@ class SqliteStore:
                 cur = conn.execute(
                     "UPDATE deliveries SET due_at = CASE state"
                     " WHEN 'queued' THEN coalesce(?, 0) WHEN 'retry_wait' THEN coalesce(retry_at, ?)"
-                    f" ELSE retry_at END WHERE campaign_id = ? AND state IN {waiting}",
+                    f" ELSE retry_at END WHERE campaign_id = ? AND state IN ({WAITING_SQL})",
                     (row[5], now, campaign_id),
                 )
                 return cur.rowcount
@@ -1096,8 +1096,8 @@ class SqliteStore:
             ids = [
                 r[0]
                 for r in conn.execute(
-                    f"SELECT id FROM deliveries WHERE campaign_id = ? AND (state IN {waiting} OR"
-                    " (state IN ('rendering', 'sending') AND lease_expires_at <= ?))",
+                    f"SELECT id FROM deliveries WHERE campaign_id = ? AND (state IN ({WAITING_SQL}) OR"
+                    f" (state IN ({LEASED_SQL}) AND lease_expires_at <= ?))",
                     (campaign_id, now),
                 )
             ]
@@ -1138,7 +1138,7 @@ class SqliteStore:
                     # A leased delivery of a cancelled campaign whose worker died: close it.
                     dropped.append(r[0])
                     continue
-                (taken_over if r[6] in LEASED_STATES else fresh).append(r[0])
+                (taken_over if r[6] in LEASED else fresh).append(r[0])
                 claimed.append(
                     ClaimedDelivery(
                         id=r[0],
@@ -1307,7 +1307,7 @@ class SqliteStore:
         def read(conn: sqlite3.Connection) -> int:
             row = conn.execute(
                 "SELECT count(*) FROM deliveries WHERE due_at IS NOT NULL"
-                " AND (due_at <= ? OR state IN ('rendering', 'sending'))",
+                f" AND (due_at <= ? OR state IN ({LEASED_SQL}))",
                 (now_us,),
             ).fetchone()
             return int(row[0])
@@ -1372,7 +1372,7 @@ class SqliteStore:
             )
             sql = (
                 "SELECT d.id FROM deliveries d JOIN campaigns c ON c.id = d.campaign_id"
-                " WHERE d.member_id = ? AND d.state IN ('queued', 'retry_wait', 'held')"
+                f" WHERE d.member_id = ? AND d.state IN ({WAITING_SQL})"
             )
             params: tuple[Any, ...] = (member_id,)
             if topic is not None:

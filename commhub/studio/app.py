@@ -37,7 +37,7 @@ from commhub.errors import ConfigError
 from commhub.languages import LANGUAGES
 from commhub.settings import Settings
 from commhub.store.base import Store
-from commhub.studio.cells import AudioStore, render_cell
+from commhub.studio.cells import AudioStore, render_cell, strings_state
 from commhub.studio.content import LiveContent, Loaded
 from commhub.studio.translator import entries
 from commhub.tokens import hash_token
@@ -275,11 +275,16 @@ async def render(request: web.Request) -> web.Response:
             }
         )
     data = {k: to_json(v) for k, v in values.items()}
-    cells = [
-        await render_cell(loaded.renderer, topic, lang, Format(fmt), data, studio.audio)
-        for lang in langs
-        for fmt in fmts
-    ]
+    cells = []
+    for lang in langs:
+        # The strings' review state depends on the language, not the format: once a row.
+        reviewed = strings_state(loaded.renderer, topic, lang)
+        for fmt in fmts:
+            cells.append(
+                await render_cell(
+                    loaded.renderer, topic, lang, Format(fmt), data, studio.audio, reviewed
+                )
+            )
     return web.json_response({"version": loaded.version, "problems": [], "cells": cells})
 
 
@@ -390,6 +395,9 @@ async def serve(settings: Settings, host: str, port: int, *, allow_remote: bool)
             "pass --allow-remote to listen there and require a qa token"
         )
     speech = SpeechService(settings.speech, settings.voices_dir)
+    # The neural voices load in the background (~1.5 s each): the page is served at once and
+    # the first audio cell does not wait for its voice.
+    speech.warm_up()
     content = LiveContent(settings, speech)
     store: Store | None = None
     if not loopback:

@@ -130,15 +130,17 @@ async def render_cell(
     fmt: Format,
     data: Mapping[str, Any],
     audio: AudioStore,
+    strings: dict[str, Any],
 ) -> dict[str, Any]:
-    """Render one cell; a held or unrenderable message is a cell that says why."""
+    """Render one cell; a held or unrenderable message is a cell that says why. `strings` is
+    `strings_state` of the topic in `lang` (the same for every format of the language)."""
     language = LANGUAGES[lang]
     cell: dict[str, Any] = {
         "language": lang,
         "language_name": language.english_name,
         "native_name": language.native_name,
         "format": fmt.value,
-        "strings": strings_state(renderer, topic, lang),
+        "strings": strings,
     }
     try:
         result = await renderer.render_preview(topic.name, lang, fmt, data)

@@ -13,7 +13,7 @@ from babel.messages.catalog import Catalog, Message
 
 from commhub.content import strings
 from commhub.content.i18n import Catalogs, check_translation, placeholders
-from commhub.content.review import certification, review_record
+from commhub.content.review import CERTIFIED, REVIEWED, latest_record
 from commhub.content.topics import Topic
 from commhub.render.pipeline import Renderer
 
@@ -38,8 +38,8 @@ def _entry_json(
     filled = all(value) if isinstance(value, list) else bool(value)
     problem = check_translation(msgid, msgid_plural, value) if filled else None
     comments = list(message.user_comments) if message is not None else []
-    certified = certification(comments)
-    reviewed = review_record(comments)
+    certified = latest_record(comments, CERTIFIED)
+    reviewed = latest_record(comments, REVIEWED)
     return {
         "msgid": msgid,
         "msgid_plural": msgid_plural,

@@ -35,7 +35,8 @@ _THREAD_THRESHOLD = 64 * 1024  # bytes; larger writes would stall the loop for ~
 # `.eml`: any mail viewer (and `commhub outbox show`) opens the file. Files written before
 # were named `.commhub`; they are still found (no second copy on retry) and erased.
 _SUFFIX = ".eml"
-_SUFFIXES = (_SUFFIX, ".commhub")
+_LEGACY_SUFFIX = ".commhub"
+_SUFFIXES = (_SUFFIX, _LEGACY_SUFFIX)
 OUTBOX = "outbox"  # the transport's name in [delivery]
 
 
@@ -65,9 +66,10 @@ def _digest(message_id: str) -> str:
     return hashlib.sha256(message_id.encode("utf-8")).hexdigest()[:32]
 
 
-def _digest_of(entry_name: str) -> str | None:
-    """The Message-ID digest in a Maildir entry's name (any suffix, flags or tmp prefix)."""
-    for suffix in _SUFFIXES:
+def _digest_of(entry_name: str, suffixes: tuple[str, ...] = _SUFFIXES) -> str | None:
+    """The Message-ID digest in a Maildir entry's name ending in one of `suffixes` (and any
+    flags or tmp prefix)."""
+    for suffix in suffixes:
         end = entry_name.find(suffix)
         if end >= 32:
             return entry_name[end - 32 : end]
@@ -95,6 +97,19 @@ def remove_messages(folder: Path, message_ids: Iterable[str]) -> int:
     return removed
 
 
+def _legacy_digests(folder: Path) -> frozenset[str]:
+    """The Message-ID digests of the files in new/ and cur/ (whatever their flags) named in
+    the older `.commhub` way. Nothing is given that name any more, so one listing finds them
+    all, and a send then needs no look-up of its own for them."""
+    found: set[str] = set()
+    for sub in ("new", "cur"):
+        for entry in os.scandir(folder / sub):
+            digest = _digest_of(entry.name, (_LEGACY_SUFFIX,))
+            if digest is not None:
+                found.add(digest)
+    return frozenset(found)
+
+
 class OutboxTransport:
     """Writes each message into a Maildir folder (`tmp/`, `new/`, `cur/`)."""
 
@@ -109,12 +124,17 @@ class OutboxTransport:
         # Unique temporary names across processes sharing the folder and concurrent sends.
         self._tmp_prefix = f"{socket.gethostname()}.{os.getpid()}."
         self._counter = itertools.count()
+        # Digests of the messages already stored under the older name (read by `start`). One
+        # that erasure deletes meanwhile stays listed: an erased member is sent nothing more.
+        self._legacy: frozenset[str] = frozenset()
 
     async def start(self) -> None:
-        """Create the Maildir folders if needed."""
+        """Create the Maildir folders if needed, and note the files named the older way."""
         try:
             for sub in (self._tmp, self._new, self._cur):
                 sub.mkdir(parents=True, exist_ok=True)
+            # A listing of a large outbox takes a while: not on the event loop.
+            self._legacy = await asyncio.to_thread(_legacy_digests, self.folder)
         except OSError as exc:
             raise TransientError(f"outbox folder not writable: {type(exc).__name__}") from None
 
@@ -153,16 +173,14 @@ class OutboxTransport:
             raise
 
     def _exists(self, name: str) -> bool:
+        if name.removesuffix(_SUFFIX) in self._legacy:
+            return True  # stored under the older name before this transport started
         # A client that read the message moved it to cur/ with an info suffix (":2,<flags>");
         # the usual ones are checked by name, which costs a few stat calls, not a listing.
-        # Files written under the older `.commhub` name count too.
         cur = self._cur
-        for stem in (name, name[: -len(_SUFFIX)] + _SUFFIXES[1]):
-            if os.path.exists(self._new / stem):
-                return True
-            if any(os.path.exists(cur / (stem + info)) for info in ("", ":2,", ":2,S", ":2,RS")):
-                return True
-        return False
+        if os.path.exists(self._new / name):
+            return True
+        return any(os.path.exists(cur / (name + info)) for info in ("", ":2,", ":2,S", ":2,RS"))
 
     async def close(self) -> None:
         """Nothing to close: every send finished its file before returning."""
