@@ -285,10 +285,10 @@ FROM upd
 # Rows another transaction holds are skipped, not waited for: a `record` of the same worker
 # may hold them in another order (waiting could deadlock, and PostgreSQL would then abort
 # one of the two); such a row is renewed by the next call, a third of a lease later.
-_RENEW = """
+_RENEW = f"""
 WITH mine AS (
     SELECT id FROM deliveries
-    WHERE id = ANY($2::bigint[]) AND lease_owner = $1 AND state IN ('rendering', 'sending')
+    WHERE id = ANY($2::bigint[]) AND lease_owner = $1 AND state IN ({LEASED_SQL})
     FOR UPDATE SKIP LOCKED
 )
 UPDATE deliveries d SET lease_expires_at = $3, due_at = $3

@@ -1293,7 +1293,7 @@ class SqliteStore:
                     r[0]
                     for r in conn.execute(
                         "UPDATE deliveries SET lease_expires_at = ?, due_at = ?"
-                        " WHERE lease_owner = ? AND state IN ('rendering', 'sending')"
+                        f" WHERE lease_owner = ? AND state IN ({LEASED_SQL})"
                         f" AND id IN ({_marks(len(chunk))}) RETURNING id",
                         (expires, expires, worker_id, *chunk),
                     )
