@@ -44,9 +44,23 @@ _WSP_RUN = re.compile(rb"[ \t]+")
 _WSP_EOL = re.compile(rb"[ \t]+\r\n")
 
 
+def _needs_relaxing(data: bytes) -> bool:
+    """True when `data` has a tab, a run of spaces or a space before a line end: what relaxed
+    canonicalization changes. Walks the spaces, which are few in a MIME body (base64 parts):
+    ~6 us for 30 KB, where three `in` tests for two-byte patterns take ~65 us."""
+    if b"\t" in data:
+        return True
+    i = data.find(b" ")
+    while i != -1:
+        if data[i + 1 : i + 2] in (b" ", b"\r", b"\n"):
+            return True
+        i = data.find(b" ", i + 2)
+    return False
+
+
 def relaxed_body(body: bytes) -> bytes:
     """The relaxed canonical body (RFC 6376 3.4.4)."""
-    if b"\t" in body or b"  " in body or b" \r\n" in body:
+    if _needs_relaxing(body):
         body = _WSP_EOL.sub(b"\r\n", _WSP_RUN.sub(b" ", body))
     stripped = body.rstrip(b"\r\n")
     return stripped + b"\r\n" if stripped else b""
@@ -55,7 +69,7 @@ def relaxed_body(body: bytes) -> bytes:
 def body_hash(body: bytes) -> bytes:
     """SHA-256 of the relaxed canonical body, without copying a body already in that form
     (what the MIME builder writes: no tabs, no runs of blanks, no blank before a line end)."""
-    if b"\t" in body or b"  " in body or b" \r\n" in body:
+    if _needs_relaxing(body):
         return hashlib.sha256(relaxed_body(body)).digest()
     end = len(body)
     while end and body[end - 1] in (0x0D, 0x0A):
@@ -69,7 +83,9 @@ def body_hash(body: bytes) -> bytes:
 
 def relaxed_header(name: bytes, value: bytes) -> bytes:
     """`name:value` in relaxed canonical form (RFC 6376 3.4.2), with the final CRLF."""
-    value = _WSP_RUN.sub(b" ", value.replace(b"\r\n", b"")).strip(b" ")
+    if b"\r\n" in value or b"\t" in value or b"  " in value:  # folded, tabs or runs
+        value = _WSP_RUN.sub(b" ", value.replace(b"\r\n", b""))
+    value = value.strip(b" \t")
     return name.strip().lower() + b":" + value + b"\r\n"
 
 
