@@ -7,6 +7,7 @@ setup serves in-process tests and tests that kill worker processes.
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -99,6 +100,23 @@ class HubEnv:
         }
         status, answer = await self.call("PUT", f"/v1/members/{member_id}", json=body)
         assert status in (200, 201), answer
+
+    async def import_members(self, member_ids: list[str], **fields: Any) -> None:
+        """Many members at once, in one NDJSON import (large-print email, English), for
+        tests that need hundreds; each gets `<id>@example.org`."""
+        body = {"given_name": "A", "family_name": "B", "language": "en",
+                "format": "large_print_email", **fields}  # fmt: skip
+        lines = (
+            json.dumps({"member_id": m, "email": f"{m.lower()}@example.org", **body}) + "\n"
+            for m in member_ids
+        )
+        status, answer = await self.call(
+            "POST",
+            "/v1/members/import",
+            headers={"Content-Type": "application/x-ndjson"},
+            data="".join(lines),
+        )
+        assert status == 200, answer
 
     async def campaign(self, template: str, recipients: list[dict[str, Any]], **extra: Any) -> str:
         status, body = await self.call(

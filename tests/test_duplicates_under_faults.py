@@ -12,7 +12,6 @@ Measured on one 2-core host (docs/duplicates.md has the before/after table).
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import signal
 import subprocess
@@ -63,27 +62,7 @@ def report(fault: str, dups: int, n: int) -> float:
 
 async def campaign_of(env: HubEnv, n: int) -> str:
     members = [f"M-{i:05d}" for i in range(n)]
-    body = "".join(
-        json.dumps(
-            {
-                "member_id": m,
-                "given_name": "A",
-                "family_name": "B",
-                "language": "en",
-                "format": "large_print_email",
-                "email": f"{m.lower()}@example.org",
-            }
-        )
-        + "\n"
-        for m in members
-    )
-    status, answer = await env.call(
-        "POST",
-        "/v1/members/import",
-        headers={"Content-Type": "application/x-ndjson"},
-        data=body,
-    )
-    assert status == 200, answer
+    await env.import_members(members)
     return await env.campaign(
         "refill_reminder", [{"member_id": m, "data": REFILL} for m in members]
     )

@@ -11,7 +11,6 @@ import email
 import email.policy
 import inspect
 import itertools
-import json
 import os
 import signal
 import subprocess
@@ -240,26 +239,7 @@ async def test_killed_worker_loses_no_member(
     )
     async for env in hub_env(config):
         members = [f"M-{i}" for i in range(n)]
-        status, body = await env.call(
-            "POST",
-            "/v1/members/import",
-            headers={"Content-Type": "application/x-ndjson"},
-            data="".join(
-                json.dumps(
-                    {
-                        "member_id": m,
-                        "given_name": "A",
-                        "family_name": "B",
-                        "language": "en",
-                        "format": "large_print_email",
-                        "email": f"{m.lower()}@example.org",
-                    }
-                )
-                + "\n"
-                for m in members
-            ),
-        )
-        assert status == 200, body
+        await env.import_members(members)
         cid = await env.campaign(
             "refill_reminder", [{"member_id": m, "data": REFILL} for m in members]
         )

@@ -14,7 +14,6 @@ aiosmtpd server on 127.0.0.1 that takes each message and answers late, real work
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import time
 from collections import Counter
@@ -73,24 +72,7 @@ def copies(server: SmtpTestServer) -> Counter[bytes]:
 async def import_members(env: HubEnv, n: int) -> list[str]:
     """Members M-000.. (large print email), imported through the API; their ids."""
     members = [f"M-{i:03d}" for i in range(n)]
-    body = "".join(
-        json.dumps(
-            {
-                "member_id": m,
-                "given_name": "A",
-                "family_name": "B",
-                "language": "en",
-                "format": "large_print_email",
-                "email": f"{m.lower()}@example.org",
-            }
-        )
-        + "\n"
-        for m in members
-    )
-    status, answer = await env.call(
-        "POST", "/v1/members/import", headers={"Content-Type": "application/x-ndjson"}, data=body
-    )
-    assert status == 200, answer
+    await env.import_members(members)
     return members
 
 
