@@ -94,6 +94,10 @@ async def test_a_killed_child_fails_waiting_messages_as_transient_and_the_next_b
         for o in outcomes:
             if isinstance(o, OutgoingMessage):
                 assert verify_all(o.raw, lookup) == [True]
+        dead = signing._protocol  # what a restart racing the death would be handed
+        assert dead is not None and dead.closed
+        with pytest.raises(TransientError):  # answered at once, never left waiting
+            await asyncio.wait_for(dead.sign(batch[:1])[0], timeout=5)
         again = await asyncio.wait_for(asyncio.gather(*signing.submit(batch[:5])), timeout=30)
         assert pid_of(signing) != first
         assert all(verify_all(m.raw, lookup) == [True] for m in again)

@@ -116,7 +116,8 @@ class SigningProcess:
             await asyncio.shield(starting)
         except Exception as exc:  # retried later, like a mail server that is away
             raise TransientError("dkim: the signing process could not start") from exc
-        assert self._protocol is not None
+        if self._protocol is None:  # closed meanwhile (the worker is stopping)
+            raise TransientError("dkim: the signing process stopped")
         return await self._protocol.sign([message])[0]
 
     async def close(self) -> None:
@@ -158,6 +159,11 @@ class _ChildProtocol(asyncio.SubprocessProtocol):
         stdin = cast(asyncio.WriteTransport, self._transport.get_pipe_transport(0))
         loop = asyncio.get_running_loop()
         futures: list[asyncio.Future[OutgoingMessage]] = []
+        if self.closed:  # it died since it started: nothing written now would be answered
+            for _ in messages:
+                futures.append(loop.create_future())
+                futures[-1].set_exception(TransientError("dkim: the signing process stopped"))
+            return futures
         frames: list[bytes] = []
         for message in messages:
             future: asyncio.Future[OutgoingMessage] = loop.create_future()
