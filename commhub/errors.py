@@ -99,6 +99,15 @@ class MaybeSentError(TransientError):
     SMTP DATA's final dot): the receiver may have accepted it. Retried once, carefully."""
 
 
+class SigningFailed(CommhubError):
+    """The DKIM signing process could not sign one message (a bug: that message fails, the
+    worker goes on). `kind` is the error's type name, all the child sends back."""
+
+    def __init__(self, kind: str) -> None:
+        super().__init__(kind)
+        self.kind = kind
+
+
 class PermanentError(DeliveryError):
     """Never worth retrying: the receiver refused the message for good."""
 

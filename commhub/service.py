@@ -22,7 +22,6 @@ from commhub.content.topics import Topic
 from commhub.domain import Format
 from commhub.errors import ConfigError
 from commhub.pinning import CampaignRenderers
-from commhub.render.dkim import DkimSigner
 from commhub.render.dkim_process import SigningProcess
 from commhub.render.pipeline import Renderer
 from commhub.settings import Settings
@@ -52,8 +51,7 @@ class Hub:
     speech: SpeechService
     renderer: Renderer
     transports: dict[Format, Transport]
-    signer: DkimSigner | None = None  # DKIM, when [dkim] is set
-    signing: SigningProcess | None = None  # the process that signs for this hub's workers
+    signing: SigningProcess | None = None  # DKIM, when [dkim] is set: signs for the workers
     content: ContentFiles | None = None  # the content files loaded at start (pinned per campaign)
     _renderers: CampaignRenderers | None = field(default=None, init=False, repr=False)
 
@@ -116,14 +114,17 @@ async def open_hub(settings: Settings, *, with_transports: bool = True) -> Async
     speech = SpeechService(settings.speech, settings.voices_dir)
     speech.warm_up()  # in the background: serving starts at once
     renderer = Renderer(settings, topics, catalogs, speech, templates_dir=settings.templates_dir)
-    signer = DkimSigner.from_settings(settings.dkim, settings.root)
     store = open_store(settings.database_url)
     try:
         await store.migrate()
         transports = build_transports(settings) if with_transports else {}
         started: list[Transport] = []
         # Signing runs beside the senders: only a hub that sends starts its process.
-        signing = SigningProcess(settings.dkim, settings.root) if signer and transports else None
+        signing = (
+            SigningProcess(settings.dkim, settings.root)
+            if settings.dkim.domain and transports
+            else None
+        )
         try:
             if signing is not None:
                 await signing.start()
@@ -138,7 +139,6 @@ async def open_hub(settings: Settings, *, with_transports: bool = True) -> Async
                 speech,
                 renderer,
                 transports,
-                signer,
                 signing,
                 content,
             )

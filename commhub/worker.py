@@ -29,6 +29,7 @@ from commhub.errors import (
     PermanentError,
     PolicyHold,
     RenderError,
+    SigningFailed,
     SpeechError,
     StoreError,
     StoreUnavailable,
@@ -427,13 +428,9 @@ class Worker:
         try:
             return self._sign(messages)
         except Exception as exc:  # a bug must fail its messages, not the batch
-            loop = asyncio.get_running_loop()
-            failed: list[asyncio.Future[OutgoingMessage]] = []
-            for _ in messages:
-                future: asyncio.Future[OutgoingMessage] = loop.create_future()
-                future.set_exception(exc)
-                failed.append(future)
-            return failed
+            failed: asyncio.Future[OutgoingMessage] = asyncio.get_running_loop().create_future()
+            failed.set_exception(exc)  # each sender awaits it and fails its own message
+            return [failed] * len(messages)
 
     async def _send_batch(
         self,
@@ -468,7 +465,7 @@ class Worker:
                             d.id,
                             loggable(type(exc), exc.__traceback__),
                         )
-                        kind = getattr(exc, "kind", type(exc).__name__)
+                        kind = exc.kind if isinstance(exc, SigningFailed) else type(exc).__name__
                         reason = f"dkim: internal error ({kind})"
                         failed = self._outcome(d, State.FAILED, reason, r)
                         self.recorder.add([failed])

@@ -253,8 +253,8 @@ async def test_worker_sends_signed_mail_with_verp_sender(
         "refill_reminder", [{"member_id": m, "data": REFILL} for m in ("M-0", "M-1", "M-2", "M-r")]
     )
     assert await env.drain(cid) == {"sent": 4}
-    signer = env.hub.signer
-    assert signer is not None
+    assert env.hub.signing is not None
+    signer = env.hub.signing.signer
     lookup = dns_stub(signer)
     received = smtp_server.wait_for(4)
     senders = set()

@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 
 from commhub.domain import OutgoingMessage
-from commhub.errors import ConfigError, TransientError
+from commhub.errors import ConfigError, SigningFailed, TransientError
 from commhub.render.dkim import DkimSigner
-from commhub.render.dkim_process import SigningFailed, SigningProcess, serve
+from commhub.render.dkim_process import SigningProcess, serve
 from commhub.settings import DkimSettings, Settings
 from tests.hub_harness import hub_env, write_config
 from tests.smtp_server import SmtpTestServer
@@ -175,8 +175,9 @@ async def test_the_worker_retries_what_a_dead_signer_left_and_sends_it_signed(
             await env.add_member(m)
         cid = await env.campaign("refill_reminder", [{"member_id": m, "data": REFILL} for m in ids])
         hub = env.hub
-        signing, signer = hub.signing, hub.signer
-        assert signing is not None and signer is not None
+        signing = hub.signing
+        assert signing is not None
+        signer = signing.signer
         killed: list[int] = []
 
         def submit_then_kill(

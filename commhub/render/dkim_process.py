@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import cast
 
 from commhub.domain import OutgoingMessage
-from commhub.errors import ConfigError, TransientError
+from commhub.errors import ConfigError, SigningFailed, TransientError
 from commhub.render.dkim import DkimSigner
 from commhub.settings import DkimSettings
 
@@ -55,24 +55,19 @@ _PIPE_SIZE = 1 << 20
 _F_SETPIPE_SZ = 1031  # fcntl.F_SETPIPE_SZ (named in the fcntl module from Python 3.10 on Linux)
 
 
-class SigningFailed(Exception):
-    """The child could not sign one message (a bug: the message fails, the worker goes on)."""
-
-    def __init__(self, kind: str) -> None:
-        super().__init__(kind)
-        self.kind = kind
-
-
 class SigningProcess:
     """The worker's side: start the child, send it messages, hand back signed copies."""
 
     def __init__(
         self, settings: DkimSettings, root: Path, *, stall_seconds: float = STALL_SECONDS
     ) -> None:
-        # Load the keys here too: a bad key file is a ConfigError at start, in this process,
-        # with the message naming the setting (the child would only die).
-        if DkimSigner.from_settings(settings, root) is None:
+        # The keys are loaded here as well as in the child: a bad key file is a ConfigError
+        # at start, in this process, naming the setting (the child would only die). The
+        # signer also gives the DNS records to publish.
+        signer = DkimSigner.from_settings(settings, root)
+        if signer is None:
             raise ConfigError("dkim.domain is not set: there is nothing to sign")
+        self.signer = signer
         self._argv = [
             sys.executable,
             "-m",
@@ -174,22 +169,24 @@ class _ChildProtocol(asyncio.SubprocessProtocol):
         self._watch()
         return futures
 
-    def _watch(self, answered: int | None = None) -> None:
-        """A child that answers nothing for `stall_seconds` while messages wait is stuck
-        (it never is in a test run, but a worker must not wait on it for ever): kill it, so
-        the waiting messages are retried and the next batch starts a new child. A timer per
-        period, not per message."""
-        if answered is not None:  # the timer fired
-            self._watchdog = None
-            if self._waiting and self._answered == answered and self._transport is not None:
-                log.error("dkim: the signing process answered nothing in %.0f s; stopping it",
-                          self._stall_seconds)  # fmt: skip
-                self.closed = True
-                self._transport.kill()
-                return
+    def _watch(self) -> None:
+        """Arm the watchdog while messages wait (one timer per period, not per message)."""
         if self._watchdog is None and self._waiting and not self.closed:
             loop = asyncio.get_running_loop()
-            self._watchdog = loop.call_later(self._stall_seconds, self._watch, self._answered)
+            self._watchdog = loop.call_later(self._stall_seconds, self._check, self._answered)
+
+    def _check(self, answered: int) -> None:
+        """A child that answered nothing for `stall_seconds` while messages waited is stuck
+        (it never is in a test run, but a worker must not wait on it for ever): kill it, so
+        the waiting messages are retried and the next batch starts a new child."""
+        self._watchdog = None
+        if self._waiting and self._answered == answered and self._transport is not None:
+            log.error("dkim: the signing process answered nothing in %.0f s; stopping it",
+                      self._stall_seconds)  # fmt: skip
+            self.closed = True
+            self._transport.kill()
+            return
+        self._watch()
 
     def pipe_data_received(self, fd: int, data: bytes) -> None:
         if fd != 1:
