@@ -316,7 +316,9 @@ class Worker:
         self._held.update(d.id for d in batch)
         working.extend(d.id for d in batch)
         self._start_renewing(working)
-        prepared = await self._prepare_batch(batch, w.concurrency)
+        # DKIM: each message's signature, by delivery id, started as soon as it renders.
+        signing: dict[int, asyncio.Future[OutgoingMessage]] = {}
+        prepared = await self._prepare_batch(batch, w.concurrency, signing)
         outcomes = [p for p in prepared if isinstance(p, DeliveryOutcome)]
         self.recorder.add(outcomes)
         ready = [
@@ -324,7 +326,6 @@ class Worker:
             for d, p in zip(batch, prepared, strict=True)
             if not isinstance(p, DeliveryOutcome)
         ]
-        signing = self._start_signing(ready) if ready and self._sign is not None else None
         if ready:
             sending = [self._outcome(d, State.SENDING, None, r) for d, r in ready]
             await self.store.record(self.id, sending, self._clock())
@@ -386,26 +387,37 @@ class Worker:
                 self._renewing_now = False
 
     async def _prepare_batch(
-        self, batch: list[ClaimedDelivery], concurrency: int
+        self,
+        batch: list[ClaimedDelivery],
+        concurrency: int,
+        signing: dict[int, asyncio.Future[OutgoingMessage]],
     ) -> list[DeliveryOutcome | RenderResult]:
-        """Prepare every delivery of the batch, in batch order.
+        """Prepare every delivery of the batch, in batch order; with DKIM, start signing
+        what is rendered as it goes (futures into `signing`, by delivery id).
 
         Only audio waits for anything (speech runs in a thread); every other format renders
         without suspending, so a task per delivery would only add event loop work. Those are
         prepared inline, one after the other, giving the event loop a turn every
         YIELD_EVERY messages (a batch renders in ~5 ms: in `serve`, API requests would wait
-        that long); audio ones concurrently, `concurrency` at a time.
+        that long); audio ones concurrently, `concurrency` at a time. Each group of
+        YIELD_EVERY goes to the signing process at once, so it signs while the rest of the
+        batch renders, rather than only once the whole batch has.
         """
         prepared: list[DeliveryOutcome | RenderResult | None] = [None] * len(batch)
         waiting: list[int] = []
+        rendered: list[tuple[int, RenderResult]] = []  # not yet handed to the signer
         inline = 0
         for i, d in enumerate(batch):
             if d.member is not None and d.member.format is Format.AUDIO:
                 waiting.append(i)
                 continue
-            prepared[i] = await self.prepare(d)
+            prepared[i] = p = await self.prepare(d)
+            if not isinstance(p, DeliveryOutcome):
+                rendered.append((d.id, p))
             inline += 1
             if inline % YIELD_EVERY == 0:
+                self._start_signing(rendered, signing)
+                rendered = []
                 await asyncio.sleep(0)
         if waiting:
             sem = asyncio.Semaphore(concurrency)
@@ -415,34 +427,45 @@ class Worker:
                     prepared[i] = await self.prepare(batch[i])
 
             await asyncio.gather(*(one(i) for i in waiting))
+            rendered += [
+                (batch[i].id, r)
+                for i in waiting
+                if (r := prepared[i]) is not None and not isinstance(r, DeliveryOutcome)
+            ]
+        self._start_signing(rendered, signing)
         return [p for p in prepared if p is not None]
 
     def _start_signing(
-        self, ready: list[tuple[ClaimedDelivery, RenderResult]]
-    ) -> list[asyncio.Future[OutgoingMessage]]:
-        """Start signing the batch's messages; futures in message order. The signer works
-        in another process (commhub.render.dkim_process), so the batch signs on another
-        core while this loop records it `sending` and sends the messages already signed."""
-        assert self._sign is not None
-        messages = [r.message for _, r in ready]
+        self,
+        rendered: list[tuple[int, RenderResult]],
+        signing: dict[int, asyncio.Future[OutgoingMessage]],
+    ) -> None:
+        """Start signing these (delivery id, rendered) messages, when DKIM is on; their
+        futures go into `signing`. The signer works in another process
+        (commhub.render.dkim_process), so they sign on another core while this loop
+        renders, records `sending` and sends the messages already signed."""
+        if self._sign is None or not rendered:
+            return
         try:
-            return self._sign(messages)
+            futures = self._sign([r.message for _, r in rendered])
         except Exception as exc:  # a bug must fail its messages, not the batch
             failed: asyncio.Future[OutgoingMessage] = asyncio.get_running_loop().create_future()
             failed.set_exception(exc)  # each sender awaits it and fails its own message
-            return [failed] * len(messages)
+            futures = [failed] * len(rendered)
+        signing.update(zip((i for i, _ in rendered), futures, strict=True))
 
     async def _send_batch(
         self,
         ready: list[tuple[ClaimedDelivery, RenderResult]],
         concurrency: int,
-        signing: list[asyncio.Future[OutgoingMessage]] | None = None,
+        signing: dict[int, asyncio.Future[OutgoingMessage]] | None = None,
     ) -> list[tuple[DeliveryOutcome, float]]:
         """Send the rendered deliveries, `concurrency` at a time; outcomes in `ready` order.
 
         A few sender loops take the next message from a shared iterator (one task per
         loop, not per message: the loop's bookkeeping per task costs more than a send's
-        own Python work at thousands of messages a second).
+        own Python work at thousands of messages a second). With DKIM, each message waits
+        for its signature (`signing`, by delivery id) just before it is sent.
         """
         sent: list[tuple[DeliveryOutcome, float] | None] = [None] * len(ready)
         items = iter(enumerate(ready))
@@ -450,9 +473,10 @@ class Worker:
 
         async def sender() -> None:
             for i, (d, r) in items:
-                if signing is not None:
+                signature = signing.get(d.id) if signing else None
+                if signature is not None:
                     try:
-                        signed = await signing[i]
+                        signed = await signature
                     except TransientError as exc:  # the signing process stopped: later
                         outcome = self._retry_or_fail(d, self._clock(), str(exc), r)
                         self.recorder.add([outcome])
