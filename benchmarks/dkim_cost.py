@@ -7,7 +7,7 @@ One `commhub worker` process on SQLite sends N large-print emails over SMTP to `
 (List-Unsubscribe links and VERP envelope senders: `[unsubscribe] secret`, `[bounces]
 domain`), alternately without and with DKIM (an RSA-2048 key, an Ed25519 one, or both
 signatures), so a busy shared machine slows both alike. The target: signing costs at most
-15% of the rate. The worker signs in a child process (commhub.render.dkim_process), so on a
+15% of the rate. The worker signs in a child process (commhub.dkim.process), so on a
 machine with a spare core the RSA work runs beside the worker's event loop; the child's CPU
 is printed apart from the worker's.
 """

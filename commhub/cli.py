@@ -203,7 +203,7 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
     if cmd == "translate":
         return service.translate(settings, args)
     if cmd == "dkim-record":
-        from commhub.render.dkim import DkimSigner
+        from commhub.dkim.signer import DkimSigner
 
         signer = DkimSigner.from_settings(settings.dkim, settings.root)
         if signer is None:

@@ -19,10 +19,10 @@ from typing import TYPE_CHECKING
 from commhub.content.i18n import Catalogs
 from commhub.content.pinned import ContentFiles
 from commhub.content.topics import Topic
+from commhub.dkim.process import SigningProcess
 from commhub.domain import Format
 from commhub.errors import ConfigError
 from commhub.pinning import CampaignRenderers
-from commhub.render.dkim_process import SigningProcess
 from commhub.render.pipeline import Renderer
 from commhub.settings import Settings
 from commhub.speech.service import SpeechService

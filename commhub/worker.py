@@ -67,7 +67,7 @@ class RenderResult(Protocol):
 RenderFn = Callable[[str, Member, dict[str, Any], int, str], Awaitable[RenderResult]]
 # (outcome, seconds the send took; None when no send was tried: skips, holds, render failures)
 OutcomeHook = Callable[[DeliveryOutcome, float | None], None]
-# Starts signing a batch's messages (DKIM: commhub.render.dkim_process.SigningProcess.submit,
+# Starts signing a batch's messages (DKIM: commhub.dkim.process.SigningProcess.submit,
 # another process); one future per message, in order, awaited just before its send.
 SignFn = Callable[[list[OutgoingMessage]], list[asyncio.Future[OutgoingMessage]]]
 
@@ -442,7 +442,7 @@ class Worker:
     ) -> None:
         """Start signing these (delivery id, rendered) messages, when DKIM is on; their
         futures go into `signing`. The signer works in another process
-        (commhub.render.dkim_process), so they sign on another core while this loop
+        (commhub.dkim.process), so they sign on another core while this loop
         renders, records `sending` and sends the messages already signed."""
         if self._sign is None or not rendered:
             return

@@ -19,8 +19,8 @@ import pytest
 from commhub.content.i18n import Catalogs
 from commhub.content.topics import load_topics
 from commhub.delivery_tokens import DeliveryTokens, Purpose
+from commhub.dkim.signer import DkimSigner, body_hash, relaxed_body
 from commhub.domain import Format, Member
-from commhub.render.dkim import DkimSigner, body_hash, relaxed_body
 from commhub.render.pipeline import Renderer
 from commhub.settings import DkimSettings, Settings, load
 from tests.a11y.harness import A11yBrowser, axe_violations, browser, describe  # noqa: F401

@@ -1,4 +1,4 @@
-"""DKIM signing in its own process (commhub.render.dkim_process): a real child process signs
+"""DKIM signing in its own process (commhub.dkim.process): a real child process signs
 real rendered messages, dkimpy verifies them; the child dying, failing on one message, or
 being closed never loses a message nor lets one out unsigned."""
 
@@ -14,10 +14,10 @@ from typing import Any
 
 import pytest
 
+from commhub.dkim.process import SigningProcess, serve
+from commhub.dkim.signer import DkimSigner
 from commhub.domain import OutgoingMessage
 from commhub.errors import ConfigError, SigningFailed, TransientError
-from commhub.render.dkim import DkimSigner
-from commhub.render.dkim_process import SigningProcess, serve
 from commhub.settings import DkimSettings, Settings
 from commhub.worker import RenderFn, RenderResult
 from tests.hub_harness import hub_env, write_config

@@ -6,7 +6,7 @@ message). Here, per message: the header block is split once; the body is hashed 
 (hashlib releases the GIL), after a check that it is already in relaxed form, which the MIME
 builder's output nearly always is (base64 and quoted-printable lines, no trailing blanks);
 the signature is OpenSSL's (`cryptography`). The worker runs this in a process of its own
-(commhub.render.dkim_process), so signing takes the other core, not the event loop's. Tests
+(commhub.dkim.process), so signing takes the other core, not the event loop's. Tests
 verify the result with dkimpy, an independent implementation.
 """
 

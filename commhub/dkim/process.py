@@ -24,6 +24,7 @@ import asyncio
 import contextlib
 import fcntl
 import functools
+import gc
 import json
 import logging
 import os
@@ -35,9 +36,9 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import cast
 
+from commhub.dkim.signer import DkimSigner
 from commhub.domain import OutgoingMessage
 from commhub.errors import ConfigError, SigningFailed, TransientError
-from commhub.render.dkim import DkimSigner
 from commhub.settings import DkimSettings
 
 log = logging.getLogger("commhub.dkim")
@@ -71,7 +72,7 @@ class SigningProcess:
         self._argv = [
             sys.executable,
             "-m",
-            "commhub.render.dkim_process",
+            "commhub.dkim.process",
             json.dumps({"settings": asdict(settings), "root": str(root)}),
         ]
         self._protocol: _ChildProtocol | None = None
@@ -289,6 +290,9 @@ def main(argv: list[str]) -> int:
     settings = DkimSettings(**config["settings"])
     signer = DkimSigner.from_settings(settings, Path(config["root"]))
     assert signer is not None
+    # What was loaded at start lives as long as the child: kept out of the collector's
+    # full passes, which otherwise walk it again and again while messages are signed.
+    gc.freeze()
     for fd in (0, 1):  # the child's ends of its two pipes (either end may size a pipe)
         with contextlib.suppress(OSError):  # a smaller pipe only costs more system calls
             fcntl.fcntl(fd, _F_SETPIPE_SZ, _PIPE_SIZE)
