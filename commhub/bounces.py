@@ -35,6 +35,7 @@ from commhub.delivery_tokens import (
     Purpose,
     find_delivery,
 )
+from commhub.domain import find_message_id
 from commhub.redact import redact
 from commhub.settings import BounceSettings
 from commhub.store.base import Bounce, DeliveryRef, Store
@@ -44,7 +45,6 @@ log = logging.getLogger(__name__)
 # The audit log's actor for an opt-out a mailbox provider's complaint report made.
 COMPLAINT = Actor("bounces", "complaint report")
 _VERP = re.compile(f"{re.escape(VERP_PREFIX)}({TOKEN_PATTERN})@", re.IGNORECASE)
-_MESSAGE_ID = re.compile(r"<delivery-(\d+)\.(cmp_[0-9a-f]+)@[^>\s]+>")
 _STATUS = re.compile(r"\b([245])\.(\d{1,3})\.(\d{1,3})\b")
 _HEADERS = email.parser.BytesHeaderParser(policy=email.policy.compat32)
 
@@ -82,9 +82,9 @@ def _original_ref(message: email.message.Message) -> tuple[int, str] | None:
                 raw = part.get_payload(decode=True)
                 text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(payload)
                 header = text
-            found = _MESSAGE_ID.search(header)
+            found = find_message_id(header)
             if found:
-                return int(found.group(1)), found.group(2)
+                return found
     return None
 
 

@@ -392,6 +392,16 @@ def message_id_for(delivery_id: int, domain: str, campaign_id: str = "") -> str:
     return f"<delivery-{delivery_id}{campaign}@{domain}>"
 
 
+# What `message_id_for` writes for a campaign's delivery, found in a bounce's quoted headers.
+_CAMPAIGN_MESSAGE_ID = re.compile(r"<delivery-(\d+)\.(cmp_[0-9a-f]+)@[^>\s]+>")
+
+
+def find_message_id(text: str) -> tuple[int, str] | None:
+    """The (delivery id, campaign id) of the first campaign Message-ID in `text`."""
+    found = _CAMPAIGN_MESSAGE_ID.search(text)
+    return (int(found.group(1)), found.group(2)) if found else None
+
+
 TOKEN_ID_PREFIX = "tok_"
 
 
