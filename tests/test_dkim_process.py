@@ -9,6 +9,7 @@ import io
 import os
 import signal
 import sys
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +21,7 @@ from commhub.domain import OutgoingMessage
 from commhub.errors import ConfigError, SigningFailed, TransientError
 from commhub.settings import DkimSettings, Settings
 from commhub.worker import RenderFn, RenderResult
-from tests.hub_harness import hub_env, write_config
+from tests.hub_harness import HubEnv, hub_env, write_config
 from tests.smtp_server import SmtpTestServer
 from tests.test_deliverability_headers import (  # the same keys, members and verifier
     DOMAIN,
@@ -42,6 +43,22 @@ def messages(settings: Settings, count: int) -> list[OutgoingMessage]:
         r.render_sync("refill_reminder", member(lang=langs[i % 5]), REFILL, i + 1, "cmp_1").message
         for i in range(count)
     ]
+
+
+async def signed_campaign(
+    tmp_path: Path, smtp_server: SmtpTestServer, rsa_key: Path, count: int
+) -> AsyncIterator[tuple[HubEnv, str, SigningProcess]]:
+    """A hub that signs with the RSA key and sends to `smtp_server`, with a refill campaign
+    to `count` new members queued: (the hub, the campaign id, its signing process)."""
+    dkim = {"domain": DOMAIN, "selector": "rsa1", "private_key_file": str(rsa_key)}
+    config = write_config(tmp_path, f"sqlite:///{tmp_path / 'hub.db'}", smtp_server.port, dkim=dkim)
+    async for env in hub_env(config):
+        ids = [f"M-{i}" for i in range(count)]
+        for m in ids:
+            await env.add_member(m)
+        cid = await env.campaign("refill_reminder", [{"member_id": m, "data": REFILL} for m in ids])
+        assert env.hub.signing is not None
+        yield env, cid, env.hub.signing
 
 
 def pid_of(signing: SigningProcess) -> int:
@@ -169,16 +186,8 @@ async def test_the_worker_retries_what_a_dead_signer_left_and_sends_it_signed(
     still gets exactly one message, signed, and nothing unsigned goes out."""
     from commhub.worker import Worker
 
-    dkim = {"domain": DOMAIN, "selector": "rsa1", "private_key_file": str(keys[0])}
-    config = write_config(tmp_path, f"sqlite:///{tmp_path / 'hub.db'}", smtp_server.port, dkim=dkim)
-    async for env in hub_env(config):
-        ids = [f"M-{i}" for i in range(30)]
-        for m in ids:
-            await env.add_member(m)
-        cid = await env.campaign("refill_reminder", [{"member_id": m, "data": REFILL} for m in ids])
+    async for env, cid, signing in signed_campaign(tmp_path, smtp_server, keys[0], 30):
         hub = env.hub
-        signing = hub.signing
-        assert signing is not None
         signer = signing.signer
         killed: list[int] = []
 
@@ -244,17 +253,9 @@ async def test_a_batch_starts_signing_while_the_rest_of_it_renders(
     still signed exactly once and verifies."""
     from commhub.worker import YIELD_EVERY, Worker
 
-    dkim = {"domain": DOMAIN, "selector": "rsa1", "private_key_file": str(keys[0])}
-    config = write_config(tmp_path, f"sqlite:///{tmp_path / 'hub.db'}", smtp_server.port, dkim=dkim)
     count = 2 * YIELD_EVERY + 3
-    async for env in hub_env(config):
-        ids = [f"M-{i}" for i in range(count)]
-        for m in ids:
-            await env.add_member(m)
-        cid = await env.campaign("refill_reminder", [{"member_id": m, "data": REFILL} for m in ids])
+    async for env, cid, signing in signed_campaign(tmp_path, smtp_server, keys[0], count):
         hub = env.hub
-        signing = hub.signing
-        assert signing is not None
         watch = _RenderAndSign(hub.renderer.render, signing)
         worker = Worker(hub.settings, hub.store, watch.render, hub.transports, sign=watch.submit)
         assert await env.drain(cid, worker) == {"sent": count}
