@@ -111,8 +111,11 @@ async def open_hub(settings: Settings, *, with_transports: bool = True) -> Async
     topics, catalogs = content.load(settings.templates_dir)
     # Readiness (GET /v1/templates) and rendering follow `language.require`.
     catalogs = catalogs.requiring(settings.language.require)
+    # The neural voice is loaded when the first English audio needs it (~1.5 s, once), not
+    # at start: it holds ~110 MB, which a hub that imports members or sends email only would
+    # carry for nothing (a 1,000,000-row import peaked at 296 MB with it, 250 is the target).
+    # The studio, where QA staff listen at once, warms it up at start.
     speech = SpeechService(settings.speech, settings.voices_dir)
-    speech.warm_up()  # in the background: serving starts at once
     renderer = Renderer(settings, topics, catalogs, speech, templates_dir=settings.templates_dir)
     store = open_store(settings.database_url)
     try:

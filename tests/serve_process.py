@@ -1,7 +1,7 @@
 """`commhub serve` as a user runs it, for tests that talk to it over a real socket.
 
 with serve_process(tmp_path) as hub:      # SQLite file and outbox under tmp_path
-    hub.port, hub.token, hub.log          # an admin token made by `commhub token create`
+    hub.port, hub.token, hub.log, hub.pid # an admin token made by `commhub token create`
 exchange(hub.port, raw_request_bytes)     # everything it answers, as sent on the wire
 """
 
@@ -24,6 +24,7 @@ class ServeProcess:
     port: int
     token: str
     log: Path  # the server's stdout and stderr
+    pid: int
 
 
 def _commhub(config: Path, *args: str) -> str:
@@ -54,7 +55,7 @@ def serve_process(folder: Path) -> Iterator[ServeProcess]:
     server = _serve(config, log)
     try:
         _wait_listening(server, log)
-        yield ServeProcess(port, token, log)
+        yield ServeProcess(port, token, log, server.pid)
     finally:
         _stop([server])
 

@@ -147,3 +147,28 @@ def test_serve_processes_share_a_port_only_with_reuse_port(tmp_path: Path) -> No
         first.send_signal(signal.SIGTERM)
         first.wait(15)
         _stop(procs)
+
+
+def _maps(pid: int) -> str:
+    return Path(f"/proc/{pid}/maps").read_text()
+
+
+def test_serve_loads_the_neural_voice_only_when_english_audio_needs_it(tmp_path: Path) -> None:
+    """The English voice (onnxruntime and its model, ~110 MB) is not in a server that has
+    not spoken: a hub that imports members or sends email stays small. The first English
+    audio preview loads it, and is spoken by it."""
+    from tests.serve_process import serve_process
+
+    with serve_process(tmp_path) as hub:
+        time.sleep(3)  # a warm-up at start loaded it within ~1.5 s
+        assert "onnxruntime" not in _maps(hub.pid)
+        body = {"template": "refill_reminder", "language": "en", "format": "audio"}
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{hub.port}/v1/previews",
+            data=json.dumps(body).encode(),
+            headers={"Authorization": f"Bearer {hub.token}", "Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(request, timeout=120) as response:
+            preview = json.loads(response.read())
+        assert preview["voice"] == "piper:en_US-joe-medium"
+        assert "onnxruntime" in _maps(hub.pid)
