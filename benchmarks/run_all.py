@@ -1,11 +1,11 @@
-"""All five benchmarks in one go (`make bench`): figures and ratios printed, nothing asserted.
+"""All six benchmarks in one go (`make bench`): figures and ratios printed, nothing asserted.
 
-    .venv/bin/python -m benchmarks.run_all [--quick] [--only campaign audio intake import api]
+    .venv/bin/python -m benchmarks.run_all [--quick] [--only campaign dkim audio intake import api]
 
 Each benchmark starts what it needs (smtp-sink, `commhub serve`/`worker` subprocesses, a
 temporary SQLite file or PostgreSQL schema) and cleans up. PostgreSQL runs are skipped with
 a note when 127.0.0.1:5432 does not answer. `--quick` scales every N down ~10x (a smoke run).
-The full run takes ~6-10 minutes on a 2-core machine.
+The full run takes ~9-13 minutes on a 2-core machine (DKIM's pairs of runs: ~3).
 """
 
 from __future__ import annotations
@@ -15,12 +15,20 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from benchmarks import api_latency, audio_throughput, campaign_throughput, intake, member_import
+from benchmarks import (
+    api_latency,
+    audio_throughput,
+    campaign_throughput,
+    dkim_cost,
+    intake,
+    member_import,
+)
 from benchmarks.common import machine
 
 BENCHES: dict[str, tuple[Callable[[list[str]], Any], list[str], list[str]]] = {
     # name: (main, full-size arguments, --quick arguments)
     "campaign": (campaign_throughput.main, [], ["--n", "2000"]),
+    "dkim": (dkim_cost.main, [], ["--n", "2000", "--rounds", "1"]),
     "audio": (audio_throughput.main, [], ["--n", "50", "--n-neural", "20"]),
     "intake": (intake.main, [], ["--n", "10000"]),
     "import": (member_import.main, ["--stores", "sqlite", "postgres"], ["--rows", "100000"]),
