@@ -458,7 +458,7 @@ class Worker:
         self,
         ready: list[tuple[ClaimedDelivery, RenderResult]],
         concurrency: int,
-        signing: dict[int, asyncio.Future[OutgoingMessage]] | None = None,
+        signing: dict[int, asyncio.Future[OutgoingMessage]],
     ) -> list[tuple[DeliveryOutcome, float]]:
         """Send the rendered deliveries, `concurrency` at a time; outcomes in `ready` order.
 
@@ -473,7 +473,7 @@ class Worker:
 
         async def sender() -> None:
             for i, (d, r) in items:
-                signature = signing.get(d.id) if signing else None
+                signature = signing.get(d.id)  # none without DKIM
                 if signature is not None:
                     try:
                         signed = await signature

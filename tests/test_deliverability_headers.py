@@ -4,6 +4,7 @@ zone and the VERP envelope sender; end to end through a worker and a real SMTP s
 
 from __future__ import annotations
 
+import asyncio
 import email
 import email.policy
 import email.utils
@@ -20,7 +21,8 @@ from commhub.content.i18n import Catalogs
 from commhub.content.topics import load_topics
 from commhub.delivery_tokens import DeliveryTokens, Purpose
 from commhub.dkim.signer import DkimSigner, body_hash, relaxed_body
-from commhub.domain import Format, Member
+from commhub.domain import Format, Member, OutgoingMessage
+from commhub.errors import SigningFailed
 from commhub.render.pipeline import Renderer
 from commhub.settings import DkimSettings, Settings, load
 from tests.a11y.harness import A11yBrowser, axe_violations, browser, describe  # noqa: F401
@@ -317,31 +319,47 @@ async def test_email_with_the_unsubscribe_link_is_axe_clean(
     assert violations == [], describe(violations)
 
 
+def _sign_raises(messages: list[OutgoingMessage]) -> list[asyncio.Future[OutgoingMessage]]:
+    raise RuntimeError("a bug")  # in the worker's own call: every message of the group fails
+
+
+def _child_cannot_sign(messages: list[OutgoingMessage]) -> list[asyncio.Future[OutgoingMessage]]:
+    """As the signing process answers a message it could not sign: the error's type name."""
+    futures: list[asyncio.Future[OutgoingMessage]] = []
+    for _ in messages:
+        futures.append(asyncio.get_running_loop().create_future())
+        futures[-1].set_exception(SigningFailed("UnicodeError"))
+    return futures
+
+
 @pytest.mark.real
+@pytest.mark.parametrize(
+    ("sign", "reason"),
+    [
+        (_sign_raises, "dkim: internal error (RuntimeError)"),
+        (_child_cannot_sign, "dkim: internal error (UnicodeError)"),
+    ],
+)
 async def test_a_signing_failure_fails_its_messages_not_the_worker(
-    tmp_path: Path, smtp_server: SmtpTestServer, caplog: pytest.LogCaptureFixture
+    tmp_path: Path,
+    smtp_server: SmtpTestServer,
+    sign: Callable[[list[OutgoingMessage]], list[asyncio.Future[OutgoingMessage]]],
+    reason: str,
 ) -> None:
     from commhub.worker import Worker
 
     config = write_config(tmp_path, f"sqlite:///{tmp_path / 'hub.db'}", smtp_server.port)
     async for env in hub_env(config):
-        await env.add_member("M-1")
-        cid = await env.campaign("refill_reminder", [{"member_id": "M-1", "data": REFILL}])
-
-        def broken(messages: list[object]) -> list[object]:
-            raise RuntimeError("a bug")
-
-        hub = env.hub
-        worker = Worker(
-            hub.settings,
-            hub.store,
-            hub.renderer.render,
-            hub.transports,
-            sign=broken,  # type: ignore[arg-type]
+        for m in ("M-1", "M-2"):
+            await env.add_member(m)
+        cid = await env.campaign(
+            "refill_reminder", [{"member_id": m, "data": REFILL} for m in ("M-1", "M-2")]
         )
-        assert await env.drain(cid, worker) == {"failed": 1}
+        hub = env.hub
+        worker = Worker(hub.settings, hub.store, hub.renderer.render, hub.transports, sign=sign)
+        assert await env.drain(cid, worker) == {"failed": 2}
         _, body = await env.call("GET", f"/v1/campaigns/{cid}/deliveries")
-        assert body["deliveries"][0]["last_error"] == "dkim: internal error (RuntimeError)"
+        assert [d["last_error"] for d in body["deliveries"]] == [reason, reason]
     assert smtp_server.messages == []  # nothing unsigned went out
 
 

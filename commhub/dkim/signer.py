@@ -2,12 +2,12 @@
 
 Written for commhub's own messages rather than through dkimpy's signer, which re-parses and
 re-canonicalizes the whole message in Python and signs with its pure-Python RSA (~3 ms a
-message). Here, per message: the header block is split once; the body is hashed once, whole
-(hashlib releases the GIL), after a check that it is already in relaxed form, which the MIME
-builder's output nearly always is (base64 and quoted-printable lines, no trailing blanks);
-the signature is OpenSSL's (`cryptography`). The worker runs this in a process of its own
-(commhub.dkim.process), so signing takes the other core, not the event loop's. Tests
-verify the result with dkimpy, an independent implementation.
+message). Here, per message: the header block is split once; the body is hashed once, whole,
+after a check that it is already in relaxed form, which the MIME builder's output nearly
+always is (base64 and quoted-printable lines, no trailing blanks); the signature is
+OpenSSL's (`cryptography`). The worker runs this in a process of its own
+(commhub.dkim.process), so signing takes the other core, not the event loop's. Tests verify
+the result with dkimpy, an independent implementation.
 """
 
 from __future__ import annotations
