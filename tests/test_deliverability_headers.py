@@ -12,6 +12,7 @@ import hashlib
 import re
 import subprocess
 from collections.abc import AsyncIterator, Callable
+from dataclasses import replace
 from pathlib import Path
 
 import dkim
@@ -158,6 +159,44 @@ def test_a_changed_message_fails_verification(
     other = DkimSigner.from_settings(dkim_settings(keys, ed25519=False), Path("/"))
     assert other is not None
     assert verify_all(signed, lambda name, timeout=5: b"") == [False]
+
+
+def test_a_message_signed_where_it_lies_in_a_buffer_is_signed_as_if_alone(
+    keys: tuple[Path, Path], configured: Settings
+) -> None:
+    """The signing child signs each message inside its read buffer, between other bytes:
+    tabs, blank runs and CRLFs around it must change nothing (RSA and Ed25519 signatures
+    are deterministic, so the fields are equal byte for byte)."""
+    base = DkimSigner.from_settings(dkim_settings(keys), Path("/"))
+    assert base is not None
+    signer = DkimSigner(base.domain, base._keys, clock=1_796_000_000)
+    raw = renderer(configured).render_sync("refill_reminder", member(), REFILL, 9, "cmp_1")
+    alone = raw.message.raw
+    noise = b"\t  \r\n\r\nX: y \r\n\t\r\n"
+    buffer = bytearray(noise + alone + noise)
+    fields = signer.signature_fields(buffer, len(noise), len(noise) + len(alone))
+    assert fields == signer.signature_fields(alone)
+    assert verify_all(fields + alone, dns_stub(signer)) == [True, True]
+
+
+def test_signatures_verify_whichever_fields_a_message_has_and_whenever_signed(
+    keys: tuple[Path, Path], configured: Settings
+) -> None:
+    """The signature field's folded layout is worked out once per list of signed fields
+    and reused: messages with and without Reply-To, in turn, and a signing time of another
+    length, all verify."""
+    base = DkimSigner.from_settings(dkim_settings(keys), Path("/"))
+    assert base is not None
+    plain = renderer(replace(configured, plan=replace(configured.plan, reply_to="")))
+    full = renderer(configured)
+    for clock in (1_796_000_000.0, 86_400.0):
+        signer = DkimSigner(base.domain, base._keys, clock=clock)
+        for i, r in enumerate([full, plain, full, plain]):
+            raw = r.render_sync("refill_reminder", member(), REFILL, 20 + i, "cmp_1").message.raw
+            assert (b"Reply-To:" in raw) == (r is full)
+            signed = signer.sign(raw)
+            assert verify_all(signed, dns_stub(signer)) == [True, True], (clock, i)
+            assert f"t={int(clock)};".encode() in signed
 
 
 def test_relaxed_body_matches_dkimpy() -> None:

@@ -131,10 +131,12 @@ def test_a_message_the_child_cannot_sign_is_answered_with_the_error_and_the_next
     one answer, and the stream stays in step."""
 
     class Fussy(DkimSigner):
-        def signature_fields(self, raw: bytes) -> bytes:
-            if b"boom" in raw:
+        def signature_fields(
+            self, raw: bytes | bytearray, start: int = 0, end: int | None = None
+        ) -> bytes:
+            if b"boom" in raw[start:end]:
                 raise UnicodeError("cannot")
-            return super().signature_fields(raw)
+            return super().signature_fields(raw, start, end)
 
     base = DkimSigner.from_settings(dkim_settings(keys, ed25519=False), Path("/"))
     assert base is not None
@@ -143,8 +145,8 @@ def test_a_message_the_child_cannot_sign_is_answered_with_the_error_and_the_next
     frames = b"".join(len(m).to_bytes(4, "big") + m for m in (good, b"boom", good))
     trickle = io.BytesIO(frames)  # a pipe may give a frame in pieces: 7 bytes at a time
     out, pieces = io.BytesIO(), io.BytesIO()
-    serve(fussy, io.BytesIO(frames).read, out.write)
-    serve(fussy, lambda n: trickle.read(min(n, 7)), pieces.write)
+    serve(fussy, io.BytesIO(frames).readinto, out.write)
+    serve(fussy, lambda view: trickle.readinto(view[:7]), pieces.write)
     answers, data = [], out.getvalue()
     assert pieces.getvalue().count(b"DKIM-Signature:") == 2
     assert len(pieces.getvalue()) == len(data)  # the same answers, whatever the reads
@@ -155,6 +157,36 @@ def test_a_message_the_child_cannot_sign_is_answered_with_the_error_and_the_next
     assert [status for status, _ in answers] == [0, 1, 0]
     assert answers[1][1] == b"UnicodeError"
     assert answers[0][1].startswith(b"DKIM-Signature: v=1; a=rsa-sha256;")
+
+
+def test_the_child_signs_a_message_larger_than_its_read_buffer_and_those_around_it(
+    keys: tuple[Path, Path],  # noqa: F811
+    configured: Settings,  # noqa: F811
+) -> None:
+    """The child's loop reads into one buffer of a pipe's size (1 MiB); an audio email can
+    be larger. A 2.4 MB message between two ordinary ones, read in pipe-sized pieces that
+    cut frames anywhere: each answer verifies with dkimpy, in order."""
+    signer = DkimSigner.from_settings(dkim_settings(keys), Path("/"))
+    assert signer is not None
+    small = [m.raw for m in messages(configured, 2)]
+    line = b"QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVphYmNkZWZnaGlqa2xtbm9wcXJzdHV2d3h5ejAx\r\n"
+    large = small[0] + line * 32_000  # after the closing boundary: the MIME epilogue
+    assert len(large) > 2 * 1024 * 1024
+    sent = [small[0], large, small[1]]
+    stream = io.BytesIO(b"".join(len(m).to_bytes(4, "big") + m for m in sent))
+    out = io.BytesIO()
+    serve(signer, lambda view: stream.readinto(view[: 65_536 + 7]), out.write)
+    data, answers = out.getvalue(), []
+    while data:
+        size = int.from_bytes(data[1:5], "big")
+        assert data[0] == 0  # signed
+        answers.append(data[5 : 5 + size])
+        data = data[5 + size :]
+    assert len(answers) == 3
+    lookup = dns_stub(signer)
+    for fields, raw in zip(answers, sent, strict=True):
+        assert verify_all(fields + raw, lookup) == [True, True]
+    assert verify_all(answers[0] + large, lookup) == [False, False]  # each is its own
 
 
 def test_an_unreadable_key_is_a_config_error_naming_the_setting(tmp_path: Path) -> None:
