@@ -250,7 +250,7 @@ def serve(
     per message. Answers in groups (every ANSWER_EVERY messages, or after ANSWER_AFTER
     seconds, or when no whole frame is left): a system call and a wake-up of the worker per
     message cost as much as an Ed25519 signature on a small VM."""
-    buffer = bytearray(_PIPE_SIZE)
+    buffer = bytearray(_PIPE_SIZE)  # grows to the largest message (an audio email: MBs)
     filled = 0  # buffer[:filled] was read and is not answered yet
     while True:
         if filled >= _LENGTH:  # room for the whole of the frame begun (it may be large)
@@ -288,6 +288,7 @@ def serve(
 
 
 def _read_into(view: memoryview) -> int:
+    """Read from standard input into `view` (os.readinto only comes with Python 3.14)."""
     return os.readv(0, [view])
 
 
