@@ -133,7 +133,7 @@ WITH picked AS MATERIALIZED (
     FOR UPDATE SKIP LOCKED
 ), upd AS (
     UPDATE deliveries d SET
-        state = CASE WHEN c.status = 'cancelled' THEN 'cancelled' ELSE 'rendering' END,
+        state = CASE WHEN c.status = 'cancelled' THEN '{_CANCEL_T.to}' ELSE '{_CLAIM_T.to}' END,
         attempts = CASE WHEN c.status = 'cancelled' THEN d.attempts ELSE d.attempts + 1 END,
         lease_owner = CASE WHEN c.status = 'cancelled' THEN NULL ELSE $2::text END,
         lease_expires_at = CASE WHEN c.status = 'cancelled' THEN NULL
@@ -150,7 +150,7 @@ WITH picked AS MATERIALIZED (
 ), ev AS (
     INSERT INTO delivery_events (delivery_id, state, at, reason)
     SELECT u.id, u.state, $3,
-           CASE WHEN u.state = 'cancelled' THEN '{_CANCEL_T.reason}'
+           CASE WHEN u.state = '{_CANCEL_T.to}' THEN '{_CANCEL_T.reason}'
                 WHEN p.state IN ({LEASED_SQL}) THEN '{_TAKE_OVER_T.reason}'
                 ELSE '{_CLAIM_T.reason}' END
     FROM upd u JOIN picked p ON p.id = u.id
@@ -200,9 +200,9 @@ WITH input AS (
         attempts = CASE WHEN x.new_uncount THEN greatest(d.attempts - 1, 0) ELSE d.attempts END,
         due_at = CASE WHEN x.new_state IN ({LEASED_SQL}) THEN d.due_at
                       WHEN x.paused THEN NULL
-                      WHEN x.new_state = 'retry_wait' THEN coalesce(x.retry_at, $10)
-                      WHEN x.new_state = 'held' THEN x.retry_at
-                      WHEN x.new_state = 'queued' THEN $10
+                      WHEN x.new_state = '{State.RETRY_WAIT}' THEN coalesce(x.retry_at, $10)
+                      WHEN x.new_state = '{State.HELD}' THEN x.retry_at
+                      WHEN x.new_state = '{State.QUEUED}' THEN $10
                       ELSE NULL END,
         lease_owner = CASE WHEN x.new_state IN ({LEASED_SQL}) THEN d.lease_owner END,
         lease_expires_at = CASE WHEN x.new_state IN ({LEASED_SQL})
@@ -277,7 +277,7 @@ WITH upd AS (
 )
 INSERT INTO delivery_events (delivery_id, state, at, reason)
 SELECT id, state, $3,
-       CASE WHEN state = 'cancelled' THEN '{_CANCEL_T.reason}'
+       CASE WHEN state = '{_CANCEL_T.to}' THEN '{_CANCEL_T.reason}'
             ELSE '{_GIVE_BACK_T.reason}' END
 FROM upd
 """
@@ -1061,8 +1061,8 @@ class PostgresStore:
                 return int(
                     await conn.fetchval(
                         "WITH upd AS (UPDATE deliveries SET due_at = CASE state"
-                        " WHEN 'queued' THEN coalesce($2::timestamptz, $3::timestamptz)"
-                        " WHEN 'retry_wait' THEN coalesce(retry_at, $4::timestamptz)"
+                        f" WHEN '{State.QUEUED}' THEN coalesce($2::timestamptz, $3::timestamptz)"
+                        f" WHEN '{State.RETRY_WAIT}' THEN coalesce(retry_at, $4::timestamptz)"
                         " ELSE retry_at END"
                         f" WHERE campaign_id = $1 AND state IN ({WAITING_SQL}) RETURNING 1)"
                         " SELECT count(*) FROM upd",
@@ -1077,7 +1077,8 @@ class PostgresStore:
                 return int(
                     await conn.fetchval(
                         "WITH upd AS (UPDATE deliveries SET state = $3::text, retry_at = NULL,"
-                        " due_at = $4::timestamptz, updated_at = $2 WHERE campaign_id = $1 AND state = 'held'"
+                        " due_at = $4::timestamptz, updated_at = $2"
+                        f" WHERE campaign_id = $1 AND state = '{State.HELD}'"
                         " RETURNING id), ev AS (INSERT INTO delivery_events"
                         " (delivery_id, state, at, reason) SELECT id, $3, $2, $5 FROM upd)"
                         " SELECT count(*) FROM upd",

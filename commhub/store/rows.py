@@ -98,7 +98,7 @@ def open_rank(rank: int | None) -> tuple[bool, bool]:
 
 
 # The SQL expression both stores rank a campaign's open deliveries with (see open_rank).
-OPEN_RANK_SQL = "max(CASE WHEN state = 'held' THEN 1 ELSE 2 END)"
+OPEN_RANK_SQL = f"max(CASE WHEN state = '{State.HELD}' THEN 1 ELSE 2 END)"
 
 
 @dataclass

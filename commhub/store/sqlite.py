@@ -252,7 +252,7 @@ def _cancel_deliveries(conn: sqlite3.Connection, ids: Sequence[int], now: int) -
     _update_deliveries(
         conn,
         ids,
-        "state = 'cancelled', due_at = NULL, retry_at = NULL, lease_owner = NULL,"
+        f"state = '{_CANCEL.to}', due_at = NULL, retry_at = NULL, lease_owner = NULL,"
         " lease_expires_at = NULL, updated_at = ?",
         (now,),
     )
@@ -787,7 +787,7 @@ class SqliteStore:
             # per language/format need no join (and survive a later erase).
             conn.executemany(
                 "INSERT INTO deliveries (campaign_id, member_id, data, state, due_at,"
-                " language, format, updated_at) VALUES (?1, ?2, ?3, 'queued', ?4,"
+                f" language, format, updated_at) VALUES (?1, ?2, ?3, '{State.QUEUED}', ?4,"
                 " (SELECT language FROM members WHERE member_id = ?2),"
                 " (SELECT format FROM members WHERE member_id = ?2), ?5)",
                 ((campaign_id, mid, d, due, now) for mid, d in zip(member_ids, data, strict=True)),
@@ -1066,7 +1066,8 @@ class SqliteStore:
                 # Due again as if never paused (see due_after; queued: at send_at).
                 cur = conn.execute(
                     "UPDATE deliveries SET due_at = CASE state"
-                    " WHEN 'queued' THEN coalesce(?, 0) WHEN 'retry_wait' THEN coalesce(retry_at, ?)"
+                    f" WHEN '{State.QUEUED}' THEN coalesce(?, 0)"
+                    f" WHEN '{State.RETRY_WAIT}' THEN coalesce(retry_at, ?)"
                     f" ELSE retry_at END WHERE campaign_id = ? AND state IN ({WAITING_SQL})",
                     (row[5], now, campaign_id),
                 )
@@ -1075,7 +1076,7 @@ class SqliteStore:
                 ids = [
                     r[0]
                     for r in conn.execute(
-                        "SELECT id FROM deliveries WHERE campaign_id = ? AND state = 'held'",
+                        f"SELECT id FROM deliveries WHERE campaign_id = ? AND state = '{State.HELD}'",
                         (campaign_id,),
                     )
                 ]
@@ -1152,7 +1153,7 @@ class SqliteStore:
                     )
                 )
             lease = (
-                "state = 'rendering', attempts = attempts + 1, lease_owner = ?,"
+                f"state = '{_CLAIM.to}', attempts = attempts + 1, lease_owner = ?,"
                 " lease_expires_at = ?, due_at = ?, retry_at = NULL, updated_at = ?"
             )
             _update_deliveries(conn, fresh, lease, (worker_id, expires, expires, now))
