@@ -213,6 +213,16 @@ def test_russian_relay_goes_romanised_beside_the_utf8_text() -> None:
     assert "$1,234.50" in result.tty_text
 
 
+def test_a_latin_name_keeps_its_apostrophe_in_ukrainian_relay_text() -> None:
+    """The romanised TTY text drops the apostrophe inside Ukrainian words only: a place named
+    St. Mary's reaches the member as ST. MARY'S (the TTY prints it), not as ST. MARYS."""
+    data = {**OTHER["appointment_reminder"], "location_name": "St. Mary's Hospital – Cardiology"}
+    result = _render(RENDERER, "appointment_reminder", "uk", Format.RELAY_TEXT, data)
+    assert result.tty_text is not None
+    assert "ST. MARY'S HOSPITAL - CARDIOLOGY" in result.tty_text
+    assert "St. Mary's Hospital" in result.text  # the UTF-8 part, as given
+
+
 @pytest.mark.parametrize(
     ("text", "lang", "latin"),
     [
@@ -223,6 +233,8 @@ def test_russian_relay_goes_romanised_beside_the_utf8_text() -> None:
             "uk",
             "Yenakiieve Yurii Zghorany Znamianka Kyiv Gorgany",
         ),
+        # An apostrophe outside a Ukrainian word is part of a Latin name: it stays.
+        ("St. Mary's, O’Brien, Об'єднана, 'Мрія'", "uk", "St. Mary's, O’Brien, Obiednana, 'Mriia'"),
     ],
 )
 def test_romanisation_follows_the_national_standards(text: str, lang: str, latin: str) -> None:

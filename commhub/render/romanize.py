@@ -8,7 +8,7 @@ text. Each language uses its standard romanisation:
   Ы Y, Ъ IE, Ь dropped, Ю IU, Я IA.
 - Ukrainian: the national system of the Cabinet of Ministers (resolution 55, 2010), also
   used on Ukrainian passports: Г H, Ґ G, И Y, І I, and Є Ї Й Ю Я written YE YI Y YU YA at the
-  start of a word and IE I I IU IA elsewhere; Ь and the apostrophe dropped.
+  start of a word and IE I I IU IA elsewhere; Ь and the apostrophe in a word dropped.
 The output is mixed case; the relay writer uppercases it (commhub.render.relay_text.to_tty).
 """
 
@@ -28,12 +28,21 @@ _UK = {
     "о": "o", "п": "p", "р": "r", "с": "s", "т": "t", "у": "u", "ф": "f", "х": "kh", "ц": "ts",
     "ч": "ch", "ш": "sh", "щ": "shch", "ь": "", "ю": "iu", "я": "ia", "’": "", "'": "", "ʼ": "",
 }  # fmt: skip
+# The apostrophe in a Ukrainian word (Знам'янка) is dropped; one in a Latin-script value,
+# such as a place or a member's name, is kept: a TTY prints it, and it is part of the name.
+_APOSTROPHES = "’'ʼ"
 # Ukrainian letters written differently at the start of a word.
 _UK_INITIAL = {"є": "ye", "ї": "yi", "й": "y", "ю": "yu", "я": "ya"}
 # Ukrainian: зг is written zgh, so that it is not read as the digraph zh.
 _UK_ZGH = ("з", "г")
 
 TABLES = {"ru": _RU, "uk": _UK}
+
+
+def _inside_word(text: str, i: int, table: dict[str, str]) -> bool:
+    """Whether text[i] has a letter of `table`'s alphabet on both sides."""
+    before, after = text[i - 1 : i].lower(), text[i + 1 : i + 2].lower()
+    return all(c in table and c not in _APOSTROPHES for c in (before, after))
 
 
 def can_romanize(lang: str) -> bool:
@@ -50,9 +59,11 @@ def romanize(text: str, lang: str) -> str:
     table = TABLES[lang]
     out: list[str] = []
     prev = ""
-    for ch in text:
+    for i, ch in enumerate(text):
         low = ch.lower()
         latin = table.get(low)
+        if latin == "" and low in _APOSTROPHES and not _inside_word(text, i, table):
+            latin = None  # a Latin name's (St. Mary's, O'Brien) or a quotation mark: kept
         if latin is None:
             out.append(ch)
             prev = low
@@ -66,5 +77,5 @@ def romanize(text: str, lang: str) -> str:
             latin = latin[0].upper() + latin[1:]
         out.append(latin)
         # After an apostrophe a letter is inside the word (Знам'янка -> Znamianka).
-        prev = "ь" if low in "’'ʼ" else low
+        prev = "ь" if low in _APOSTROPHES else low
     return "".join(out)
