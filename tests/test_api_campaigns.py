@@ -105,6 +105,27 @@ async def test_one_bad_recipient_among_10000_rejects_the_whole_campaign(api: Api
     assert await api.store.queue_depth(datetime.now(UTC)) == 0
 
 
+async def test_a_date_that_does_not_exist_is_refused_saying_what_is_wrong(api: Api) -> None:
+    """A date of the right shape that is not on the calendar (29 February in a common year,
+    31 April, year 0) is refused with a reason that says which part is wrong."""
+    ids = await api.add_members(4)
+    body = campaign(ids)
+    for i, day in enumerate(["2027-02-29", "2026-04-31", "0000-01-01"]):
+        body["recipients"][i]["data"] = {**REFILL_DATA, "refill_date": day}
+    status, out = await post(api, body)
+    assert status == 422
+    assert [d["reason"] for d in out["error"]["details"]] == [
+        "must be a date that exists: 2027-02 has days 01 to 28",
+        "must be a date that exists: 2026-04 has days 01 to 30",
+        "must be a date like 2026-12-03 (the year is 0001 or later)",
+    ]
+    assert await api.store.queue_depth(datetime.now(UTC)) == 0
+    body["recipients"][0]["data"] = {**REFILL_DATA, "refill_date": "2028-02-29"}  # leap year
+    body["recipients"][1:3] = []
+    status, out = await post(api, body)
+    assert status == 201, out
+
+
 async def test_every_kind_of_recipient_problem_is_listed(api: Api) -> None:
     ids = await api.add_members(4)
     body = campaign(ids)

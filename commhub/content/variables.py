@@ -6,6 +6,7 @@ which the format renderers then write for the member's locale (print, speech or 
 
 from __future__ import annotations
 
+import calendar
 import re
 from dataclasses import dataclass
 from datetime import date, time
@@ -94,7 +95,7 @@ class VarSpec:
             try:
                 return date.fromisoformat(raw.strip())
             except ValueError:
-                raise ValueError("must be a date like 2026-12-03") from None
+                raise ValueError(_no_such_date(raw.strip())) from None
         if kind == "time":
             if not isinstance(raw, str) or not _TIME_SHAPE.fullmatch(raw.strip()):
                 raise ValueError("must be a 24-hour time like 14:30")
@@ -164,3 +165,12 @@ def to_json(value: Any) -> Any:
     if isinstance(value, Money):
         return str(value.amount)
     return value
+
+
+def _no_such_date(text: str) -> str:
+    """Why a date of DATE_SHAPE's form is not one: year 0, or a day its month does not have."""
+    year, month, _ = (int(part) for part in text.split("-"))
+    if year < 1:
+        return "must be a date like 2026-12-03 (the year is 0001 or later)"
+    days = calendar.monthrange(year, month)[1]
+    return f"must be a date that exists: {year:04d}-{month:02d} has days 01 to {days}"
