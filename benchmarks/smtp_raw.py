@@ -75,9 +75,14 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
+# The process behind each running sink, by port: benchmarks that count the sink's CPU.
+SINK_PIDS: dict[int, int] = {}
+
+
 @contextlib.contextmanager
 def smtp_sink() -> Iterator[tuple[str, int]]:
-    """Run an SMTP sink in another process on a free loopback port; yields (host, port).
+    """Run an SMTP sink in another process on a free loopback port; yields (host, port)
+    (its pid: SINK_PIDS[port]).
 
     postfix's C `smtp-sink` when installed (`make bench` installs it); otherwise aiosmtpd's
     Sink, with a warning: in Python it is slower than the hub's SMTP pool (~1,000-3,000
@@ -105,8 +110,10 @@ def smtp_sink() -> Iterator[tuple[str, int]]:
                 if time.monotonic() > deadline or proc.poll() is not None:
                     raise RuntimeError(f"the SMTP sink did not start: {command[0]}") from None
                 time.sleep(0.05)
+        SINK_PIDS[port] = proc.pid
         yield "127.0.0.1", port
     finally:
+        SINK_PIDS.pop(port, None)
         proc.terminate()
         proc.wait(timeout=5)
 

@@ -197,8 +197,9 @@ class DkimSigner:
         head_end, body_start = (end, end) if split == -1 else (split + 2, split + 4)
         latest = latest_fields(bytes(raw[start:head_end]))
         bh = base64.b64encode(body_hash(raw, body_start, end))
-        names = tuple(n for n, b in _SIGNED if b in latest)
-        canonical = b"".join([relaxed_header(b, latest[b]) for n, b in _SIGNED if b in latest])
+        present = [(name, field) for name, field in _SIGNED if field in latest]
+        names = tuple(name for name, _ in present)
+        canonical = b"".join([relaxed_header(field, latest[field]) for _, field in present])
         stamp = str(int(self._clock if self._clock is not None else time.time())).encode()
         added = []
         for index, key in enumerate(self._keys):
